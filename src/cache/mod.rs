@@ -1,0 +1,485 @@
+//! The content-addressed store of stage outputs.
+//!
+//! ```text
+//! <cache>/objects/ab/<key>.h5        the output: one immutable HDF5 file per stage output
+//! <cache>/objects/ab/<key>.json      its manifest (BLAKE3 digest, size, key fields); the commit point
+//! <cache>/objects/ab/<key>.verified  memo of the last digest check: inode, size, mtime, digest
+//! <cache>/tmp/                       files being written (`<key>.<pid>.<n>.*`), each guarded by a held
+//!                                    `.lock`; a later run deletes those whose lock is free (dead runs)
+//! <cache>/locks/<key>.lock           per-key lock so two runs do not compute the same entry twice
+//! ```
+//!
+//! An entry exists only when its manifest exists and the `.h5` file's digest matches it. The digest
+//! is checked before the file is handed to HDF5 (HDF5 1.10 can crash on corrupted files); a mismatch
+//! is reported as a warning and the entry is recomputed. The check is memoised by (inode, size,
+//! mtime) so a large entry is hashed once, not on every run.
+//!
+//! Writes go to a temp file in `tmp/` (same file system), are fsynced, and renamed into place; the
+//! manifest is written the same way, last. A run killed at any instant leaves no entry or a complete
+//! one. The per-key lock avoids duplicate work between concurrent runs; the rename keeps them safe
+//! even without it.
+
+pub mod key;
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+pub use key::{KEY_SCHEMA, KeyChange, KeyFields};
+
+/// Version of the manifest format.
+///
+/// # Changelog
+/// - 1: first version.
+pub const MANIFEST_FORMAT: u32 = 1;
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CacheError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    #[diagnostic(help(
+        "the cache must be a writable directory; choose another with --cache DIR or QUAKELINE_CACHE"
+    ))]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cache entry {key} is not valid: {reason}")]
+    #[diagnostic(help("run the pipeline again to recompute it"))]
+    Invalid { key: String, reason: String },
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CacheError + 'a {
+    move |source| CacheError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What [`Cache::lookup`] found.
+pub enum Lookup {
+    Hit(Box<Entry>),
+    Missing,
+    /// A manifest exists but the entry does not verify; treat as missing, and warn.
+    Invalid(String),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub key: String,
+    pub blake3: String,
+    pub size: u64,
+    pub pipeline: String,
+    pub stage: String,
+    pub kind: String,
+    pub created: String,
+    pub fields: KeyFields,
+}
+
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub path: PathBuf,
+    pub manifest: Manifest,
+}
+
+impl Entry {
+    pub fn open(&self) -> Result<hdf5::File, CacheError> {
+        hdf5::File::open(&self.path).map_err(|e| CacheError::Invalid {
+            key: self.manifest.key.clone(),
+            reason: format!("HDF5 cannot open {}: {e}", self.path.display()),
+        })
+    }
+}
+
+pub struct Cache {
+    root: PathBuf,
+}
+
+/// A held per-key lock; released on drop (and by the kernel if the process dies).
+pub struct KeyLock {
+    _file: File,
+}
+
+/// A stage output being written. Dropping it without [`Cache::commit`] deletes its temp files.
+pub struct Pending {
+    pub key: String,
+    pub h5_path: PathBuf,
+    lock_path: PathBuf,
+    _lock: File,
+    committed: bool,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.h5_path);
+        }
+        let _ = fs::remove_file(&self.lock_path);
+    }
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Cache {
+    /// A handle on a cache root; no I/O until used.
+    pub fn new(root: impl Into<PathBuf>) -> Cache {
+        Cache { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn objects(&self) -> PathBuf {
+        self.root.join("objects")
+    }
+
+    fn tmp(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    fn locks(&self) -> PathBuf {
+        self.root.join("locks")
+    }
+
+    fn object(&self, key: &str, ext: &str) -> PathBuf {
+        self.objects()
+            .join(&key[..2.min(key.len())])
+            .join(format!("{key}.{ext}"))
+    }
+
+    /// Creates the layout, proves it is writable, and removes temp files of dead runs.
+    /// Returns how many stale temp files were removed.
+    pub fn prepare(&self) -> Result<usize, CacheError> {
+        for dir in [self.root.clone(), self.objects(), self.tmp(), self.locks()] {
+            fs::create_dir_all(&dir).map_err(io("create cache directory", &dir))?;
+        }
+        let probe = self.tmp().join(format!(".probe.{}", std::process::id()));
+        File::create(&probe)
+            .and_then(|mut f| f.write_all(b"ok"))
+            .map_err(io("write into cache directory", &self.tmp()))?;
+        let _ = fs::remove_file(&probe);
+        Ok(self.clean_temps())
+    }
+
+    /// Deletes temp files whose writer is gone (its `.lock` can be taken).
+    pub fn clean_temps(&self) -> usize {
+        let Ok(dir) = fs::read_dir(self.tmp()) else {
+            return 0;
+        };
+        let names: Vec<String> = dir
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let mut removed = 0;
+        for name in names.iter().filter(|n| n.ends_with(".lock")) {
+            let lock_path = self.tmp().join(name);
+            let Ok(file) = File::open(&lock_path) else {
+                continue;
+            };
+            // A writer creates and locks its .lock in one step; the age check covers that instant.
+            let old = file
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() >= 2);
+            if old && file.try_lock().is_ok() {
+                let stem = format!("{}.", name.trim_end_matches(".lock"));
+                for other in names.iter().filter(|n| n.starts_with(&stem)) {
+                    if fs::remove_file(self.tmp().join(other)).is_ok() {
+                        removed += 1;
+                    }
+                }
+            }
+        }
+        // Manifests and memos are written through `.part` files in milliseconds; an old one is dead.
+        for name in names.iter().filter(|n| n.ends_with(".part")) {
+            let p = self.tmp().join(name);
+            let old = fs::metadata(&p)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() >= 60);
+            if old && fs::remove_file(&p).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Finds and verifies the entry for `key`.
+    pub fn lookup(&self, key: &str) -> Lookup {
+        let manifest_path = self.object(key, "json");
+        let text = match fs::read_to_string(&manifest_path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Missing,
+            Err(e) => return Lookup::Invalid(format!("manifest unreadable: {e}")),
+        };
+        let manifest: Manifest = match serde_json::from_str(&text) {
+            Ok(m) => m,
+            Err(e) => {
+                return Lookup::Invalid(format!(
+                    "manifest {} is not valid: {e}",
+                    manifest_path.display()
+                ));
+            }
+        };
+        if manifest.key != key || manifest.format != MANIFEST_FORMAT {
+            return Lookup::Invalid("manifest belongs to another key or format".into());
+        }
+        let path = self.object(key, "h5");
+        match self.verify(&path, &manifest) {
+            Ok(()) => Lookup::Hit(Box::new(Entry { path, manifest })),
+            Err(reason) => Lookup::Invalid(reason),
+        }
+    }
+
+    fn verify(&self, path: &Path, manifest: &Manifest) -> Result<(), String> {
+        let meta = fs::metadata(path).map_err(|e| format!("data file {}: {e}", path.display()))?;
+        if meta.len() != manifest.size {
+            return Err(format!(
+                "data file has {} bytes, manifest says {}",
+                meta.len(),
+                manifest.size
+            ));
+        }
+        let stamp = file_stamp(&meta);
+        let memo_path = path.with_extension("verified");
+        if let Ok(memo) = fs::read_to_string(&memo_path)
+            && memo.trim() == format!("{stamp} {}", manifest.blake3)
+        {
+            return Ok(());
+        }
+        let (digest, _) =
+            hash_file(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if digest != manifest.blake3 {
+            return Err(format!(
+                "BLAKE3 of {} is {digest}, manifest says {}",
+                path.display(),
+                manifest.blake3
+            ));
+        }
+        // Best effort: a missing memo only costs a rehash next time.
+        let _ = write_atomic(
+            &self.tmp(),
+            &memo_path,
+            format!("{stamp} {digest}\n").as_bytes(),
+        );
+        Ok(())
+    }
+
+    /// Takes the per-key lock, waiting for another run that holds it.
+    pub fn lock(&self, key: &str) -> Result<KeyLock, CacheError> {
+        let path = self.locks().join(format!("{key}.lock"));
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io("create lock", &path))?;
+        file.lock().map_err(io("lock", &path))?;
+        Ok(KeyLock { _file: file })
+    }
+
+    /// Reserves a temp file for the output of `key`.
+    pub fn begin(&self, key: &str) -> Result<Pending, CacheError> {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let stem = format!("{key}.{}.{n}", std::process::id());
+        let lock_path = self.tmp().join(format!("{stem}.lock"));
+        let lock = File::options()
+            .create_new(true)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io("create temp lock", &lock_path))?;
+        lock.lock().map_err(io("lock", &lock_path))?;
+        Ok(Pending {
+            key: key.to_string(),
+            h5_path: self.tmp().join(format!("{stem}.h5")),
+            lock_path,
+            _lock: lock,
+            committed: false,
+        })
+    }
+
+    /// Makes a finished temp file the entry for its key. The HDF5 file must be closed.
+    pub fn commit(
+        &self,
+        mut pending: Pending,
+        pipeline: &str,
+        stage: &str,
+        fields: &KeyFields,
+        created: &str,
+    ) -> Result<Entry, CacheError> {
+        let key = pending.key.clone();
+        File::open(&pending.h5_path)
+            .and_then(|f| f.sync_all())
+            .map_err(io("sync", &pending.h5_path))?;
+        let (digest, size) =
+            hash_file(&pending.h5_path).map_err(io("read back", &pending.h5_path))?;
+        let h5 = self.object(&key, "h5");
+        let json = self.object(&key, "json");
+        let dir = h5.parent().map(Path::to_path_buf).unwrap_or_default();
+        fs::create_dir_all(&dir).map_err(io("create cache directory", &dir))?;
+        // Uncommit an invalid older entry first, so no manifest ever points at the wrong file.
+        match fs::remove_file(&json) {
+            Ok(()) => sync_dir(&dir).map_err(io("sync", &dir))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io("remove stale manifest", &json)(e)),
+        }
+        fs::rename(&pending.h5_path, &h5).map_err(io("move entry into", &h5))?;
+        pending.committed = true;
+        sync_dir(&dir).map_err(io("sync", &dir))?;
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            key: key.clone(),
+            blake3: digest,
+            size,
+            pipeline: pipeline.to_string(),
+            stage: stage.to_string(),
+            kind: fields.kind.clone(),
+            created: created.to_string(),
+            fields: fields.clone(),
+        };
+        let text = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+        write_atomic(&self.tmp(), &json, &text).map_err(io("write manifest", &json))?;
+        let stamp = fs::metadata(&h5)
+            .map(|m| file_stamp(&m))
+            .map_err(io("stat", &h5))?;
+        let _ = write_atomic(
+            &self.tmp(),
+            &h5.with_extension("verified"),
+            format!("{stamp} {}\n", manifest.blake3).as_bytes(),
+        );
+        Ok(Entry { path: h5, manifest })
+    }
+
+    /// Every committed manifest (unverified), for `explain` and `gc`.
+    pub fn manifests(&self) -> Vec<Manifest> {
+        let mut out = Vec::new();
+        let Ok(shards) = fs::read_dir(self.objects()) else {
+            return out;
+        };
+        for shard in shards.flatten() {
+            let Ok(files) = fs::read_dir(shard.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let p = f.path();
+                if p.extension().is_some_and(|e| e == "json")
+                    && let Some(m) = fs::read_to_string(&p)
+                        .ok()
+                        .and_then(|t| serde_json::from_str::<Manifest>(&t).ok())
+                {
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+
+    /// Keys present in `objects/` (committed or not), for `gc`.
+    pub fn object_keys(&self) -> Vec<String> {
+        let mut keys = std::collections::BTreeSet::new();
+        let Ok(shards) = fs::read_dir(self.objects()) else {
+            return Vec::new();
+        };
+        for shard in shards.flatten() {
+            let Ok(files) = fs::read_dir(shard.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let name = f.file_name().to_string_lossy().into_owned();
+                if let Some((key, _)) = name.split_once('.') {
+                    keys.insert(key.to_string());
+                }
+            }
+        }
+        keys.into_iter().collect()
+    }
+
+    /// Removes an entry (manifest first, so it stops counting before its data goes). Returns bytes freed.
+    pub fn remove(&self, key: &str) -> Result<u64, CacheError> {
+        let mut freed = 0;
+        for ext in ["json", "h5", "verified"] {
+            let p = self.object(key, ext);
+            match fs::metadata(&p) {
+                Ok(m) => {
+                    freed += m.len();
+                    fs::remove_file(&p).map_err(io("remove", &p))?;
+                }
+                Err(_) => continue,
+            }
+        }
+        let lock = self.locks().join(format!("{key}.lock"));
+        if let Ok(f) = File::open(&lock)
+            && f.try_lock().is_ok()
+        {
+            let _ = fs::remove_file(&lock);
+        }
+        Ok(freed)
+    }
+}
+
+/// (inode, size, mtime) of a file, the memo key for verification.
+fn file_stamp(meta: &fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!(
+        "{} {} {}.{}",
+        meta.ino(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec()
+    )
+}
+
+/// BLAKE3 hex digest and size of a file.
+pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut hasher = blake3::Hasher::new();
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((hasher.finalize().to_hex().to_string(), size))
+}
+
+/// Writes `bytes` to a temp file in `tmp_dir`, fsyncs it and renames it onto `dest`.
+fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = tmp_dir.join(format!("{name}.{}.{n}.part", std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, dest)?;
+        if let Some(dir) = dest.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}

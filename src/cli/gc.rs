@@ -1,0 +1,59 @@
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use super::{CacheArgs, exit};
+use crate::cache::Cache;
+use crate::plan::Plan;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Keep every entry these pipelines use (as they are now, with their default parameters).
+    #[arg(long = "keep-pipelines", value_name = "FILE", num_args = 1..)]
+    keep: Vec<PathBuf>,
+    /// Remove everything (required when no pipeline is given, so a bare `gc` never empties a cache).
+    #[arg(long)]
+    all: bool,
+    /// Only say what would be removed.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+pub(crate) fn exec(a: Args) -> miette::Result<i32> {
+    if a.keep.is_empty() && !a.all {
+        return Err(miette::miette!(
+            help = "name the pipelines whose entries to keep: quakeline gc --keep-pipelines pipelines/*.toml (or --all)",
+            "gc needs --keep-pipelines FILE... or --all"
+        ));
+    }
+    let cache = Cache::new(&a.cache.cache);
+    let mut keep = BTreeSet::new();
+    for file in &a.keep {
+        let p = super::load(&super::PipelineArgs {
+            pipeline: file.clone(),
+            set: vec![],
+        })?;
+        let plan = Plan::make(&p, &cache)?;
+        keep.extend(plan.stages.into_iter().map(|s| s.key));
+    }
+    let (mut removed, mut freed, mut kept) = (0, 0u64, 0);
+    for key in cache.object_keys() {
+        if keep.contains(&key) {
+            kept += 1;
+            continue;
+        }
+        removed += 1;
+        if !a.dry_run {
+            freed += cache.remove(&key)?;
+        }
+    }
+    let temps = if a.dry_run { 0 } else { cache.clean_temps() };
+    let verb = if a.dry_run { "would remove" } else { "removed" };
+    println!(
+        "{verb} {removed} entr{} ({:.1} MB), kept {kept}; {temps} stale temp file(s) removed",
+        if removed == 1 { "y" } else { "ies" },
+        freed as f64 / 1e6
+    );
+    Ok(exit::OK)
+}

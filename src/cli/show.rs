@@ -1,0 +1,102 @@
+use super::{CacheArgs, PipelineArgs, exit};
+use crate::cache::{Cache, Lookup};
+use crate::plan::Plan;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    /// The stage id to show.
+    stage: String,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+pub(crate) fn exec(a: Args) -> miette::Result<i32> {
+    let pipeline = super::load(&a.pipeline)?;
+    let cache = Cache::new(&a.cache.cache);
+    let plan = Plan::make(&pipeline, &cache)?;
+    let Some(i) = pipeline.stages.iter().position(|s| s.id == a.stage) else {
+        return Err(miette::miette!("pipeline has no stage `{}`", a.stage));
+    };
+    let entry = match cache.lookup(&plan.stages[i].key) {
+        Lookup::Hit(e) => e,
+        Lookup::Missing => {
+            return Err(miette::miette!(
+                help = format!(
+                    "run it first: quakeline run {}",
+                    a.pipeline.pipeline.display()
+                ),
+                "stage `{}` is not cached",
+                a.stage
+            ));
+        }
+        Lookup::Invalid(r) => {
+            return Err(miette::miette!(
+                "the entry of stage `{}` failed verification: {r}",
+                a.stage
+            ));
+        }
+    };
+    let m = &entry.manifest;
+    println!("stage     {} ({})", m.stage, m.kind);
+    println!("key       {}", m.key);
+    println!(
+        "file      {} ({} bytes, BLAKE3 {})",
+        entry.path.display(),
+        m.size,
+        m.blake3
+    );
+    println!("created   {} by pipeline `{}`", m.created, m.pipeline);
+    println!("params    {}", pipeline.stages[i].params.all_json());
+    for (name, key) in &m.fields.inputs {
+        println!("input     {name} = {key}");
+    }
+    if let Some(seed) = m.fields.seed {
+        println!("seed      {seed}");
+    }
+    let file = entry.open()?;
+    let attrs = file.attr_names().map_err(|e| miette::miette!("{e}"))?;
+    println!("attributes:");
+    for name in attrs.iter().filter(|n| !n.starts_with("quakeline_")) {
+        println!("  {name} = {}", attr_text(&file, name));
+    }
+    println!("datasets:");
+    list(&file, "", &mut |line| println!("  {line}"));
+    Ok(exit::OK)
+}
+
+fn attr_text(loc: &hdf5::Location, name: &str) -> String {
+    let Ok(a) = loc.attr(name) else {
+        return "?".into();
+    };
+    if let Ok(s) = a.read_scalar::<hdf5::types::VarLenUnicode>() {
+        return s.as_str().to_string();
+    }
+    if let Ok(v) = a.read_raw::<f64>() {
+        return if a.is_scalar() {
+            format!("{}", v.first().copied().unwrap_or(f64::NAN))
+        } else {
+            format!("{v:?}")
+        };
+    }
+    "?".into()
+}
+
+fn list(g: &hdf5::Group, prefix: &str, out: &mut dyn FnMut(String)) {
+    let Ok(names) = g.member_names() else { return };
+    for n in names {
+        let path = format!("{prefix}{n}");
+        if let Ok(ds) = g.dataset(&n) {
+            let ty = ds
+                .dtype()
+                .ok()
+                .and_then(|t| t.to_descriptor().ok())
+                .map(|d| format!("{d}"))
+                .unwrap_or_default();
+            out(format!("{path:24} {:?} {ty}", ds.shape()));
+        } else if let Ok(sub) = g.group(&n) {
+            list(&sub, &format!("{path}/"), out);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! quakeline: declarative, content-addressed experiment pipelines for seismology machine learning.
+//!
+//! # Map of the modules
+//! Runner core (knows nothing about seismology):
+//! - [`pipeline`]: TOML pipeline file → validated [`pipeline::Pipeline`] (spans, `--set` overrides).
+//! - [`params`]: declared stage parameters, validation, canonical values for the key.
+//! - [`dag`]: wiring checks, cycles, order.
+//! - [`plan`]: every stage's key and cache state, without running anything.
+//! - [`cache`]: the content-addressed HDF5 store and its key ([`cache::key`]).
+//! - [`exec`]: the dispatcher that runs a plan with progress bars.
+//! - [`stage`]: the trait a stage kind implements.
+//! - [`diag`]: errors that point into pipeline files.
+//!
+//! Science:
+//! - [`stages`]: one file per stage kind and the [`stages::REGISTRY`].
+//! - [`io`]: file formats (IAGA-2002, HTTP with pinned digests, HDF5 helpers).
+//! - [`signal`]: DSP (Butterworth design, zero-phase filtering, NaN segments).
+//! - [`series`]: the regularly sampled time series and its HDF5 layout.
+//! - [`time`], [`units`]: UTC calendar arithmetic and unit-bearing durations.
+//!
+//! # Files quakeline reads and writes
+//! | path                                   | owner            | what                                   |
+//! |----------------------------------------|------------------|----------------------------------------|
+//! | `pipelines/*.toml` (any path)          | [`pipeline`]     | pipeline files (read)                  |
+//! | files named by `paths` parameters      | stages           | input data (read, hashed into the key) |
+//! | `<cache>/objects/ab/<key>.{h5,json,verified}` | [`cache`] | entries, manifests, verification memos |
+//! | `<cache>/tmp/`, `<cache>/locks/`       | [`cache`]        | in-flight writes, per-key locks        |
+//! | `results/<pipeline>/<stage>/`          | stages           | metrics, plots, reports for people     |
+//!
+//! `<cache>` is `--cache DIR`, else `$QUAKELINE_CACHE`, else `./cache`.
+
+pub mod cache;
+pub mod cli;
+pub mod dag;
+pub mod diag;
+pub mod exec;
+pub mod io;
+pub mod params;
+pub mod pipeline;
+pub mod plan;
+pub mod series;
+pub mod signal;
+pub mod stage;
+pub mod stages;
+pub mod time;
+pub mod units;

@@ -1,0 +1,613 @@
+//! Pipeline files: TOML text → validated [`Pipeline`], in cheap passes before any I/O.
+//!
+//! ```toml
+//! [pipeline]
+//! name = "bou-week"     # results go to results/<name>/
+//! seed = 42             # handed to every stochastic stage; a stage may override with `seed = 7`
+//!
+//! [stage.filled]        # stage id "filled"
+//! kind = "gapfill"      # a kind from `quakeline stages`
+//! input = "mag"         # single-input kinds; multi-input kinds use inputs = { series = "…", … }
+//! max_gap = "3m"        # parameters declared by the kind
+//! ```
+//!
+//! Pass 1 parses TOML (syntax errors carry the span). Pass 2 checks the top-level shape, every stage's
+//! reserved keys (`kind`, `input`/`inputs`, `seed`) and parameters against the kind's declared
+//! [`ParamSpec`](crate::params::ParamSpec)s, applies `--set` overrides and defaults, and runs the
+//! kind's cross-field [`check`](crate::stage::Stage::check). All errors of pass 2 are collected and
+//! reported together. Wiring (missing stages, cycles) is checked by [`crate::dag`]. A typo in a
+//! parameter silently changes the science, so unknown keys are errors, never warnings.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{Item, TableLike};
+
+use crate::diag::{Source, SourceError, SourceErrors};
+use crate::params::{Origin, Params, Presence, convert, describe_toml, suggest};
+use crate::stage::Stage;
+
+/// Keys of a stage table that are not parameters.
+const RESERVED: [&str; 4] = ["kind", "input", "inputs", "seed"];
+/// Top-level tables; later subsystems (sweeps, gates) add theirs here.
+const TOP_LEVEL: [&str; 2] = ["pipeline", "stage"];
+
+pub struct Pipeline {
+    pub name: String,
+    pub seed: u64,
+    /// The file as given on the command line.
+    pub path: PathBuf,
+    /// Directory that relative paths in parameters are resolved against.
+    pub dir: PathBuf,
+    pub source: Source,
+    /// Stages in file order.
+    pub stages: Vec<StageDecl>,
+}
+
+pub struct StageDecl {
+    pub id: String,
+    pub kind: &'static dyn Stage,
+    pub params: Params,
+    /// Input name → upstream reference.
+    pub inputs: BTreeMap<String, InputRef>,
+    pub seed: u64,
+    /// Span of the stage's `[stage.<id>]` key, for stage-level messages.
+    pub span: Range<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct InputRef {
+    pub stage: String,
+    pub span: Range<usize>,
+}
+
+/// A `--set STAGE.KEY=VALUE` override.
+#[derive(Clone, Debug)]
+pub struct Override {
+    pub stage: String,
+    pub key: String,
+    pub value: toml_edit::Value,
+    pub source: Source,
+    pub span: Range<usize>,
+}
+
+impl Override {
+    /// Parses `STAGE.KEY=VALUE`; VALUE is TOML (`2`, `[1.0, 2.0]`, `"x"`), or a bare string (`5m`).
+    pub fn parse(arg: &str) -> Result<Override, Box<SourceError>> {
+        let source = Source::new("--set", arg);
+        let Some((lhs, rhs)) = arg.split_once('=') else {
+            return Err(Box::new(
+                source
+                    .error(0..arg.len(), "expected STAGE.KEY=VALUE")
+                    .help("e.g. --set detrended.order=2 or --set filled.max_gap=5m"),
+            ));
+        };
+        let Some((stage, key)) = lhs.trim().split_once('.') else {
+            return Err(Box::new(
+                source.error(0..lhs.len(), "expected STAGE.KEY before `=`"),
+            ));
+        };
+        let text = rhs.trim();
+        let value = format!("v = {text}")
+            .parse::<toml_edit::DocumentMut>()
+            .ok()
+            .and_then(|d| d.get("v").and_then(|i| i.as_value().cloned()))
+            .unwrap_or_else(|| toml_edit::Value::from(text));
+        let start = lhs.len() + 1;
+        Ok(Override {
+            stage: stage.to_string(),
+            key: key.to_string(),
+            value,
+            span: start..arg.len(),
+            source,
+        })
+    }
+}
+
+fn span_of(item: &Item) -> Range<usize> {
+    item.span().unwrap_or(0..0)
+}
+
+fn key_span(table: &dyn TableLike, key: &str) -> Range<usize> {
+    table.key(key).and_then(|k| k.span()).unwrap_or(0..0)
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+impl Pipeline {
+    /// Reads and validates a pipeline file. `registry` maps kinds to implementations.
+    pub fn load(
+        path: &Path,
+        registry: &[&'static dyn Stage],
+        overrides: &[Override],
+    ) -> Result<Pipeline, miette::Report> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            miette::miette!(
+                help = "check the path; pipeline files are TOML (see pipelines/quickstart.toml)",
+                "cannot read pipeline file {}: {e}",
+                path.display()
+            )
+        })?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        Self::parse(
+            &path.display().to_string(),
+            &text,
+            path,
+            &dir,
+            registry,
+            overrides,
+        )
+    }
+
+    pub fn parse(
+        name: &str,
+        text: &str,
+        path: &Path,
+        dir: &Path,
+        registry: &[&'static dyn Stage],
+        overrides: &[Override],
+    ) -> Result<Pipeline, miette::Report> {
+        let source = Source::new(name, text);
+        let doc = toml_edit::Document::parse(text.to_string()).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            miette::Report::new(
+                source
+                    .error(span, format!("invalid TOML: {}", e.message().trim()))
+                    .help("see https://toml.io for the syntax"),
+            )
+        })?;
+        let mut errors = Vec::new();
+        let root = doc.as_table();
+
+        for (key, _) in root.iter() {
+            if !TOP_LEVEL.contains(&key) {
+                let mut err = source.error(
+                    key_span(root, key),
+                    format!("unknown top-level table `{key}`"),
+                );
+                err = err.help(match suggest(key, TOP_LEVEL) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "a pipeline file has [pipeline] and [stage.<id>] tables".into(),
+                });
+                errors.push(err);
+            }
+        }
+
+        let (name, seed) = pipeline_table(&source, root, overrides, &mut errors);
+
+        let mut stages = Vec::new();
+        match root.get("stage") {
+            None => errors.push(source.error(0..0, "the pipeline has no stages").help(
+                "add a [stage.<id>] table with a `kind`; `quakeline stages` lists the kinds",
+            )),
+            Some(item) => match item.as_table_like() {
+                None => errors.push(source.error(
+                    span_of(item),
+                    "`stage` must be a table of [stage.<id>] tables",
+                )),
+                Some(table) => {
+                    for (id, item) in table.iter() {
+                        let span = key_span(table, id);
+                        if let Some(decl) = stage_decl(
+                            &source,
+                            id,
+                            span,
+                            item,
+                            registry,
+                            overrides,
+                            seed,
+                            &mut errors,
+                        ) {
+                            stages.push(decl);
+                        }
+                    }
+                }
+            },
+        }
+
+        for o in overrides {
+            let known = o.stage == "pipeline" || stages.iter().any(|s| s.id == o.stage);
+            let parse_failed = root
+                .get("stage")
+                .and_then(|s| s.as_table_like())
+                .is_some_and(|t| t.contains_key(&o.stage));
+            if !known && !parse_failed {
+                let ids: Vec<&str> = stages.iter().map(|s| s.id.as_str()).collect();
+                let mut err = o.source.error(
+                    0..o.stage.len(),
+                    format!("--set names unknown stage `{}`", o.stage),
+                );
+                err = err.help(match suggest(&o.stage, ids.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("the stages are: {}", ids.join(", ")),
+                });
+                errors.push(err);
+            }
+        }
+
+        if !errors.is_empty() {
+            return Err(if errors.len() == 1 {
+                miette::Report::new(errors.remove(0))
+            } else {
+                miette::Report::new(SourceErrors { errors })
+            });
+        }
+        Ok(Pipeline {
+            name,
+            seed,
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+            source,
+            stages,
+        })
+    }
+
+    pub fn stage(&self, id: &str) -> Option<&StageDecl> {
+        self.stages.iter().find(|s| s.id == id)
+    }
+}
+
+/// `[pipeline]`: `name` (required) and `seed` (default 0).
+fn pipeline_table(
+    source: &Source,
+    root: &toml_edit::Table,
+    overrides: &[Override],
+    errors: &mut Vec<SourceError>,
+) -> (String, u64) {
+    let Some(item) = root.get("pipeline") else {
+        errors.push(
+            source
+                .error(0..0, "missing [pipeline] table")
+                .help("add [pipeline] with name = \"…\""),
+        );
+        return (String::new(), 0);
+    };
+    let Some(table) = item.as_table_like() else {
+        errors.push(source.error(span_of(item), "`pipeline` must be a table"));
+        return (String::new(), 0);
+    };
+    let mut name = String::new();
+    let mut seed = 0u64;
+    for (key, item) in table.iter() {
+        let span = span_of(item);
+        match (key, item.as_value()) {
+            ("name", Some(toml_edit::Value::String(s))) if valid_id(s.value()) => {
+                name = s.value().clone()
+            }
+            ("name", _) => errors.push(
+                source
+                    .error(
+                        span,
+                        "`name` must be a string of letters, digits, `_` or `-`",
+                    )
+                    .help("it names the results/<name>/ folder"),
+            ),
+            ("seed", Some(toml_edit::Value::Integer(i))) if *i.value() >= 0 => {
+                seed = *i.value() as u64
+            }
+            ("seed", _) => errors.push(source.error(span, "`seed` must be a non-negative integer")),
+            (other, _) => errors.push(
+                source
+                    .error(
+                        key_span(table, other),
+                        format!("unknown key `{other}` in [pipeline]"),
+                    )
+                    .help("[pipeline] takes `name` and `seed`"),
+            ),
+        }
+    }
+    if !table.contains_key("name") {
+        errors.push(
+            source
+                .error(span_of(item), "[pipeline] has no `name`")
+                .help("add name = \"my-pipeline\""),
+        );
+    }
+    for o in overrides.iter().filter(|o| o.stage == "pipeline") {
+        match (o.key.as_str(), &o.value) {
+            ("seed", toml_edit::Value::Integer(i)) if *i.value() >= 0 => seed = *i.value() as u64,
+            _ => errors.push(o.source.error(
+                o.span.clone(),
+                "only pipeline.seed=<non-negative integer> can be set",
+            )),
+        }
+    }
+    (name, seed)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stage_decl(
+    source: &Source,
+    id: &str,
+    id_span: Range<usize>,
+    item: &Item,
+    registry: &[&'static dyn Stage],
+    overrides: &[Override],
+    default_seed: u64,
+    errors: &mut Vec<SourceError>,
+) -> Option<StageDecl> {
+    if !valid_id(id) {
+        errors.push(source.error(
+            id_span.clone(),
+            format!("stage id `{id}` may only contain letters, digits, `_` and `-`"),
+        ));
+    }
+    let Some(table) = item.as_table_like() else {
+        errors.push(source.error(span_of(item), format!("stage `{id}` must be a table")));
+        return None;
+    };
+    let kind_name = match table.get("kind").map(|k| (k, k.as_str())) {
+        Some((_, Some(k))) => k,
+        Some((k, None)) => {
+            errors.push(source.error(
+                span_of(k),
+                format!("`kind` of stage `{id}` must be a string"),
+            ));
+            return None;
+        }
+        None => {
+            errors.push(
+                source
+                    .error(id_span, format!("stage `{id}` has no `kind`"))
+                    .help("add kind = \"…\"; `quakeline stages` lists the kinds"),
+            );
+            return None;
+        }
+    };
+    let kind_span = span_of(table.get("kind")?);
+    let Some(kind) = registry.iter().copied().find(|s| s.kind() == kind_name) else {
+        let kinds: Vec<&str> = registry.iter().map(|s| s.kind()).collect();
+        let help = match suggest(kind_name, kinds.iter().copied()) {
+            Some(s) => format!("did you mean \"{s}\"?"),
+            None => format!("known kinds: {}", kinds.join(", ")),
+        };
+        errors.push(
+            source
+                .error(kind_span, format!("unknown stage kind \"{kind_name}\""))
+                .help(help),
+        );
+        return None;
+    };
+
+    let errors_before = errors.len();
+    let stage_origin = Origin {
+        source: source.clone(),
+        span: id_span.clone(),
+    };
+    let mut params = Params::default();
+    params.set_stage_origin(stage_origin);
+    let mut inputs = BTreeMap::new();
+    let mut seed = default_seed;
+    let specs = kind.params();
+    let declared = kind.inputs();
+
+    // Values from the file, then overrides (later wins), each with its own source for diagnostics.
+    let mut values: BTreeMap<String, (toml_edit::Value, Source, Range<usize>)> = BTreeMap::new();
+    for (key, item) in table.iter() {
+        if key == "kind" {
+            continue;
+        }
+        let Some(value) = item.as_value() else {
+            errors.push(source.error(
+                span_of(item),
+                format!("`{key}` in stage `{id}` must be a value, not a table"),
+            ));
+            continue;
+        };
+        values.insert(
+            key.to_string(),
+            (value.clone(), source.clone(), span_of(item)),
+        );
+    }
+    for o in overrides.iter().filter(|o| o.stage == id) {
+        values.insert(
+            o.key.clone(),
+            (o.value.clone(), o.source.clone(), o.span.clone()),
+        );
+    }
+
+    for (key, (value, src, span)) in &values {
+        let span = span.clone();
+        match key.as_str() {
+            "seed" => match value {
+                toml_edit::Value::Integer(i) if *i.value() >= 0 => seed = *i.value() as u64,
+                _ => errors.push(src.error(span, "`seed` must be a non-negative integer")),
+            },
+            "input" if declared.len() == 1 && declared[0].name == "input" => match value {
+                toml_edit::Value::String(s) => {
+                    inputs.insert(
+                        "input".to_string(),
+                        InputRef {
+                            stage: s.value().clone(),
+                            span,
+                        },
+                    );
+                }
+                other => errors.push(src.error(
+                    span,
+                    format!(
+                        "`input` must be the id of an upstream stage, found {}",
+                        describe_toml(other)
+                    ),
+                )),
+            },
+            "inputs"
+                if declared.len() > 1 || (declared.len() == 1 && declared[0].name != "input") =>
+            {
+                let Some(t) = value.as_inline_table() else {
+                    errors.push(src.error(
+                        span,
+                        "`inputs` must be a table such as { series = \"filtered\" }",
+                    ));
+                    continue;
+                };
+                for (name, v) in t.iter() {
+                    let vspan = v.span().unwrap_or(span.clone());
+                    if !declared.iter().any(|d| d.name == name) {
+                        let names: Vec<&str> = declared.iter().map(|d| d.name).collect();
+                        errors.push(
+                            src.error(
+                                vspan,
+                                format!("kind \"{}\" has no input named `{name}`", kind.kind()),
+                            )
+                            .help(format!("its inputs are: {}", names.join(", "))),
+                        );
+                    } else if let Some(s) = v.as_str() {
+                        inputs.insert(
+                            name.to_string(),
+                            InputRef {
+                                stage: s.to_string(),
+                                span: vspan,
+                            },
+                        );
+                    } else {
+                        errors.push(src.error(
+                            vspan,
+                            format!("input `{name}` must be the id of an upstream stage"),
+                        ));
+                    }
+                }
+            }
+            "input" | "inputs" => {
+                let help = match declared {
+                    [] => format!("kind \"{}\" reads no upstream stage", kind.kind()),
+                    [one] if one.name == "input" => "write input = \"<stage>\"".to_string(),
+                    many => format!(
+                        "write inputs = {{ {} }}",
+                        many.iter()
+                            .map(|d| format!("{} = \"<stage>\"", d.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                errors.push(
+                    src.error(
+                        span,
+                        format!("`{key}` is not how kind \"{}\" takes inputs", kind.kind()),
+                    )
+                    .help(help),
+                );
+            }
+            _ => match specs.iter().find(|s| s.name == key) {
+                Some(spec) => match convert(spec, value) {
+                    Ok(v) => params.set(
+                        spec,
+                        v,
+                        Some(Origin {
+                            source: src.clone(),
+                            span,
+                        }),
+                    ),
+                    Err(msg) => errors.push(
+                        src.error(span, msg)
+                            .help(format!("{}: {}", spec.name, spec.doc)),
+                    ),
+                },
+                None => {
+                    let names = specs.iter().map(|s| s.name).chain(RESERVED);
+                    let help = match suggest(key, names) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!(
+                            "kind \"{}\" takes: {}",
+                            kind.kind(),
+                            specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                        ),
+                    };
+                    let key_span = if std::ptr::eq(src.text.as_ref(), source.text.as_ref()) {
+                        table.key(key).and_then(|k| k.span()).unwrap_or(span)
+                    } else {
+                        0..src.text.find('=').unwrap_or(0)
+                    };
+                    errors.push(
+                        src.error(
+                            key_span,
+                            format!(
+                                "unknown parameter `{key}` for stage `{id}` (kind \"{}\")",
+                                kind.kind()
+                            ),
+                        )
+                        .help(help),
+                    );
+                }
+            },
+        }
+    }
+
+    for spec in specs {
+        if params.get(spec.name).is_some() {
+            continue;
+        }
+        match spec.presence {
+            Presence::Required => errors.push(
+                source
+                    .error(
+                        id_span.clone(),
+                        format!("stage `{id}` is missing required parameter `{}`", spec.name),
+                    )
+                    .help(format!(
+                        "{}: {} ({})",
+                        spec.name,
+                        spec.doc,
+                        spec.ty.describe()
+                    )),
+            ),
+            Presence::Default(text) => {
+                let value = text
+                    .parse::<toml_edit::Value>()
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| convert(spec, &v));
+                match value {
+                    Ok(v) => params.set(spec, v, None),
+                    Err(e) => errors.push(source.error(
+                        id_span.clone(),
+                        format!("internal error: default of `{}` is invalid: {e}", spec.name),
+                    )),
+                }
+            }
+            Presence::Optional => {}
+        }
+    }
+    for d in declared {
+        let single = declared.len() == 1 && d.name == "input";
+        if !inputs.contains_key(d.name) {
+            let how = if single {
+                "input = \"<stage>\"".to_string()
+            } else {
+                format!("inputs = {{ {} = \"<stage>\" }}", d.name)
+            };
+            errors.push(
+                source
+                    .error(
+                        id_span.clone(),
+                        format!("stage `{id}` has no input `{}` ({})", d.name, d.doc),
+                    )
+                    .help(format!("add {how}")),
+            );
+        }
+    }
+    // Cross-field checks only make sense once every field is individually valid.
+    if errors.len() == errors_before
+        && let Err(e) = kind.check(&params)
+    {
+        errors.push(params.error(e));
+    }
+    Some(StageDecl {
+        id: id.to_string(),
+        kind,
+        params,
+        inputs,
+        seed,
+        span: id_span,
+    })
+}

@@ -1,0 +1,11 @@
+//! Digital signal processing on sampled series.
+//!
+//! - [`butterworth`]: IIR design as second-order sections, following `scipy.signal.butter(...,
+//!   output="sos")`.
+//! - [`sos`]: causal filtering (`sosfilt`) and zero-phase forward-backward filtering with odd edge
+//!   padding (`sosfiltfilt`), matching SciPy to rounding.
+//! - [`segments`]: NaN-delimited contiguous segments, so gaps are never smeared by a filter.
+
+pub mod butterworth;
+pub mod segments;
+pub mod sos;

@@ -1,0 +1,92 @@
+//! The contract between the runner core and a stage kind.
+//!
+//! A stage kind is a unit struct implementing [`Stage`], in its own file under `src/stages/`, listed
+//! once in [`crate::stages::REGISTRY`]. The core (pipeline, dag, cache, exec) only sees this trait:
+//! it validates parameters from [`Stage::params`], wires inputs named by [`Stage::inputs`], computes
+//! the cache key, hands the stage its opened upstream entries and an empty HDF5 file to fill, and
+//! commits that file atomically. A stage never touches the cache directly.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use indicatif::ProgressBar;
+
+use crate::params::{ParamError, ParamSpec, Params};
+
+/// A named input of a stage kind. A kind with one input named `input` is wired with
+/// `input = "stage"`; a kind with several uses `inputs = { name = "stage", … }`.
+#[derive(Clone, Copy, Debug)]
+pub struct InputSpec {
+    pub name: &'static str,
+    pub doc: &'static str,
+}
+
+/// The content digest of something a stage reads from outside the cache (a file, a download).
+/// Only `blake3` enters the key; `label` (a path or URL) is for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentDigest {
+    pub label: String,
+    pub blake3: String,
+}
+
+/// What a stage may look at while the plan is made (no network, no cache).
+pub struct PlanCtx<'a> {
+    /// Directory of the pipeline file; relative paths in parameters are relative to it.
+    pub pipeline_dir: &'a Path,
+}
+
+pub trait Stage: Send + Sync + 'static {
+    /// The `kind = "…"` string.
+    fn kind(&self) -> &'static str;
+    /// Bumped whenever the implementation's output for the same parameters and inputs changes;
+    /// it enters the key, so old entries are not reused after such a change.
+    fn version(&self) -> u32;
+    /// One line for `quakeline stages`.
+    fn summary(&self) -> &'static str;
+    fn params(&self) -> &'static [ParamSpec];
+    fn inputs(&self) -> &'static [InputSpec];
+    /// Whether the output depends on the seed. Deterministic stages leave the seed out of their key,
+    /// so changing the pipeline seed does not recompute data preparation.
+    fn stochastic(&self) -> bool {
+        false
+    }
+    /// Cross-field checks run before anything executes (e.g. bandpass needs two corners).
+    fn check(&self, _params: &Params) -> Result<(), ParamError> {
+        Ok(())
+    }
+    /// Digests of external content the output depends on; they stand in the key for locations.
+    fn content_digests(
+        &self,
+        _ctx: &PlanCtx<'_>,
+        _params: &Params,
+    ) -> Result<Vec<ContentDigest>, ParamError> {
+        Ok(Vec::new())
+    }
+    /// Computes the output into `ctx.output`.
+    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()>;
+}
+
+/// Everything a running stage gets.
+pub struct RunCtx<'a> {
+    pub stage_id: &'a str,
+    pub params: &'a Params,
+    pub seed: u64,
+    /// Upstream entries by input name, verified and opened read-only.
+    pub inputs: BTreeMap<String, hdf5::File>,
+    /// The entry being written (a temp file until the core commits it).
+    pub output: &'a hdf5::File,
+    pub progress: &'a ProgressBar,
+    pub pipeline_dir: &'a Path,
+    /// `results/<pipeline>/<stage>/` for human-facing outputs (metrics, plots); created on demand.
+    pub results_dir: PathBuf,
+    /// The digests that entered the key; a stage re-checks what it reads against them.
+    pub content: &'a [ContentDigest],
+}
+
+impl RunCtx<'_> {
+    pub fn input(&self, name: &str) -> anyhow::Result<&hdf5::File> {
+        self.inputs
+            .get(name)
+            .ok_or_else(|| anyhow::anyhow!("internal error: input `{name}` was not wired"))
+    }
+}

@@ -1,0 +1,41 @@
+//! Stage kinds, one file each, listed once in [`REGISTRY`].
+//!
+//! | kind             | file                  | what it does                                         |
+//! |------------------|-----------------------|------------------------------------------------------|
+//! | `fetch.iaga2002` | `fetch_iaga2002.rs`   | reads IAGA-2002 observatory files (local or HTTP)    |
+//! | `gapfill`        | `gapfill.rs`          | fills short NaN gaps (P&M 2022 §2), reports the rest |
+//! | `filter`         | `filter.rs`           | Butterworth low/high/band-pass, zero-phase or causal |
+//!
+//! To add a kind: write `src/stages/<kind>.rs` with a unit struct implementing
+//! [`Stage`](crate::stage::Stage) (doc headings: purpose, inputs, outputs, parameters, cache key,
+//! references; tests at the bottom), then add one line to [`REGISTRY`].
+
+use crate::stage::Stage;
+
+pub mod fetch_iaga2002;
+pub mod filter;
+pub mod gapfill;
+
+/// Every stage kind quakeline knows.
+pub static REGISTRY: &[&'static dyn Stage] = &[
+    &fetch_iaga2002::FetchIaga2002,
+    &gapfill::Gapfill,
+    &filter::Filter,
+];
+
+pub fn lookup(kind: &str) -> Option<&'static dyn Stage> {
+    REGISTRY.iter().copied().find(|s| s.kind() == kind)
+}
+
+/// The single `input` of a one-input stage, read as a time series.
+pub(crate) fn input_series(
+    ctx: &crate::stage::RunCtx<'_>,
+) -> anyhow::Result<crate::series::TimeSeries> {
+    let file = ctx.input("input")?;
+    crate::series::TimeSeries::read_h5(file).map_err(|e| {
+        anyhow::anyhow!(
+            "input of stage `{}` is not a time series: {e}",
+            ctx.stage_id
+        )
+    })
+}

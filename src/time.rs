@@ -1,0 +1,94 @@
+//! UTC calendar arithmetic on nanoseconds since 1970-01-01T00:00:00Z.
+//!
+//! Time series store `time` as int64 nanoseconds since the Unix epoch (UTC, no leap seconds), which is
+//! what numpy's `datetime64[ns]` and ObsPy's `UTCDateTime.ns` use, so HDF5 readers need no conversion.
+//! The civil-date conversion is Howard Hinnant's `days_from_civil` / `civil_from_days` algorithm
+//! (<http://howardhinnant.github.io/date_algorithms.html>), exact over the whole proleptic Gregorian range.
+
+pub const NS_PER_S: i64 = 1_000_000_000;
+pub const NS_PER_DAY: i64 = 86_400 * NS_PER_S;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = month as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The (year, month, day) of a day count since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+pub fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Formats nanoseconds since the epoch as RFC 3339 UTC with millisecond precision
+/// (`2014-11-01T00:00:00.000Z`).
+pub fn format_rfc3339(ns: i64) -> String {
+    let days = ns.div_euclid(NS_PER_DAY);
+    let rem = ns.rem_euclid(NS_PER_DAY);
+    let (y, m, d) = civil_from_days(days);
+    let secs = rem / NS_PER_S;
+    let ms = (rem % NS_PER_S) / 1_000_000;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+/// The current wall-clock time as RFC 3339 UTC (provenance only; never part of a cache key).
+pub fn now_rfc3339() -> String {
+    let ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    format_rfc3339(ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip_over_four_centuries() {
+        for days in (-200_000..200_000).step_by(37) {
+            let (y, m, d) = civil_from_days(days);
+            assert!(d >= 1 && d <= days_in_month(y, m));
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        // 2014-11-01 is day 16375 (numpy: np.datetime64('2014-11-01').astype(int)).
+        assert_eq!(days_from_civil(2014, 11, 1), 16375);
+        assert_eq!(days_from_civil(2000, 3, 1), 11017);
+        assert_eq!(
+            format_rfc3339(16375 * NS_PER_DAY + 61_500_000_000),
+            "2014-11-01T00:01:01.500Z"
+        );
+        assert_eq!(format_rfc3339(-1_000_000), "1969-12-31T23:59:59.999Z");
+    }
+}

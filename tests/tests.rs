@@ -1,0 +1,17 @@
+//! One integration-test binary (ripgrep style). Each module's first comment says what belongs in it.
+
+// Shared helpers: a fresh temp directory per test, the quakeline binary, fixture paths.
+mod util;
+
+// Bad pipeline files, bad data, bad cache locations: each gives a located error, exit 2/1, no entry.
+mod bad_input;
+// Cache behaviour through the CLI: reruns, --set, explain, plan, show, gc, determinism.
+mod cache;
+// Crash safety: kill -9 at random moments never leaves an entry that fails to verify or open.
+mod crash;
+// Butterworth + sosfilt/sosfiltfilt against SciPy reference vectors, and filtering across NaN gaps.
+mod filter_reference;
+// The HTTP fetch path against a server on 127.0.0.1.
+mod http;
+// The IAGA-2002 reader on the real files in tests/data/iaga2002.
+mod iaga2002;

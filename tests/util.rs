@@ -1,0 +1,127 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+pub fn iaga(name: &str) -> PathBuf {
+    data_dir().join("iaga2002").join(name)
+}
+
+/// A temp directory with its own cache and results, and helpers to run quakeline in it.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.path().join("cache")
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// `quakeline ARGS` in this directory with its own cache; no colours, no inherited cache variable.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_quakeline"));
+        c.args(args)
+            .current_dir(self.path())
+            .env("QUAKELINE_CACHE", self.cache())
+            .env("NO_COLOR", "1")
+            .env_remove("CLICOLOR_FORCE");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.cmd(args).output().expect("run quakeline").into()
+    }
+
+    /// Entries (`.h5` files) in the cache's objects directory.
+    pub fn entries(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        if let Ok(shards) = std::fs::read_dir(self.cache().join("objects")) {
+            for s in shards.flatten() {
+                for f in std::fs::read_dir(s.path()).unwrap().flatten() {
+                    if f.path().extension().is_some_and(|e| e == "h5") {
+                        out.push(f.path());
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// The quickstart's stage layout over the BOU week, as a pipeline text with absolute data paths.
+pub fn bou_pipeline(name: &str) -> String {
+    format!(
+        r#"[pipeline]
+name = "{name}"
+seed = 1
+
+[stage.mag]
+kind = "fetch.iaga2002"
+paths = ["{}/bou2014110*vmin.min"]
+
+[stage.filled]
+kind = "gapfill"
+input = "mag"
+max_gap = "3m"
+
+[stage.detrended]
+kind = "filter"
+input = "filled"
+type = "highpass"
+corners_hz = [0.0002]
+
+[stage.smoothed]
+kind = "filter"
+input = "filled"
+type = "lowpass"
+corners_hz = [0.001]
+"#,
+        data_dir().join("iaga2002").display()
+    )
+}
