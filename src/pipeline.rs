@@ -420,6 +420,10 @@ fn stage_decl(
     for (key, (value, src, span)) in &values {
         let span = span.clone();
         match key.as_str() {
+            "kind" => errors.push(
+                src.error(span, "the kind of a stage cannot be overridden")
+                    .help("edit the pipeline file, or write another stage"),
+            ),
             "seed" => match value {
                 toml_edit::Value::Integer(i) if *i.value() >= 0 => seed = *i.value() as u64,
                 _ => errors.push(src.error(span, "`seed` must be a non-negative integer")),

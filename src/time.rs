@@ -9,6 +9,12 @@ pub const NS_PER_S: i64 = 1_000_000_000;
 pub const NS_PER_DAY: i64 = 86_400 * NS_PER_S;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
+///
+/// ```
+/// use quakeline::time::{civil_from_days, days_from_civil};
+/// assert_eq!(days_from_civil(2014, 11, 1), 16375); // numpy: np.datetime64('2014-11-01').astype(int)
+/// assert_eq!(civil_from_days(16375), (2014, 11, 1));
+/// ```
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = if y >= 0 { y } else { y - 399 } / 400;

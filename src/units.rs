@@ -7,6 +7,13 @@
 //! they have no fixed length.
 
 /// Parses `"<number><unit>"` with unit one of `ms`, `s`, `m`, `h`, `d`, `w` into nanoseconds.
+///
+/// ```
+/// use quakeline::units::parse_duration_ns;
+/// assert_eq!(parse_duration_ns("3m"), Ok(180_000_000_000));
+/// assert_eq!(parse_duration_ns("3m"), parse_duration_ns("180s"));
+/// assert!(parse_duration_ns("3").is_err()); // a unit is required
+/// ```
 pub fn parse_duration_ns(text: &str) -> Result<i64, String> {
     let t = text.trim();
     let split = t

@@ -67,20 +67,35 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
 }
 
 fn attr_text(loc: &hdf5::Location, name: &str) -> String {
+    use hdf5::types::TypeDescriptor as T;
     let Ok(a) = loc.attr(name) else {
         return "?".into();
     };
-    if let Ok(s) = a.read_scalar::<hdf5::types::VarLenUnicode>() {
-        return s.as_str().to_string();
+    let Ok(ty) = a.dtype().and_then(|t| t.to_descriptor()) else {
+        return "?".into();
+    };
+    let text = match ty {
+        T::VarLenUnicode => a
+            .read_scalar::<hdf5::types::VarLenUnicode>()
+            .map(|s| s.as_str().to_string()),
+        T::Integer(_) | T::Unsigned(_) => a.read_raw::<i64>().map(|v| join(&v)),
+        T::Float(_) => a.read_raw::<f64>().map(|v| join(&v)),
+        other => Ok(format!("<{other}>")),
+    };
+    text.unwrap_or_else(|_| "?".into())
+}
+
+fn join<T: std::fmt::Display>(v: &[T]) -> String {
+    match v {
+        [one] => one.to_string(),
+        many => format!(
+            "[{}]",
+            many.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
-    if let Ok(v) = a.read_raw::<f64>() {
-        return if a.is_scalar() {
-            format!("{}", v.first().copied().unwrap_or(f64::NAN))
-        } else {
-            format!("{v:?}")
-        };
-    }
-    "?".into()
 }
 
 fn list(g: &hdf5::Group, prefix: &str, out: &mut dyn FnMut(String)) {

@@ -54,13 +54,6 @@ pub struct IagaFile {
     pub interval_ns: i64,
 }
 
-/// True when `text` starts like an IAGA-2002 file (a cheap sniffer for format detection).
-pub fn sniff(text: &str) -> bool {
-    text.lines()
-        .next()
-        .is_some_and(|l| l.trim_start().starts_with("Format") && l.contains("IAGA-2002"))
-}
-
 pub fn read(path: &Path) -> Result<IagaFile, IagaError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| IagaError {
@@ -476,6 +469,23 @@ DATE       TIME         DOY     TSTH      TSTD      TSTZ      TSTF   |
         assert_eq!(f.values[0], 20873.75);
         assert!((f.values[1] - (-9.99 / 60.0)).abs() < 1e-15);
         assert!(f.values[2].is_nan() && f.values[3].is_nan());
+    }
+
+    #[test]
+    fn one_second_records_with_a_skipped_second() {
+        let head = HEAD.replace("1-minute", "1-second");
+        let text = format!(
+            "{head}2014-11-01 00:00:00.000 305     20873.75     -9.99  47477.30  52397.33
+2014-11-01 00:00:01.000 305     20873.76     -9.99  47477.31  52397.34
+2014-11-01 00:00:03.000 305     20873.77     -9.99  47477.32  52397.35
+"
+        );
+        let f = parse("t.sec", &text).unwrap();
+        assert_eq!(f.interval_ns, NS_PER_S);
+        let s = concatenate(vec![f]).unwrap();
+        assert_eq!(s.len(), 4);
+        assert!(s.data[8..12].iter().all(|v| v.is_nan()));
+        assert_eq!(s.data[12], 20873.77);
     }
 
     #[test]
