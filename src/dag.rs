@@ -69,13 +69,7 @@ impl Dag {
         {
             errors.push(cycle_error(p, &graph, cycle.node_id()));
         }
-        if !errors.is_empty() {
-            return Err(if errors.len() == 1 {
-                miette::Report::new(errors.remove(0))
-            } else {
-                miette::Report::new(SourceErrors { errors })
-            });
-        }
+        SourceErrors::check(errors)?;
         // Kahn's algorithm with the smallest file index first, for a stable order.
         let n = p.stages.len();
         let mut indeg: Vec<usize> = nodes

@@ -123,6 +123,17 @@ pub struct SourceErrors {
     pub errors: Vec<SourceError>,
 }
 
+impl SourceErrors {
+    /// `Ok` when nothing was found; one error is reported as itself, several together.
+    pub fn check(mut errors: Vec<SourceError>) -> Result<(), miette::Report> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(miette::Report::new(errors.remove(0))),
+            _ => Err(miette::Report::new(SourceErrors { errors })),
+        }
+    }
+}
+
 impl Diagnostic for SourceErrors {
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
         Some(Box::new(self.errors.iter().map(|e| e as &dyn Diagnostic)))

@@ -288,7 +288,17 @@ fn run_stage(
             results_dir: opts.results_root.join(&p.name).join(&s.id),
             content: &sp.content,
         };
-        s.kind.run(&mut ctx)?;
+        s.kind.run(&mut ctx).map_err(|e| {
+            // HDF5 write failures in a stage are cache-write failures (full disk, quota), not bad data.
+            if e.chain().any(|c| c.is::<hdf5::Error>()) {
+                e.context(format!(
+                    "cannot write the entry into the cache at {} (disk full?)",
+                    cache.root().display()
+                ))
+            } else {
+                e
+            }
+        })?;
         drop(ctx);
         let created = crate::time::now_rfc3339();
         let root: &hdf5::Location = &output;

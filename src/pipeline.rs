@@ -236,13 +236,7 @@ impl Pipeline {
             }
         }
 
-        if !errors.is_empty() {
-            return Err(if errors.len() == 1 {
-                miette::Report::new(errors.remove(0))
-            } else {
-                miette::Report::new(SourceErrors { errors })
-            });
-        }
+        SourceErrors::check(errors)?;
         Ok(Pipeline {
             name,
             seed,

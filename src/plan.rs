@@ -96,13 +96,7 @@ impl Plan {
                 state,
             });
         }
-        if !errors.is_empty() {
-            return Err(if errors.len() == 1 {
-                miette::Report::new(errors.remove(0))
-            } else {
-                miette::Report::new(SourceErrors { errors })
-            });
-        }
+        SourceErrors::check(errors)?;
         let stages = slots.into_iter().flatten().collect::<Vec<_>>();
         if stages.len() != p.stages.len() {
             return Err(miette::miette!(

@@ -24,6 +24,17 @@ fn no_entries_for_failed(env: &Env) {
 const HEAD: &str = "[pipeline]\nname = \"bad\"\n";
 
 #[test]
+fn missing_pipeline_file() {
+    let env = Env::new();
+    let r = env.run(&["run", "nope.toml"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("cannot read pipeline file nope.toml"),
+        "{r:?}"
+    );
+}
+
+#[test]
 fn malformed_toml() {
     let env = Env::new();
     let r = run_bad(&env, "[pipeline]\nname = \"bad\n[stage.a]\n", 2);

@@ -17,14 +17,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     let pipeline = super::load(&a.pipeline)?;
     let cache = Cache::new(&a.cache.cache);
     let plan = Plan::make(&pipeline, &cache)?;
-    let Some(i) = pipeline.stages.iter().position(|s| s.id == a.stage) else {
-        let ids: Vec<&str> = pipeline.stages.iter().map(|s| s.id.as_str()).collect();
-        return Err(miette::miette!(
-            help = format!("the stages are: {}", ids.join(", ")),
-            "pipeline has no stage `{}`",
-            a.stage
-        ));
-    };
+    let i = super::stage_index(&pipeline, &a.stage)?;
     let manifests = cache.manifests();
     for line in explain(&pipeline, &plan, &manifests, i, 0) {
         println!("{line}");

@@ -129,6 +129,18 @@ pub(crate) fn load(args: &PipelineArgs) -> miette::Result<crate::pipeline::Pipel
     crate::pipeline::Pipeline::load(&args.pipeline, crate::stages::REGISTRY, &overrides)
 }
 
+/// Index of stage `id`, or an error listing the stages.
+pub(crate) fn stage_index(p: &crate::pipeline::Pipeline, id: &str) -> miette::Result<usize> {
+    p.stages.iter().position(|s| s.id == id).ok_or_else(|| {
+        let ids: Vec<&str> = p.stages.iter().map(|s| s.id.as_str()).collect();
+        let help = match crate::params::suggest(id, ids.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("the stages are: {}", ids.join(", ")),
+        };
+        miette::miette!(help = help, "pipeline `{}` has no stage `{id}`", p.name)
+    })
+}
+
 fn digest(files: Vec<PathBuf>) -> miette::Result<i32> {
     for f in files {
         let (d, _) = crate::cache::hash_file(&f)

@@ -16,9 +16,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     let pipeline = super::load(&a.pipeline)?;
     let cache = Cache::new(&a.cache.cache);
     let plan = Plan::make(&pipeline, &cache)?;
-    let Some(i) = pipeline.stages.iter().position(|s| s.id == a.stage) else {
-        return Err(miette::miette!("pipeline has no stage `{}`", a.stage));
-    };
+    let i = super::stage_index(&pipeline, &a.stage)?;
     let entry = match cache.lookup(&plan.stages[i].key) {
         Lookup::Hit(e) => e,
         Lookup::Missing => {
