@@ -47,6 +47,42 @@ pub fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
+/// Parses an ISO 8601 / RFC 3339 UTC date-time as used by FDSN and QuakeML:
+/// `YYYY-MM-DDTHH:MM:SS[.f…][Z]` (a space may replace `T`; `YYYY-MM-DD` alone is midnight;
+/// an explicit `+00:00` is accepted, other offsets are rejected because catalogs are UTC).
+pub fn parse_iso8601(text: &str) -> Result<i64, String> {
+    let bad = || format!("`{text}` is not a UTC date-time YYYY-MM-DDTHH:MM:SS[.sss][Z]");
+    let t = text.trim();
+    let t = t.strip_suffix('Z').or_else(|| t.strip_suffix("+00:00")).unwrap_or(t);
+    let (date, time) = match t.split_once(['T', ' ']) {
+        Some((d, tm)) => (d, tm),
+        None => (t, "00:00:00"),
+    };
+    let d: Vec<&str> = date.split('-').collect();
+    if d.len() != 3 || d[0].len() != 4 {
+        return Err(bad());
+    }
+    let y: i64 = d[0].parse().map_err(|_| bad())?;
+    let m: u32 = d[1].parse().map_err(|_| bad())?;
+    let day: u32 = d[2].parse().map_err(|_| bad())?;
+    if !(1..=12).contains(&m) || day == 0 || day > days_in_month(y, m) {
+        return Err(bad());
+    }
+    let parts: Vec<&str> = time.split(':').collect();
+    if parts.len() < 2 || parts.len() > 3 {
+        return Err(bad());
+    }
+    let h: i64 = parts[0].parse().map_err(|_| bad())?;
+    let mi: i64 = parts[1].parse().map_err(|_| bad())?;
+    let (sec, frac) = parts.get(2).map_or(("0", ""), |s| s.split_once('.').unwrap_or((s, "")));
+    let s: i64 = sec.parse().map_err(|_| bad())?;
+    if !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&s) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let frac_ns: i64 = if frac.is_empty() { 0 } else { format!("{:0<9}", &frac[..frac.len().min(9)]).parse().map_err(|_| bad())? };
+    Ok(days_from_civil(y, m, day) * NS_PER_DAY + ((h * 60 + mi) * 60 + s) * NS_PER_S + frac_ns)
+}
+
 /// Formats nanoseconds since the epoch as RFC 3339 UTC with millisecond precision
 /// (`2014-11-01T00:00:00.000Z`).
 pub fn format_rfc3339(ns: i64) -> String {
@@ -83,6 +119,17 @@ mod tests {
             assert!(d >= 1 && d <= days_in_month(y, m));
             assert_eq!(days_from_civil(y, m, d), days);
         }
+    }
+
+    #[test]
+    fn iso8601() {
+        let t = days_from_civil(2012, 4, 11) * NS_PER_DAY + (8 * 3600 + 38 * 60 + 37) * NS_PER_S;
+        assert_eq!(parse_iso8601("2012-04-11T08:38:37.00000"), Ok(t));
+        assert_eq!(parse_iso8601("2012-04-11T08:38:37Z"), Ok(t));
+        assert_eq!(parse_iso8601("2012-04-11 08:38:37.5"), Ok(t + 500_000_000));
+        assert_eq!(parse_iso8601("2012-04-11"), Ok(days_from_civil(2012, 4, 11) * NS_PER_DAY));
+        assert!(parse_iso8601("2012-04-11T08:38:37+02:00").is_err());
+        assert!(parse_iso8601("2012-02-30T00:00:00").is_err());
     }
 
     #[test]

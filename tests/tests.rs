@@ -7,6 +7,8 @@ mod util;
 mod bad_input;
 // Cache behaviour through the CLI: reruns, --set, explain, plan, show, gc, determinism.
 mod cache;
+// Catalog readers (FDSN text, QuakeML 1.2, ISC IMS1.0) on real files.
+mod catalog;
 // Crash safety: kill -9 at random moments never leaves an entry that fails to verify or open.
 mod crash;
 // Butterworth + sosfilt/sosfiltfilt against SciPy reference vectors, and filtering across NaN gaps.

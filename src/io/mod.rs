@@ -1,6 +1,7 @@
 //! File formats and transports. One module per format; each parser takes text or bytes plus a name
 //! for messages, with a thin path wrapper, and reports errors with file, line and field.
 
+pub mod catalog;
 pub mod h5;
 pub mod http;
 pub mod iaga2002;

@@ -1,0 +1,92 @@
+//! Catalog readers on real files (ObsPy test data in tests/data/catalogs); expected values are read
+//! off the files by eye and cross-checked against the format documents.
+
+use quakeline::io::catalog::{Format, parse};
+use quakeline::time::parse_iso8601;
+
+use crate::util::data_dir;
+
+fn read(name: &str) -> (String, String) {
+    let path = data_dir().join("catalogs").join(name);
+    (path.display().to_string(), std::fs::read_to_string(path).unwrap())
+}
+
+fn t(s: &str) -> i64 {
+    parse_iso8601(s).unwrap()
+}
+
+#[test]
+fn fdsn_text_from_isc() {
+    let (name, text) = read("fdsn_event_text_isc.txt");
+    assert_eq!(Format::sniff(&text), Some(Format::FdsnText));
+    let ev = parse(&name, &text, None).unwrap();
+    assert_eq!(ev.len(), 2);
+    assert_eq!(ev[0].id, "3337497");
+    assert_eq!(ev[0].time_ns, t("2012-04-11T08:38:37"));
+    assert_eq!((ev[0].latitude_deg, ev[0].longitude_deg), (2.2376, 93.0144));
+    assert_eq!(ev[0].depth_km, Some(26.3));
+    assert_eq!((ev[0].magnitude, ev[0].magnitude_type.as_deref()), (Some(8.6), Some("MW")));
+    assert_eq!(ev[0].line, 2);
+    // The 1960 Chile event has no magnitude type.
+    assert_eq!(ev[1].time_ns, t("1960-05-22T19:11:14"));
+    assert_eq!((ev[1].magnitude, ev[1].magnitude_type.as_deref()), (Some(8.5), None));
+}
+
+#[test]
+fn quakeml_from_usgs_uses_preferred_origin_and_magnitude_and_metres() {
+    let (name, text) = read("usgs_event.quakeml");
+    assert_eq!(Format::sniff(&text), Some(Format::QuakeMl));
+    let ev = parse(&name, &text, None).unwrap();
+    assert_eq!(ev.len(), 2);
+    assert_eq!(ev[0].time_ns, t("2014-11-06T00:24:42.240Z"));
+    assert_eq!((ev[0].latitude_deg, ev[0].longitude_deg), (35.0476667, -117.6623333));
+    assert_eq!(ev[0].depth_km, Some(0.01), "QuakeML depth is in metres");
+    assert_eq!((ev[0].magnitude, ev[0].magnitude_type.as_deref()), (Some(1.54), Some("ml")));
+    assert_eq!(ev[0].event_type, "quarry blast");
+    assert_eq!(ev[1].magnitude_type.as_deref(), Some("Md"));
+    assert_eq!(ev[1].line, 63);
+}
+
+#[test]
+fn quakeml_from_iris() {
+    let (name, text) = read("iris_events.quakeml");
+    let ev = parse(&name, &text, Some(Format::QuakeMl)).unwrap();
+    assert_eq!(ev.len(), 2);
+    assert_eq!(ev[0].id, "smi:www.iris.edu/ws/event/query?eventId=3279407");
+    assert_eq!(ev[0].time_ns, t("2011-03-11T05:46:24.12"));
+    assert_eq!((ev[0].magnitude, ev[0].magnitude_type.as_deref()), (Some(9.1), Some("MW")));
+    assert_eq!(ev[0].event_type, "earthquake");
+}
+
+#[test]
+fn quakeml_event_without_origin_is_an_error_with_its_line() {
+    let (name, text) = read("quakeml_1.2_focalmechanism.xml");
+    let e = parse(&name, &text, None).unwrap_err();
+    assert!(e.message.contains("has no origin"), "{e}");
+    assert!(e.line > 1);
+}
+
+#[test]
+fn isc_ims1_bulletin_takes_the_prime_origin_and_its_magnitude() {
+    let (name, text) = read("isc_bulletin_19670130012028.isf");
+    assert_eq!(Format::sniff(&text), Some(Format::Ims1));
+    let ev = parse(&name, &text, None).unwrap();
+    assert_eq!(ev.len(), 1);
+    let e = &ev[0];
+    assert_eq!(e.id, "840268");
+    // Prime: "1967/01/30 01:20:28.70 … 41.0900 44.3100 … 11.0d … ISC 1838613", magnitude "mb 5.0 ISC 1838613".
+    assert_eq!(e.time_ns, t("1967-01-30T01:20:28.70"));
+    assert_eq!((e.latitude_deg, e.longitude_deg, e.depth_km), (41.09, 44.31, Some(11.0)));
+    assert_eq!((e.magnitude, e.magnitude_type.as_deref()), (Some(5.0), Some("mb")));
+}
+
+#[test]
+fn malformed_catalogs_name_file_line_and_field() {
+    let text = "#EventID | Time | Latitude | Longitude | Depth/km | Author | Catalog | Contributor | ContributorID | MagType | Magnitude | MagAuthor | EventLocationName\n1|2012-04-11T08:38:37|2.2|93.0|x|ISC||ISC||MW|8.6|GCMT|SUMATRA\n";
+    let e = parse("bad.txt", text, None).unwrap_err();
+    assert_eq!(e.to_string(), "bad.txt:2: field `Depth/km`: `x` is not a number");
+    let e = parse("bad.txt", "hello\n", None).unwrap_err();
+    assert!(e.message.contains("not a catalog format"), "{e}");
+    let e = parse("bad.xml", "<?xml version=\"1.0\"?>\n<q:quakeml>\n", None).unwrap_err();
+    assert!(e.message.starts_with("invalid XML"), "{e}");
+}
