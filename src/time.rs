@@ -53,7 +53,10 @@ pub fn days_in_month(year: i64, month: u32) -> u32 {
 pub fn parse_iso8601(text: &str) -> Result<i64, String> {
     let bad = || format!("`{text}` is not a UTC date-time YYYY-MM-DDTHH:MM:SS[.sss][Z]");
     let t = text.trim();
-    let t = t.strip_suffix('Z').or_else(|| t.strip_suffix("+00:00")).unwrap_or(t);
+    let t = t
+        .strip_suffix('Z')
+        .or_else(|| t.strip_suffix("+00:00"))
+        .unwrap_or(t);
     let (date, time) = match t.split_once(['T', ' ']) {
         Some((d, tm)) => (d, tm),
         None => (t, "00:00:00"),
@@ -74,12 +77,24 @@ pub fn parse_iso8601(text: &str) -> Result<i64, String> {
     }
     let h: i64 = parts[0].parse().map_err(|_| bad())?;
     let mi: i64 = parts[1].parse().map_err(|_| bad())?;
-    let (sec, frac) = parts.get(2).map_or(("0", ""), |s| s.split_once('.').unwrap_or((s, "")));
+    let (sec, frac) = parts
+        .get(2)
+        .map_or(("0", ""), |s| s.split_once('.').unwrap_or((s, "")));
     let s: i64 = sec.parse().map_err(|_| bad())?;
-    if !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&s) || !frac.chars().all(|c| c.is_ascii_digit()) {
+    if !(0..24).contains(&h)
+        || !(0..60).contains(&mi)
+        || !(0..=60).contains(&s)
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
         return Err(bad());
     }
-    let frac_ns: i64 = if frac.is_empty() { 0 } else { format!("{:0<9}", &frac[..frac.len().min(9)]).parse().map_err(|_| bad())? };
+    let frac_ns: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{:0<9}", &frac[..frac.len().min(9)])
+            .parse()
+            .map_err(|_| bad())?
+    };
     Ok(days_from_civil(y, m, day) * NS_PER_DAY + ((h * 60 + mi) * 60 + s) * NS_PER_S + frac_ns)
 }
 
@@ -127,7 +142,10 @@ mod tests {
         assert_eq!(parse_iso8601("2012-04-11T08:38:37.00000"), Ok(t));
         assert_eq!(parse_iso8601("2012-04-11T08:38:37Z"), Ok(t));
         assert_eq!(parse_iso8601("2012-04-11 08:38:37.5"), Ok(t + 500_000_000));
-        assert_eq!(parse_iso8601("2012-04-11"), Ok(days_from_civil(2012, 4, 11) * NS_PER_DAY));
+        assert_eq!(
+            parse_iso8601("2012-04-11"),
+            Ok(days_from_civil(2012, 4, 11) * NS_PER_DAY)
+        );
         assert!(parse_iso8601("2012-04-11T08:38:37+02:00").is_err());
         assert!(parse_iso8601("2012-02-30T00:00:00").is_err());
     }

@@ -1,40 +1,10 @@
 //! The HTTP(S) fetch path, against a small HTTP/1.1 server on 127.0.0.1 that the test starts and
 //! that stops by itself after a bounded number of requests.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-
 use crate::util::{Env, iaga};
 
-/// Serves `body` at `/bou.min` (404 elsewhere) for at most `requests` connections.
 fn serve(body: Vec<u8>, requests: usize) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(requests) {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            reader.read_line(&mut request_line).unwrap_or(0);
-            let mut line = String::new();
-            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
-                line.clear();
-            }
-            let response = if request_line.starts_with("GET /bou.min ") {
-                let mut r = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                )
-                .into_bytes();
-                r.extend_from_slice(&body);
-                r
-            } else {
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
-            };
-            let _ = stream.write_all(&response);
-        }
-    });
-    port
+    crate::util::serve(vec![("/bou.min ".into(), body)], requests).0
 }
 
 fn pipeline(port: u16, path: &str, digest: &str) -> String {

@@ -125,3 +125,48 @@ corners_hz = [0.001]
         data_dir().join("iaga2002").display()
     )
 }
+
+/// A small HTTP/1.1 server on 127.0.0.1 for at most `requests` connections: the first route whose
+/// prefix starts the request target (`"/path "` for an exact match) answers 200 with its body, others
+/// 404. Returns the port and a receiver of the request lines it saw. It stops by itself.
+pub fn serve(
+    routes: Vec<(String, Vec<u8>)>,
+    requests: usize,
+) -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap_or(0);
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                line.clear();
+            }
+            let target = request_line.split_once(' ').map(|(_, t)| t).unwrap_or("");
+            let response = match routes
+                .iter()
+                .find(|(prefix, _)| target.starts_with(prefix.as_str()))
+            {
+                Some((_, body)) => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(body);
+                    r
+                }
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = tx.send(request_line.trim_end().to_string());
+            let _ = stream.write_all(&response);
+        }
+    });
+    (port, rx)
+}

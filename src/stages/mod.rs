@@ -3,6 +3,7 @@
 //! | kind             | file                  | what it does                                         |
 //! |------------------|-----------------------|------------------------------------------------------|
 //! | `fetch.iaga2002` | `fetch_iaga2002.rs`   | reads IAGA-2002 observatory files (local or HTTP)    |
+//! | `fetch.catalog`  | `fetch_catalog.rs`    | earthquake catalogs: files, pinned URLs, FDSN query  |
 //! | `gapfill`        | `gapfill.rs`          | fills short NaN gaps (P&M 2022 §2), reports the rest |
 //! | `filter`         | `filter.rs`           | Butterworth low/high/band-pass, zero-phase or causal |
 //!
@@ -12,20 +13,19 @@
 
 use crate::stage::Stage;
 
+pub mod fetch_catalog;
 pub mod fetch_iaga2002;
 pub mod filter;
 pub mod gapfill;
+pub mod sources;
 
 /// Every stage kind quakeline knows.
 pub static REGISTRY: &[&'static dyn Stage] = &[
     &fetch_iaga2002::FetchIaga2002,
+    &fetch_catalog::FetchCatalog,
     &gapfill::Gapfill,
     &filter::Filter,
 ];
-
-pub fn lookup(kind: &str) -> Option<&'static dyn Stage> {
-    REGISTRY.iter().copied().find(|s| s.kind() == kind)
-}
 
 /// The single `input` of a one-input stage, read as a time series.
 pub(crate) fn input_series(

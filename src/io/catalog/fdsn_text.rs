@@ -8,15 +8,33 @@ use super::{CatalogError, Event};
 use crate::time::parse_iso8601;
 
 pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
-    let err = |line: usize, message: String| CatalogError { file: name.into(), line, message };
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
+    let err = |line: usize, message: String| CatalogError {
+        file: name.into(),
+        line,
+        message,
+    };
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
     let Some((hno, header)) = lines.by_ref().find(|(_, l)| !l.trim().is_empty()) else {
         return Err(err(1, "empty file: no FDSN text header".into()));
     };
-    let cols: Vec<String> = header.trim_start_matches('#').split('|').map(|c| c.trim().to_ascii_lowercase()).collect();
+    let cols: Vec<String> = header
+        .trim_start_matches('#')
+        .split('|')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
     let col = |wanted: &str| cols.iter().position(|c| c == wanted);
-    let need = |wanted: &str| col(wanted).ok_or_else(|| err(hno, format!("header has no `{wanted}` column")));
-    let (c_id, c_time, c_lat, c_lon) = (need("eventid")?, need("time")?, need("latitude")?, need("longitude")?);
+    let need = |wanted: &str| {
+        col(wanted).ok_or_else(|| err(hno, format!("header has no `{wanted}` column")))
+    };
+    let (c_id, c_time, c_lat, c_lon) = (
+        need("eventid")?,
+        need("time")?,
+        need("latitude")?,
+        need("longitude")?,
+    );
     let (c_depth, c_mt, c_mag) = (need("depth/km")?, need("magtype")?, need("magnitude")?);
     let c_type = col("eventtype");
     let mut events = Vec::new();
@@ -26,18 +44,31 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
         }
         let f: Vec<&str> = line.split('|').map(str::trim).collect();
         if f.len() < cols.len().min(13) {
-            return Err(err(no, format!("expected {} `|`-separated fields, found {}", cols.len(), f.len())));
+            return Err(err(
+                no,
+                format!(
+                    "expected {} `|`-separated fields, found {}",
+                    cols.len(),
+                    f.len()
+                ),
+            ));
         }
         let get = |c: usize| f.get(c).copied().unwrap_or("");
         let num = |c: usize, what: &str| -> Result<Option<f64>, CatalogError> {
             match get(c) {
                 "" => Ok(None),
-                v => v.parse::<f64>().map(Some).map_err(|_| err(no, format!("field `{what}`: `{v}` is not a number"))),
+                v => v
+                    .parse::<f64>()
+                    .map(Some)
+                    .map_err(|_| err(no, format!("field `{what}`: `{v}` is not a number"))),
             }
         };
-        let time_ns = parse_iso8601(get(c_time)).map_err(|e| err(no, format!("field `Time`: {e}")))?;
-        let latitude_deg = num(c_lat, "Latitude")?.ok_or_else(|| err(no, "field `Latitude` is empty".into()))?;
-        let longitude_deg = num(c_lon, "Longitude")?.ok_or_else(|| err(no, "field `Longitude` is empty".into()))?;
+        let time_ns =
+            parse_iso8601(get(c_time)).map_err(|e| err(no, format!("field `Time`: {e}")))?;
+        let latitude_deg =
+            num(c_lat, "Latitude")?.ok_or_else(|| err(no, "field `Latitude` is empty".into()))?;
+        let longitude_deg =
+            num(c_lon, "Longitude")?.ok_or_else(|| err(no, "field `Longitude` is empty".into()))?;
         events.push(Event {
             id: get(c_id).to_string(),
             time_ns,

@@ -10,10 +10,12 @@
 //! author 21–29, OrigID 31–39.
 
 use super::{CatalogError, Event};
-use crate::time::{days_from_civil, days_in_month, NS_PER_DAY, NS_PER_S};
+use crate::time::{NS_PER_DAY, NS_PER_S, days_from_civil, days_in_month};
 
 fn col(line: &str, from: usize, to: usize) -> &str {
-    line.get(from.min(line.len())..to.min(line.len())).unwrap_or("").trim()
+    line.get(from.min(line.len())..to.min(line.len()))
+        .unwrap_or("")
+        .trim()
 }
 
 struct Origin {
@@ -43,7 +45,11 @@ fn rank(mag_type: &str) -> usize {
 }
 
 pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
-    let err = |line: usize, message: String| CatalogError { file: name.into(), line, message };
+    let err = |line: usize, message: String| CatalogError {
+        file: name.into(),
+        line,
+        message,
+    };
     let mut blocks: Vec<Block> = Vec::new();
     #[derive(PartialEq)]
     enum Section {
@@ -56,8 +62,17 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
         let no = i + 1;
         let line = raw.trim_end_matches('\r');
         if let Some(rest) = line.strip_prefix("Event ") {
-            let id = rest.split_whitespace().next().unwrap_or_default().to_string();
-            blocks.push(Block { id, line: no, origins: Vec::new(), mags: Vec::new() });
+            let id = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            blocks.push(Block {
+                id,
+                line: no,
+                origins: Vec::new(),
+                mags: Vec::new(),
+            });
             section = Section::None;
             continue;
         }
@@ -75,7 +90,9 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
             }
             continue;
         }
-        let Some(block) = blocks.last_mut() else { continue };
+        let Some(block) = blocks.last_mut() else {
+            continue;
+        };
         match section {
             Section::Origins if line.starts_with(" (#PRIME)") => {
                 if let Some(o) = block.origins.last_mut() {
@@ -88,32 +105,64 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
                 let time = col(line, 11, 22);
                 let d: Vec<&str> = date.split('/').collect();
                 let t: Vec<&str> = time.split(':').collect();
-                let bad = || err(no, format!("origin date/time `{date} {time}` is not yyyy/mm/dd hh:mm:ss.ss"));
+                let bad = || {
+                    err(
+                        no,
+                        format!("origin date/time `{date} {time}` is not yyyy/mm/dd hh:mm:ss.ss"),
+                    )
+                };
                 if d.len() != 3 || t.len() != 3 {
                     return Err(bad());
                 }
-                let (y, m, dd): (i64, u32, u32) = (d[0].parse().map_err(|_| bad())?, d[1].parse().map_err(|_| bad())?, d[2].parse().map_err(|_| bad())?);
+                let (y, m, dd): (i64, u32, u32) = (
+                    d[0].parse().map_err(|_| bad())?,
+                    d[1].parse().map_err(|_| bad())?,
+                    d[2].parse().map_err(|_| bad())?,
+                );
                 if !(1..=12).contains(&m) || dd == 0 || dd > days_in_month(y, m) {
                     return Err(bad());
                 }
-                let (h, mi): (i64, i64) = (t[0].parse().map_err(|_| bad())?, t[1].parse().map_err(|_| bad())?);
+                let (h, mi): (i64, i64) = (
+                    t[0].parse().map_err(|_| bad())?,
+                    t[1].parse().map_err(|_| bad())?,
+                );
                 let s: f64 = t[2].parse().map_err(|_| bad())?;
-                let time_ns = days_from_civil(y, m, dd) * NS_PER_DAY + (h * 3600 + mi * 60) * NS_PER_S + (s * 1e9).round() as i64;
-                let num = |v: &str, what: &str| v.parse::<f64>().map_err(|_| err(no, format!("origin field `{what}`: `{v}` is not a number")));
+                let time_ns = days_from_civil(y, m, dd) * NS_PER_DAY
+                    + (h * 3600 + mi * 60) * NS_PER_S
+                    + (s * 1e9).round() as i64;
+                let num = |v: &str, what: &str| {
+                    v.parse::<f64>().map_err(|_| {
+                        err(no, format!("origin field `{what}`: `{v}` is not a number"))
+                    })
+                };
                 let lat = num(col(line, 36, 44), "Latitude")?;
                 let lon = num(col(line, 45, 54), "Longitude")?;
                 let depth = match col(line, 71, 76) {
                     "" => None,
                     v => Some(num(v, "Depth")?),
                 };
-                block.origins.push(Origin { time_ns, lat, lon, depth, orig_id: col(line, 128, 137).to_string(), prime: false });
+                block.origins.push(Origin {
+                    time_ns,
+                    lat,
+                    lon,
+                    depth,
+                    orig_id: col(line, 128, 137).to_string(),
+                    prime: false,
+                });
             }
             Section::Magnitudes => {
                 let value = col(line, 6, 10);
                 if let Ok(v) = value.parse::<f64>() {
-                    block.mags.push((col(line, 0, 5).to_string(), v, col(line, 30, 39).to_string()));
+                    block.mags.push((
+                        col(line, 0, 5).to_string(),
+                        v,
+                        col(line, 30, 39).to_string(),
+                    ));
                 } else {
-                    return Err(err(no, format!("magnitude field: `{value}` is not a number")));
+                    return Err(err(
+                        no,
+                        format!("magnitude field: `{value}` is not a number"),
+                    ));
                 }
             }
             _ => {}
@@ -124,8 +173,11 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
         let Some(o) = b.origins.iter().find(|o| o.prime).or(b.origins.last()) else {
             return Err(err(b.line, format!("event {} has no origin line", b.id)));
         };
-        let best = |ms: &mut dyn Iterator<Item = &(String, f64, String)>| ms.min_by_key(|(t, _, _)| rank(t)).cloned();
-        let mag = best(&mut b.mags.iter().filter(|(_, _, id)| *id == o.orig_id)).or_else(|| best(&mut b.mags.iter()));
+        let best = |ms: &mut dyn Iterator<Item = &(String, f64, String)>| {
+            ms.min_by_key(|(t, _, _)| rank(t)).cloned()
+        };
+        let mag = best(&mut b.mags.iter().filter(|(_, _, id)| *id == o.orig_id))
+            .or_else(|| best(&mut b.mags.iter()));
         events.push(Event {
             id: b.id.clone(),
             time_ns: o.time_ns,

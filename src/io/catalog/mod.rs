@@ -68,11 +68,21 @@ impl Format {
     /// Recognises a format from the first bytes (ObsPy's `_is_<format>` sniffers, in one place).
     pub fn sniff(text: &str) -> Option<Format> {
         let head = text.trim_start_matches('\u{feff}').trim_start();
-        if head.starts_with("<?xml") || head.starts_with("<q:quakeml") || head.starts_with("<quakeml") {
+        if head.starts_with("<?xml")
+            || head.starts_with("<q:quakeml")
+            || head.starts_with("<quakeml")
+        {
             Some(Format::QuakeMl)
-        } else if head.starts_with("DATA_TYPE BULLETIN IMS1.0") || head.starts_with("DATA_TYPE EVENT IMS1.0") {
+        } else if head.starts_with("DATA_TYPE BULLETIN IMS1.0")
+            || head.starts_with("DATA_TYPE EVENT IMS1.0")
+        {
             Some(Format::Ims1)
-        } else if head.starts_with('#') && head.lines().next().is_some_and(|l| l.contains('|') && l.to_ascii_lowercase().contains("eventid")) {
+        } else if head.starts_with('#')
+            && head
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains('|') && l.to_ascii_lowercase().contains("eventid"))
+        {
             Some(Format::FdsnText)
         } else {
             None
@@ -102,18 +112,57 @@ pub fn parse(name: &str, text: &str, format: Option<Format>) -> Result<Vec<Event
 /// Writes events (all fields present) as the catalog table.
 pub fn write_h5(g: &hdf5::Group, events: &[Event]) -> hdf5::Result<()> {
     let n = events.len();
-    h5::write_array(g, "time", &[n], &events.iter().map(|e| e.time_ns).collect::<Vec<_>>())?;
-    h5::write_array(g, "latitude_deg", &[n], &events.iter().map(|e| e.latitude_deg).collect::<Vec<_>>())?;
-    h5::write_array(g, "longitude_deg", &[n], &events.iter().map(|e| e.longitude_deg).collect::<Vec<_>>())?;
-    h5::write_array(g, "depth_km", &[n], &events.iter().map(|e| e.depth_km.unwrap_or(f64::NAN)).collect::<Vec<_>>())?;
-    h5::write_array(g, "magnitude", &[n], &events.iter().map(|e| e.magnitude.unwrap_or(f64::NAN)).collect::<Vec<_>>())?;
+    h5::write_array(
+        g,
+        "time",
+        &[n],
+        &events.iter().map(|e| e.time_ns).collect::<Vec<_>>(),
+    )?;
+    h5::write_array(
+        g,
+        "latitude_deg",
+        &[n],
+        &events.iter().map(|e| e.latitude_deg).collect::<Vec<_>>(),
+    )?;
+    h5::write_array(
+        g,
+        "longitude_deg",
+        &[n],
+        &events.iter().map(|e| e.longitude_deg).collect::<Vec<_>>(),
+    )?;
+    h5::write_array(
+        g,
+        "depth_km",
+        &[n],
+        &events
+            .iter()
+            .map(|e| e.depth_km.unwrap_or(f64::NAN))
+            .collect::<Vec<_>>(),
+    )?;
+    h5::write_array(
+        g,
+        "magnitude",
+        &[n],
+        &events
+            .iter()
+            .map(|e| e.magnitude.unwrap_or(f64::NAN))
+            .collect::<Vec<_>>(),
+    )?;
     let strings = |f: &dyn Fn(&Event) -> String| -> hdf5::Result<Vec<VarLenUnicode>> {
         events
             .iter()
-            .map(|e| f(e).parse::<VarLenUnicode>().map_err(|e| hdf5::Error::from(e.to_string())))
+            .map(|e| {
+                f(e).parse::<VarLenUnicode>()
+                    .map_err(|e| hdf5::Error::from(e.to_string()))
+            })
             .collect()
     };
-    h5::write_array(g, "magnitude_type", &[n], &strings(&|e| e.magnitude_type.clone().unwrap_or_default())?)?;
+    h5::write_array(
+        g,
+        "magnitude_type",
+        &[n],
+        &strings(&|e| e.magnitude_type.clone().unwrap_or_default())?,
+    )?;
     h5::write_array(g, "event_id", &[n], &strings(&|e| e.id.clone())?)?;
     h5::write_array(g, "event_type", &[n], &strings(&|e| e.event_type.clone())?)?;
     h5::write_attr(g, "n_events", n as u64)?;
