@@ -9,6 +9,8 @@ mod bad_input;
 mod cache;
 // Catalog readers (FDSN text, QuakeML 1.2, ISC IMS1.0) on real files.
 mod catalog;
+// Kp index readers (CelesTrak SW, GFZ) on real data.
+mod kp;
 // Crash safety: kill -9 at random moments never leaves an entry that fails to verify or open.
 mod crash;
 // Butterworth + sosfilt/sosfiltfilt against SciPy reference vectors, and filtering across NaN gaps.

@@ -5,3 +5,4 @@ pub mod catalog;
 pub mod h5;
 pub mod http;
 pub mod iaga2002;
+pub mod kp;

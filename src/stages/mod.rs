@@ -4,6 +4,7 @@
 //! |------------------|-----------------------|------------------------------------------------------|
 //! | `fetch.iaga2002` | `fetch_iaga2002.rs`   | reads IAGA-2002 observatory files (local or HTTP)    |
 //! | `fetch.catalog`  | `fetch_catalog.rs`    | earthquake catalogs: files, pinned URLs, FDSN query  |
+//! | `fetch.kp`       | `fetch_kp.rs`         | the 3-hourly Kp index (CelesTrak or GFZ files)       |
 //! | `gapfill`        | `gapfill.rs`          | fills short NaN gaps (P&M 2022 §2), reports the rest |
 //! | `filter`         | `filter.rs`           | Butterworth low/high/band-pass, zero-phase or causal |
 //!
@@ -15,6 +16,7 @@ use crate::stage::Stage;
 
 pub mod fetch_catalog;
 pub mod fetch_iaga2002;
+pub mod fetch_kp;
 pub mod filter;
 pub mod gapfill;
 pub mod sources;
@@ -23,6 +25,7 @@ pub mod sources;
 pub static REGISTRY: &[&'static dyn Stage] = &[
     &fetch_iaga2002::FetchIaga2002,
     &fetch_catalog::FetchCatalog,
+    &fetch_kp::FetchKp,
     &gapfill::Gapfill,
     &filter::Filter,
 ];

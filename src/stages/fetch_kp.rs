@@ -1,0 +1,86 @@
+//! `fetch.kp` — the planetary 3-hour Kp index.
+//!
+//! # Purpose
+//! Petrescu & Moldovan (2022, §2) build the non-earthquake class from windows "not contaminated by
+//! solar storm signals [35]"; the labelling stage screens windows by Kp. Reads CelesTrak space
+//! weather files or GFZ `Kp_ap_Ap_SN_F107` files ([`crate::io::kp`]).
+//!
+//! # Inputs
+//! None.
+//!
+//! # Outputs
+//! `time` (start of each 3-hour interval) and `kp` (thirds decoded; NaN = missing), merged over
+//! files in time order; attribute `interval_s` = 10800.
+//!
+//! # Parameters
+//! `paths` / `urls` + `blake3` as every fetch kind; `format` = `auto` | `celestrak` | `gfz`.
+//!
+//! # Cache key
+//! The files' content digests.
+//!
+//! # References
+//! Matzka et al. (2021), The geomagnetic Kp index and derived indices of geomagnetic activity,
+//! Space Weather 19, e2020SW002641; CelesTrak SW format documentation.
+
+use super::sources;
+use crate::io::{h5, kp};
+use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
+use crate::stage::{ContentDigest, InputSpec, PlanCtx, RunCtx, Stage};
+
+pub struct FetchKp;
+
+static PARAMS: &[ParamSpec] = &[
+    sources::PATHS,
+    sources::URLS,
+    sources::BLAKE3,
+    ParamSpec::new(
+        "format",
+        ParamType::Choice(kp::Format::NAMES),
+        Presence::Default("\"auto\""),
+        "Kp file format; auto sniffs each file",
+    ),
+];
+
+impl Stage for FetchKp {
+    fn kind(&self) -> &'static str {
+        "fetch.kp"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn summary(&self) -> &'static str {
+        "read the 3-hourly Kp index (CelesTrak SW or GFZ Kp_ap_Ap_SN_F107 files)"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn inputs(&self) -> &'static [InputSpec] {
+        &[]
+    }
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
+        sources::check(p)
+    }
+    fn content_digests(
+        &self,
+        ctx: &PlanCtx<'_>,
+        p: &Params,
+    ) -> Result<Vec<ContentDigest>, ParamError> {
+        sources::digests(ctx, p)
+    }
+
+    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+        let format = kp::Format::from_name(ctx.params.str("format")?);
+        let mut parts = Vec::new();
+        for (label, bytes) in sources::read_all(ctx)? {
+            let text =
+                String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{label}: not UTF-8 text"))?;
+            let series = kp::parse(&label, &text, format)?;
+            parts.push((label, series));
+        }
+        let series = kp::merge(parts).map_err(|e| anyhow::anyhow!(e))?;
+        kp::write_h5(ctx.output, &series)?;
+        let missing = series.iter().filter(|(_, k)| k.is_nan()).count() as u64;
+        h5::write_attr(ctx.output, "missing_values", missing)?;
+        Ok(())
+    }
+}
