@@ -71,9 +71,12 @@ fn gfz_format_agrees_with_celestrak_and_keeps_missing_values() {
     let both = merge(vec![(cname.clone(), c.clone()), (name.clone(), g.clone())]).unwrap();
     assert_eq!(
         both.len(),
-        c.len() + 8,
-        "2014-11-08 is only in the GFZ file"
+        c.len(),
+        "every GFZ interval is also in the CelesTrak file"
     );
+    // Where GFZ has no value yet (-1) and CelesTrak has one, the missing value does not win.
+    let t = days_from_civil(2014, 11, 8) * 86_400 * NS_PER_S + 6 * 3600 * NS_PER_S;
+    assert_eq!(both.iter().find(|(bt, _)| *bt == t).unwrap().1, 2.0);
     let mut wrong = g.clone();
     wrong[3].1 += 1.0 / 3.0;
     let e = merge(vec![(cname, c), (name, wrong)]).unwrap_err();

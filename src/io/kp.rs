@@ -160,7 +160,8 @@ pub fn parse(name: &str, text: &str, format: Option<Format>) -> Result<KpSeries,
 }
 
 /// Merges several files' series in time order; the same interval twice must agree to 0.005
-/// (GFZ prints thirds with three decimals, CelesTrak as integers in tenths).
+/// (GFZ prints thirds with three decimals, CelesTrak as integers in tenths); a missing value is
+/// filled by another file's value.
 pub fn merge(parts: Vec<(String, KpSeries)>) -> Result<KpSeries, String> {
     let mut all: Vec<(i64, f64, usize)> = parts
         .iter()
@@ -170,9 +171,12 @@ pub fn merge(parts: Vec<(String, KpSeries)>) -> Result<KpSeries, String> {
     all.sort_by_key(|&(t, _, _)| t);
     let mut out: KpSeries = Vec::with_capacity(all.len());
     for (t, k, f) in all {
-        match out.last() {
-            Some(&(lt, lk)) if lt == t => {
-                if !((lk - k).abs() < 0.005 || (lk.is_nan() && k.is_nan())) {
+        match out.last_mut() {
+            Some((lt, lk)) if *lt == t => {
+                if lk.is_nan() {
+                    // A value published in one file fills a value still missing in another.
+                    *lk = k;
+                } else if !k.is_nan() && (*lk - k).abs() >= 0.005 {
                     return Err(format!(
                         "{} and another file disagree on Kp at {}: {lk} vs {k}",
                         parts[f].0,
