@@ -34,6 +34,7 @@ pub mod cli;
 pub mod dag;
 pub mod diag;
 pub mod exec;
+pub mod geo;
 pub mod io;
 pub mod params;
 pub mod pipeline;

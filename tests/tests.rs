@@ -15,6 +15,8 @@ mod kp;
 mod crash;
 // Butterworth + sosfilt/sosfiltfilt against SciPy reference vectors, and filtering across NaN gaps.
 mod filter_reference;
+// WGS84 epicentral distances against geographiclib.
+mod geo;
 // The HTTP fetch path against a server on 127.0.0.1.
 mod http;
 // The IAGA-2002 reader on the real files in tests/data/iaga2002.
