@@ -14,7 +14,8 @@ const MEAN_RADIUS: f64 = (2.0 * A + B) / 3.0;
 
 /// WGS84 geodesic distance in km between two points given in degrees.
 pub fn distance_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    vincenty_m(lat1, lon1, lat2, lon2).unwrap_or_else(|| great_circle_m(lat1, lon1, lat2, lon2)) / 1000.0
+    vincenty_m(lat1, lon1, lat2, lon2).unwrap_or_else(|| great_circle_m(lat1, lon1, lat2, lon2))
+        / 1000.0
 }
 
 fn great_circle_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
@@ -34,7 +35,8 @@ fn vincenty_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> Option<f64> {
     let mut lambda = l;
     for _ in 0..200 {
         let (sin_l, cos_l) = lambda.sin_cos();
-        let sin_sigma = ((cos_u2 * sin_l).powi(2) + (cos_u1 * sin_u2 - sin_u1 * cos_u2 * cos_l).powi(2)).sqrt();
+        let sin_sigma =
+            ((cos_u2 * sin_l).powi(2) + (cos_u1 * sin_u2 - sin_u1 * cos_u2 * cos_l).powi(2)).sqrt();
         if sin_sigma == 0.0 {
             return Some(0.0);
         }
@@ -42,20 +44,33 @@ fn vincenty_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> Option<f64> {
         let sigma = sin_sigma.atan2(cos_sigma);
         let sin_alpha = cos_u1 * cos_u2 * sin_l / sin_sigma;
         let cos2_alpha = 1.0 - sin_alpha * sin_alpha;
-        let cos_2sm = if cos2_alpha == 0.0 { 0.0 } else { cos_sigma - 2.0 * sin_u1 * sin_u2 / cos2_alpha };
+        let cos_2sm = if cos2_alpha == 0.0 {
+            0.0
+        } else {
+            cos_sigma - 2.0 * sin_u1 * sin_u2 / cos2_alpha
+        };
         let c = F / 16.0 * cos2_alpha * (4.0 + F * (4.0 - 3.0 * cos2_alpha));
         let previous = lambda;
-        lambda = l + (1.0 - c) * F * sin_alpha * (sigma + c * sin_sigma * (cos_2sm + c * cos_sigma * (-1.0 + 2.0 * cos_2sm * cos_2sm)));
+        lambda = l
+            + (1.0 - c)
+                * F
+                * sin_alpha
+                * (sigma
+                    + c * sin_sigma * (cos_2sm + c * cos_sigma * (-1.0 + 2.0 * cos_2sm * cos_2sm)));
         if (lambda - previous).abs() < 1e-12 {
             let u_sq = cos2_alpha * (A * A - B * B) / (B * B);
-            let a_ = 1.0 + u_sq / 16384.0 * (4096.0 + u_sq * (-768.0 + u_sq * (320.0 - 175.0 * u_sq)));
+            let a_ =
+                1.0 + u_sq / 16384.0 * (4096.0 + u_sq * (-768.0 + u_sq * (320.0 - 175.0 * u_sq)));
             let b_ = u_sq / 1024.0 * (256.0 + u_sq * (-128.0 + u_sq * (74.0 - 47.0 * u_sq)));
             let d_sigma = b_
                 * sin_sigma
                 * (cos_2sm
                     + b_ / 4.0
                         * (cos_sigma * (-1.0 + 2.0 * cos_2sm * cos_2sm)
-                            - b_ / 6.0 * cos_2sm * (-3.0 + 4.0 * sin_sigma * sin_sigma) * (-3.0 + 4.0 * cos_2sm * cos_2sm)));
+                            - b_ / 6.0
+                                * cos_2sm
+                                * (-3.0 + 4.0 * sin_sigma * sin_sigma)
+                                * (-3.0 + 4.0 * cos_2sm * cos_2sm)));
             return Some(B * a_ * (sigma - d_sigma));
         }
     }

@@ -39,6 +39,7 @@ pub mod io;
 pub mod params;
 pub mod pipeline;
 pub mod plan;
+pub mod rng;
 pub mod series;
 pub mod signal;
 pub mod stage;

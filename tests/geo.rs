@@ -4,8 +4,10 @@ use crate::util::data_dir;
 
 #[test]
 fn distances_match_geographiclib() {
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(data_dir().join("geodesic/wgs84_distances.json")).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data_dir().join("geodesic/wgs84_distances.json")).unwrap(),
+    )
+    .unwrap();
     for p in v["pairs"].as_array().unwrap() {
         let f = |k: &str| p[k].as_f64().unwrap();
         let want = f("km");

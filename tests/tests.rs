@@ -19,5 +19,7 @@ mod filter_reference;
 mod geo;
 // The HTTP fetch path against a server on 127.0.0.1.
 mod http;
+// label.precursor end to end on the BOU week with real Kp.
+mod label;
 // The IAGA-2002 reader on the real files in tests/data/iaga2002.
 mod iaga2002;

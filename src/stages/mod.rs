@@ -7,6 +7,7 @@
 //! | `fetch.kp`       | `fetch_kp.rs`         | the 3-hourly Kp index (CelesTrak or GFZ files)       |
 //! | `gapfill`        | `gapfill.rs`          | fills short NaN gaps (P&M 2022 §2), reports the rest |
 //! | `filter`         | `filter.rs`           | Butterworth low/high/band-pass, zero-phase or causal |
+//! | `label.precursor`| `label_precursor.rs`  | labelled, normalised windows before earthquakes (P&M)|
 //!
 //! To add a kind: write `src/stages/<kind>.rs` with a unit struct implementing
 //! [`Stage`](crate::stage::Stage) (doc headings: purpose, inputs, outputs, parameters, cache key,
@@ -19,6 +20,7 @@ pub mod fetch_iaga2002;
 pub mod fetch_kp;
 pub mod filter;
 pub mod gapfill;
+pub mod label_precursor;
 pub mod sources;
 
 /// Every stage kind quakeline knows.
@@ -28,6 +30,7 @@ pub static REGISTRY: &[&'static dyn Stage] = &[
     &fetch_kp::FetchKp,
     &gapfill::Gapfill,
     &filter::Filter,
+    &label_precursor::LabelPrecursor,
 ];
 
 /// The single `input` of a one-input stage, read as a time series.
