@@ -209,24 +209,7 @@ corners_hz = [0.0002]
     )
     .unwrap();
     let stage_z = |stage: &str| -> Vec<f64> {
-        let plan = env.run(&["plan", pipeline.to_str().unwrap(), "--json"]);
-        let rows: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
-        let key = rows
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["stage"] == stage)
-            .unwrap()["key"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let f = hdf5::File::open(
-            env.cache()
-                .join("objects")
-                .join(&key[..2])
-                .join(format!("{key}.h5")),
-        )
-        .unwrap();
+        let f = env.entry(&pipeline, stage);
         let data = f.dataset("data").unwrap().read_raw::<f64>().unwrap();
         data.chunks(4).map(|row| row[2]).collect()
     };

@@ -47,24 +47,7 @@ fn bou_week_daily_windows() {
     let p = env.write("label.toml", &pipeline("", &kp.display().to_string()));
     let r = env.run(&["run", p.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{r:?}");
-    let rows: serde_json::Value =
-        serde_json::from_str(&env.run(&["plan", p.to_str().unwrap(), "--json"]).stdout).unwrap();
-    let key = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["stage"] == "label")
-        .unwrap()["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let f = hdf5::File::open(
-        env.cache()
-            .join("objects")
-            .join(&key[..2])
-            .join(format!("{key}.h5")),
-    )
-    .unwrap();
+    let f = env.entry(&p, "label");
     let attr = |n: &str| f.attr(n).unwrap().read_scalar::<u64>().unwrap();
     // Days 11-01..07: the event at 11-04 12:00 makes 11-03 positive and 11-04 "event inside";
     // daily max Kp 2.7, 3.3, 2.0, 4.7, 3.7, 3.0, 3.3 leaves 11-01 and 11-06 quiet (Kp <= 3).

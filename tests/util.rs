@@ -77,6 +77,27 @@ impl Env {
         self.cmd(args).output().expect("run quakeline").into()
     }
 
+    /// The cached entry of `stage` in `pipeline`, located with `quakeline plan --json`.
+    pub fn entry(&self, pipeline: &Path, stage: &str) -> hdf5::File {
+        let plan = self.run(&["plan", pipeline.to_str().unwrap(), "--json"]);
+        let rows: serde_json::Value =
+            serde_json::from_str(&plan.stdout).unwrap_or_else(|_| panic!("{plan:?}"));
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["stage"] == stage)
+            .unwrap_or_else(|| panic!("no stage {stage}"));
+        let key = row["key"].as_str().unwrap();
+        hdf5::File::open(
+            self.cache()
+                .join("objects")
+                .join(&key[..2])
+                .join(format!("{key}.h5")),
+        )
+        .unwrap()
+    }
+
     /// Entries (`.h5` files) in the cache's objects directory.
     pub fn entries(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
