@@ -33,6 +33,40 @@ impl Dag {
                             .label("self-reference"),
                     ),
                     Some(u) => {
+                        let outputs = p.stages[u].kind.outputs();
+                        let listing = || {
+                            outputs
+                                .iter()
+                                .map(|o| format!("\"{}/{o}\"", r.stage))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        match &r.output {
+                            Some(o) if !outputs.contains(&o.as_str()) => errors.push(
+                                p.source
+                                    .error(
+                                        r.span.clone(),
+                                        format!("stage `{}` has no output `{o}`", r.stage),
+                                    )
+                                    .help(if outputs.is_empty() {
+                                        format!("write \"{}\"", r.stage)
+                                    } else {
+                                        format!("its outputs are {}", listing())
+                                    }),
+                            ),
+                            None if !outputs.is_empty() => errors.push(
+                                p.source
+                                    .error(
+                                        r.span.clone(),
+                                        format!(
+                                            "stage `{}` has several outputs; name the one to read",
+                                            r.stage
+                                        ),
+                                    )
+                                    .help(format!("one of {}", listing())),
+                            ),
+                            _ => {}
+                        }
                         graph.add_edge(nodes[u], nodes[i], name.clone());
                     }
                     None => {

@@ -17,7 +17,7 @@ use crate::cache::{Cache, Lookup};
 use crate::io::h5;
 use crate::pipeline::Pipeline;
 use crate::plan::{Plan, State};
-use crate::stage::RunCtx;
+use crate::stage::{Input, RunCtx};
 
 pub struct RunOptions {
     /// Stages computed at the same time (`-j`).
@@ -271,7 +271,18 @@ fn run_stage(
                 r.stage
             ),
         };
-        inputs.insert(name.clone(), entry.open()?);
+        let file = entry.open()?;
+        let group = file
+            .group(r.output.as_deref().unwrap_or("/"))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "the entry of upstream stage `{}` has no output `{}{}`: {e}",
+                    r.stage,
+                    r.stage,
+                    r.suffix()
+                )
+            })?;
+        inputs.insert(name.clone(), Input { file, group });
     }
     let pending = cache.begin(&sp.key)?;
     {

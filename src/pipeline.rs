@@ -59,7 +59,36 @@ pub struct StageDecl {
 #[derive(Clone, Debug)]
 pub struct InputRef {
     pub stage: String,
+    /// A named output of the upstream stage (`"synth/series"` → `series`), for kinds that declare
+    /// several ([`Stage::outputs`]).
+    pub output: Option<String>,
     pub span: Range<usize>,
+}
+
+impl InputRef {
+    /// `"stage"` or `"stage/output"`.
+    pub fn parse(text: &str, span: Range<usize>) -> InputRef {
+        match text.split_once('/') {
+            Some((stage, output)) => InputRef {
+                stage: stage.to_string(),
+                output: Some(output.to_string()),
+                span,
+            },
+            None => InputRef {
+                stage: text.to_string(),
+                output: None,
+                span,
+            },
+        }
+    }
+
+    /// How the reference reads in messages and in the key: `stage` or `stage/output`.
+    pub fn suffix(&self) -> String {
+        self.output
+            .as_ref()
+            .map(|o| format!("/{o}"))
+            .unwrap_or_default()
+    }
 }
 
 /// A `--set STAGE.KEY=VALUE` override.
@@ -424,13 +453,7 @@ fn stage_decl(
             },
             "input" if declared.len() == 1 && declared[0].name == "input" => match value {
                 toml_edit::Value::String(s) => {
-                    inputs.insert(
-                        "input".to_string(),
-                        InputRef {
-                            stage: s.value().clone(),
-                            span,
-                        },
-                    );
+                    inputs.insert("input".to_string(), InputRef::parse(s.value(), span));
                 }
                 other => errors.push(src.error(
                     span,
@@ -462,13 +485,7 @@ fn stage_decl(
                             .help(format!("its inputs are: {}", names.join(", "))),
                         );
                     } else if let Some(s) = v.as_str() {
-                        inputs.insert(
-                            name.to_string(),
-                            InputRef {
-                                stage: s.to_string(),
-                                span: vspan,
-                            },
-                        );
+                        inputs.insert(name.to_string(), InputRef::parse(s, vspan));
                     } else {
                         errors.push(src.error(
                             vspan,

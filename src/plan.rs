@@ -63,7 +63,8 @@ impl Plan {
                     .and_then(|u| slots[u].as_ref())
                 {
                     Some(up) => {
-                        inputs.insert(name.clone(), up.key.clone());
+                        // A named output is a different input than the whole entry: it enters the key.
+                        inputs.insert(name.clone(), format!("{}{}", up.key, r.suffix()));
                     }
                     // The upstream stage already failed planning and was reported.
                     None => continue,

@@ -45,6 +45,12 @@ pub trait Stage: Send + Sync + 'static {
     fn summary(&self) -> &'static str;
     fn params(&self) -> &'static [ParamSpec];
     fn inputs(&self) -> &'static [InputSpec];
+    /// Names of the HDF5 groups the output is split into, for kinds that produce several things
+    /// (`synth.geomag`: `series`, `catalog`, `kp`). Readers then reference `"stage/name"`. Empty
+    /// (the default): one output at the root of the entry.
+    fn outputs(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Whether the output depends on the seed. Deterministic stages leave the seed out of their key,
     /// so changing the pipeline seed does not recompute data preparation.
     fn stochastic(&self) -> bool {
@@ -72,7 +78,7 @@ pub struct RunCtx<'a> {
     pub params: &'a Params,
     pub seed: u64,
     /// Upstream entries by input name, verified and opened read-only.
-    pub inputs: BTreeMap<String, hdf5::File>,
+    pub inputs: BTreeMap<String, Input>,
     /// The entry being written (a temp file until the core commits it).
     pub output: &'a hdf5::File,
     pub progress: &'a ProgressBar,
@@ -83,10 +89,17 @@ pub struct RunCtx<'a> {
     pub content: &'a [ContentDigest],
 }
 
+/// An opened upstream entry and the group of it this input reads (the root, or a named output).
+pub struct Input {
+    pub file: hdf5::File,
+    pub group: hdf5::Group,
+}
+
 impl RunCtx<'_> {
-    pub fn input(&self, name: &str) -> anyhow::Result<&hdf5::File> {
+    pub fn input(&self, name: &str) -> anyhow::Result<&hdf5::Group> {
         self.inputs
             .get(name)
+            .map(|i| &i.group)
             .ok_or_else(|| anyhow::anyhow!("internal error: input `{name}` was not wired"))
     }
 }
