@@ -134,3 +134,59 @@ fn empty_catalog_kp_gap_and_wrong_channels_are_clear_errors() {
         "{r:?}"
     );
 }
+
+/// The synthetic source feeds the labeller through its named outputs; windows come out balanced.
+#[test]
+fn synthetic_source_through_named_outputs() {
+    let env = Env::new();
+    let text = r#"[pipeline]
+name = "synthetic"
+seed = 11
+
+[stage.synth]
+kind = "synth.geomag"
+duration = "120d"
+event_rate_per_year = 150.0
+magnitude_min = 4.0
+precursor_strength = 20.0
+
+[stage.label]
+kind = "label.precursor"
+inputs = { series = "synth/series", catalog = "synth/catalog", kp = "synth/kp" }
+window = "6h"
+lead = "6h"
+"#;
+    let p = env.write("synth.toml", text);
+    let r = env.run(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let f = env.entry(&p, "label");
+    let labels = f.dataset("labels").unwrap().read_raw::<i64>().unwrap();
+    let positives = labels.iter().filter(|l| **l == 1).count();
+    assert!(positives >= 5, "{positives} positive windows");
+    assert_eq!(positives * 2, labels.len(), "balanced");
+    assert_eq!(
+        f.dataset("windows").unwrap().shape(),
+        vec![labels.len(), 3, 360]
+    );
+
+    // A reference without an output name, or to an output that does not exist, is a located error.
+    let bad = env.write(
+        "bad.toml",
+        &text.replace("kp = \"synth/kp\"", "kp = \"synth\""),
+    );
+    let r = env.run(&["plan", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("stage `synth` has several outputs; name the one to read")
+            && r.stderr.contains("\"synth/kp\""),
+        "{r:?}"
+    );
+    let bad = env.write("bad.toml", &text.replace("synth/kp", "synth/kpp"));
+    let r = env.run(&["plan", bad.to_str().unwrap()]);
+    assert!(
+        r.stderr
+            .contains("bad.toml:14:69: stage `synth` has no output `kpp`"),
+        "{r:?}"
+    );
+}

@@ -8,6 +8,7 @@
 //! | `gapfill`        | `gapfill.rs`          | fills short NaN gaps (P&M 2022 §2), reports the rest |
 //! | `filter`         | `filter.rs`           | Butterworth low/high/band-pass, zero-phase or causal |
 //! | `label.precursor`| `label_precursor.rs`  | labelled, normalised windows before earthquakes (P&M)|
+//! | `synth.geomag`   | `synth_geomag.rs`     | synthetic observatory data + catalog + Kp + precursor|
 //!
 //! To add a kind: write `src/stages/<kind>.rs` with a unit struct implementing
 //! [`Stage`](crate::stage::Stage) (doc headings: purpose, inputs, outputs, parameters, cache key,
@@ -22,6 +23,7 @@ pub mod filter;
 pub mod gapfill;
 pub mod label_precursor;
 pub mod sources;
+pub mod synth_geomag;
 
 /// Every stage kind quakeline knows.
 pub static REGISTRY: &[&'static dyn Stage] = &[
@@ -31,6 +33,7 @@ pub static REGISTRY: &[&'static dyn Stage] = &[
     &gapfill::Gapfill,
     &filter::Filter,
     &label_precursor::LabelPrecursor,
+    &synth_geomag::SynthGeomag,
 ];
 
 /// The single `input` of a one-input stage, read as a time series.
