@@ -26,7 +26,7 @@ impl Dag {
         let mut errors = Vec::new();
         for (i, s) in p.stages.iter().enumerate() {
             for (name, r) in &s.inputs {
-                match p.stages.iter().position(|u| u.id == r.stage) {
+                match p.index_of(&r.stage) {
                     Some(u) if u == i => errors.push(
                         p.source
                             .error(r.span.clone(), format!("stage `{}` reads itself", s.id))

@@ -135,7 +135,7 @@ pub fn run(p: &Pipeline, plan: &Plan, cache: &Cache, opts: &RunOptions) -> Repor
         .map(|s| {
             s.inputs
                 .values()
-                .filter_map(|r| p.stages.iter().position(|u| u.id == r.stage))
+                .filter_map(|r| p.index_of(&r.stage))
                 .collect()
         })
         .collect();
@@ -256,9 +256,7 @@ fn run_stage(
     let mut inputs = BTreeMap::new();
     for (name, r) in &s.inputs {
         let u = p
-            .stages
-            .iter()
-            .position(|u| u.id == r.stage)
+            .index_of(&r.stage)
             .ok_or_else(|| anyhow::anyhow!("internal error: no stage {}", r.stage))?;
         let entry = match cache.lookup(&plan.stages[u].key) {
             Lookup::Hit(e) => e,

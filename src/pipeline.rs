@@ -279,6 +279,11 @@ impl Pipeline {
     pub fn stage(&self, id: &str) -> Option<&StageDecl> {
         self.stages.iter().find(|s| s.id == id)
     }
+
+    /// Position of stage `id` in [`Pipeline::stages`] (the index every plan and run uses).
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.id == id)
+    }
 }
 
 /// `[pipeline]`: `name` (required) and `seed` (default 0).

@@ -56,12 +56,7 @@ impl Plan {
             };
             let mut inputs = std::collections::BTreeMap::new();
             for (name, r) in &s.inputs {
-                match p
-                    .stages
-                    .iter()
-                    .position(|u| u.id == r.stage)
-                    .and_then(|u| slots[u].as_ref())
-                {
+                match p.index_of(&r.stage).and_then(|u| slots[u].as_ref()) {
                     Some(up) => {
                         // A named output is a different input than the whole entry: it enters the key.
                         inputs.insert(name.clone(), format!("{}{}", up.key, r.suffix()));

@@ -47,55 +47,59 @@ pub fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
-/// Parses an ISO 8601 / RFC 3339 UTC date-time as used by FDSN and QuakeML:
-/// `YYYY-MM-DDTHH:MM:SS[.f…][Z]` (a space may replace `T`; `YYYY-MM-DD` alone is midnight;
-/// an explicit `+00:00` is accepted, other offsets are rejected because catalogs are UTC).
-pub fn parse_iso8601(text: &str) -> Result<i64, String> {
-    let bad = || format!("`{text}` is not a UTC date-time YYYY-MM-DDTHH:MM:SS[.sss][Z]");
-    let t = text.trim();
-    let t = t
-        .strip_suffix('Z')
-        .or_else(|| t.strip_suffix("+00:00"))
-        .unwrap_or(t);
-    let (date, time) = match t.split_once(['T', ' ']) {
-        Some((d, tm)) => (d, tm),
-        None => (t, "00:00:00"),
-    };
-    let d: Vec<&str> = date.split('-').collect();
-    if d.len() != 3 || d[0].len() != 4 {
-        return Err(bad());
+/// Days since 1970-01-01 of `YYYY<sep>MM<sep>DD` (ISO 8601 uses `-`, IMS1.0 bulletins `/`), or
+/// `None` if it is not a valid calendar date.
+pub fn parse_date(text: &str, sep: char) -> Option<i64> {
+    let mut parts = text.split(sep);
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 {
+        return None;
     }
-    let y: i64 = d[0].parse().map_err(|_| bad())?;
-    let m: u32 = d[1].parse().map_err(|_| bad())?;
-    let day: u32 = d[2].parse().map_err(|_| bad())?;
-    if !(1..=12).contains(&m) || day == 0 || day > days_in_month(y, m) {
-        return Err(bad());
+    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    ((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)).then(|| days_from_civil(y, m, d))
+}
+
+/// Nanoseconds after midnight of `HH:MM[:SS[.fff…]]`, or `None`. Digits beyond nanoseconds are
+/// dropped; second 60 (a leap second) is accepted and lands on the next second, as numpy does.
+pub fn parse_clock(text: &str) -> Option<i64> {
+    let mut parts = text.split(':');
+    let (h, mi, sec) = (parts.next()?, parts.next()?, parts.next().unwrap_or("0"));
+    if parts.next().is_some() {
+        return None;
     }
-    let parts: Vec<&str> = time.split(':').collect();
-    if parts.len() < 2 || parts.len() > 3 {
-        return Err(bad());
-    }
-    let h: i64 = parts[0].parse().map_err(|_| bad())?;
-    let mi: i64 = parts[1].parse().map_err(|_| bad())?;
-    let (sec, frac) = parts
-        .get(2)
-        .map_or(("0", ""), |s| s.split_once('.').unwrap_or((s, "")));
-    let s: i64 = sec.parse().map_err(|_| bad())?;
+    let (sec, frac) = sec.split_once('.').unwrap_or((sec, ""));
+    let (h, mi, s): (i64, i64, i64) = (h.parse().ok()?, mi.parse().ok()?, sec.parse().ok()?);
     if !(0..24).contains(&h)
         || !(0..60).contains(&mi)
         || !(0..=60).contains(&s)
         || !frac.chars().all(|c| c.is_ascii_digit())
     {
-        return Err(bad());
+        return None;
     }
     let frac_ns: i64 = if frac.is_empty() {
         0
     } else {
-        format!("{:0<9}", &frac[..frac.len().min(9)])
-            .parse()
-            .map_err(|_| bad())?
+        format!("{:0<9}", &frac[..frac.len().min(9)]).parse().ok()?
     };
-    Ok(days_from_civil(y, m, day) * NS_PER_DAY + ((h * 60 + mi) * 60 + s) * NS_PER_S + frac_ns)
+    Some(((h * 60 + mi) * 60 + s) * NS_PER_S + frac_ns)
+}
+
+/// Parses an ISO 8601 / RFC 3339 UTC date-time as used by FDSN and QuakeML:
+/// `YYYY-MM-DDTHH:MM:SS[.f…][Z]` (a space may replace `T`; `YYYY-MM-DD` alone is midnight;
+/// an explicit `+00:00` is accepted, other offsets are rejected because catalogs are UTC).
+pub fn parse_iso8601(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix('Z')
+        .or_else(|| t.strip_suffix("+00:00"))
+        .unwrap_or(t);
+    let (date, time) = t.split_once(['T', ' ']).unwrap_or((t, "00:00:00"));
+    match (parse_date(date, '-'), parse_clock(time)) {
+        (Some(days), Some(ns)) => Ok(days * NS_PER_DAY + ns),
+        _ => Err(format!(
+            "`{text}` is not a UTC date-time YYYY-MM-DDTHH:MM:SS[.sss][Z]"
+        )),
+    }
 }
 
 /// Formats nanoseconds since the epoch as RFC 3339 UTC with millisecond precision

@@ -360,47 +360,40 @@ impl Cache {
         Ok(Entry { path: h5, manifest })
     }
 
+    /// Every file under `objects/<shard>/`.
+    fn object_files(&self) -> Vec<PathBuf> {
+        let Ok(shards) = fs::read_dir(self.objects()) else {
+            return Vec::new();
+        };
+        shards
+            .flatten()
+            .filter_map(|shard| fs::read_dir(shard.path()).ok())
+            .flat_map(|files| files.flatten().map(|f| f.path()))
+            .collect()
+    }
+
     /// Every committed manifest (unverified), for `explain` and `gc`.
     pub fn manifests(&self) -> Vec<Manifest> {
-        let mut out = Vec::new();
-        let Ok(shards) = fs::read_dir(self.objects()) else {
-            return out;
-        };
-        for shard in shards.flatten() {
-            let Ok(files) = fs::read_dir(shard.path()) else {
-                continue;
-            };
-            for f in files.flatten() {
-                let p = f.path();
-                if p.extension().is_some_and(|e| e == "json")
-                    && let Some(m) = fs::read_to_string(&p)
-                        .ok()
-                        .and_then(|t| serde_json::from_str::<Manifest>(&t).ok())
-                {
-                    out.push(m);
-                }
-            }
-        }
-        out
+        self.object_files()
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .filter_map(|p| fs::read_to_string(p).ok())
+            .filter_map(|t| serde_json::from_str::<Manifest>(&t).ok())
+            .collect()
     }
 
     /// Keys present in `objects/` (committed or not), for `gc`.
     pub fn object_keys(&self) -> Vec<String> {
-        let mut keys = std::collections::BTreeSet::new();
-        let Ok(shards) = fs::read_dir(self.objects()) else {
-            return Vec::new();
-        };
-        for shard in shards.flatten() {
-            let Ok(files) = fs::read_dir(shard.path()) else {
-                continue;
-            };
-            for f in files.flatten() {
-                let name = f.file_name().to_string_lossy().into_owned();
-                if let Some((key, _)) = name.split_once('.') {
-                    keys.insert(key.to_string());
-                }
-            }
-        }
+        let keys: std::collections::BTreeSet<String> = self
+            .object_files()
+            .iter()
+            .filter_map(|p| {
+                p.file_name()?
+                    .to_str()?
+                    .split_once('.')
+                    .map(|(k, _)| k.to_string())
+            })
+            .collect();
         keys.into_iter().collect()
     }
 

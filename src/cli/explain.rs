@@ -72,10 +72,7 @@ fn explain(
     for c in changes {
         out.push(format!("{pad}  {c}"));
         if let KeyChange::Input { name, .. } = &c {
-            let up = s
-                .inputs
-                .get(name)
-                .and_then(|r| p.stages.iter().position(|u| u.id == r.stage));
+            let up = s.inputs.get(name).and_then(|r| p.index_of(&r.stage));
             if let Some(u) = up {
                 out.extend(explain(p, plan, manifests, u, depth + 2));
             }

@@ -131,7 +131,7 @@ pub(crate) fn load(args: &PipelineArgs) -> miette::Result<crate::pipeline::Pipel
 
 /// Index of stage `id`, or an error listing the stages.
 pub(crate) fn stage_index(p: &crate::pipeline::Pipeline, id: &str) -> miette::Result<usize> {
-    p.stages.iter().position(|s| s.id == id).ok_or_else(|| {
+    p.index_of(id).ok_or_else(|| {
         let ids: Vec<&str> = p.stages.iter().map(|s| s.id.as_str()).collect();
         let help = match crate::params::suggest(id, ids.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),

@@ -18,7 +18,7 @@
 use std::path::Path;
 
 use crate::series::{Station, TimeSeries};
-use crate::time::{NS_PER_S, days_from_civil, days_in_month};
+use crate::time::{NS_PER_DAY, NS_PER_S, days_from_civil, parse_clock, parse_date};
 
 /// A parse error with file, line (1-based) and field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -294,48 +294,15 @@ fn interval_from_type(t: &str) -> Option<i64> {
     }
 }
 
-/// `YYYY-MM-DD`, `HH:MM:SS[.fff]` → ns since the epoch.
+/// `YYYY-MM-DD`, `HH:MM:SS[.fff]` → ns since the epoch, naming the bad field.
 fn parse_datetime(date: &str, time: &str) -> Result<i64, String> {
-    let bad_date = || format!("field `DATE`: `{date}` is not a date YYYY-MM-DD");
-    let d: Vec<&str> = date.split('-').collect();
-    if d.len() != 3 || d[0].len() != 4 {
-        return Err(bad_date());
-    }
-    let (y, m, day): (i64, u32, u32) = (
-        d[0].parse().map_err(|_| bad_date())?,
-        d[1].parse().map_err(|_| bad_date())?,
-        d[2].parse().map_err(|_| bad_date())?,
-    );
-    if !(1..=12).contains(&m) || day == 0 || day > days_in_month(y, m) {
-        return Err(bad_date());
-    }
-    let bad_time = || format!("field `TIME`: `{time}` is not a time HH:MM:SS.sss");
-    let t: Vec<&str> = time.split(':').collect();
-    if t.len() != 3 {
-        return Err(bad_time());
-    }
-    let (h, mi): (i64, i64) = (
-        t[0].parse().map_err(|_| bad_time())?,
-        t[1].parse().map_err(|_| bad_time())?,
-    );
-    let (sec, frac) = t[2].split_once('.').unwrap_or((t[2], ""));
-    let s: i64 = sec.parse().map_err(|_| bad_time())?;
-    if !(0..24).contains(&h)
-        || !(0..60).contains(&mi)
-        || !(0..60).contains(&s)
-        || frac.len() > 9
-        || !frac.chars().all(|c| c.is_ascii_digit())
-    {
-        return Err(bad_time());
-    }
-    let frac_ns: i64 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<9}").parse().map_err(|_| bad_time())?
-    };
-    Ok(days_from_civil(y, m, day) * 86_400 * NS_PER_S
-        + ((h * 60 + mi) * 60 + s) * NS_PER_S
-        + frac_ns)
+    let days = parse_date(date, '-')
+        .ok_or_else(|| format!("field `DATE`: `{date}` is not a date YYYY-MM-DD"))?;
+    // IAGA-2002 always writes seconds: HH:MM alone is malformed here.
+    let clock = parse_clock(time)
+        .filter(|_| time.matches(':').count() == 2)
+        .ok_or_else(|| format!("field `TIME`: `{time}` is not a time HH:MM:SS.sss"))?;
+    Ok(days * NS_PER_DAY + clock)
 }
 
 /// Concatenates files of one station in time order onto one regular grid.

@@ -236,7 +236,7 @@ impl Stage for FetchCatalog {
         let skip = ctx.params.str("missing")? == "skip";
         let mut events = Vec::new();
         let source;
-        match query(ctx.params).map_err(|e| anyhow::anyhow!("{e}"))? {
+        match query(ctx.params)? {
             Some(q) => {
                 ctx.progress.set_length(1);
                 ctx.progress.set_message("FDSN query");
@@ -254,7 +254,7 @@ impl Stage for FetchCatalog {
                 let files = sources::read_all(ctx)?;
                 source = files
                     .iter()
-                    .map(|(l, _)| l.rsplit('/').next().unwrap_or(l))
+                    .map(|(l, _)| sources::file_name(l))
                     .collect::<Vec<_>>()
                     .join(",");
                 for (label, bytes) in files {

@@ -64,14 +64,9 @@ impl Stage for FetchIaga2002 {
         for (label, bytes) in sources::read_all(ctx)? {
             files.push(iaga2002::parse_bytes(&label, &bytes)?);
         }
-        let names: Vec<String> = {
-            let mut f: Vec<(i64, String)> = files
-                .iter()
-                .map(|f| (f.times_ns[0], file_name(&f.name)))
-                .collect();
-            f.sort();
-            f.into_iter().map(|(_, n)| n).collect()
-        };
+        // Time order, as `concatenate` uses: the earliest file's header describes the series.
+        files.sort_by_key(|f| f.times_ns[0]);
+        let names: Vec<String> = files.iter().map(|f| sources::file_name(&f.name)).collect();
         let header = files.first().map(|f| f.header.clone()).unwrap_or_default();
         let series = iaga2002::concatenate(files)?;
         series.write_h5(ctx.output)?;
@@ -80,12 +75,4 @@ impl Stage for FetchIaga2002 {
         h5::write_str_attr(ctx.output, "reported", &header.reported)?;
         Ok(())
     }
-}
-
-fn file_name(label: &str) -> String {
-    label
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or(label)
-        .to_string()
 }

@@ -120,7 +120,7 @@ impl Stage for Filter {
 
     fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
         let mut series = super::input_series(ctx)?;
-        let band = band(ctx.params).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let band = band(ctx.params)?;
         let order = ctx.params.int("order")? as usize;
         let zero_phase = ctx.params.bool("zero_phase")?;
         let fs = 1.0 / series.interval_s();

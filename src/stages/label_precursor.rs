@@ -381,7 +381,7 @@ impl Stage for LabelPrecursor {
                 })
             })
             .collect::<anyhow::Result<Vec<usize>>>()?;
-        let (window_ns, stride_ns, lead_ns) = durations(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (window_ns, stride_ns, lead_ns) = durations(p)?;
         let samples = |ns: i64, what: &str| -> anyhow::Result<usize> {
             anyhow::ensure!(
                 ns % series.interval_ns == 0,
@@ -394,11 +394,14 @@ impl Stage for LabelPrecursor {
         };
         let rules = Rules {
             window: samples(window_ns, "window")?,
-            stride: if p.get("stride").is_some() {
-                samples(stride_ns, "stride")?
-            } else {
-                samples(window_ns, "window")?
-            },
+            stride: samples(
+                stride_ns,
+                if p.get("stride").is_some() {
+                    "stride"
+                } else {
+                    "window"
+                },
+            )?,
             lead_ns,
             max_kp: p.float("max_kp")?,
             detect: Detectability {

@@ -197,3 +197,12 @@ pub fn read_all(ctx: &RunCtx<'_>) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     }
     Ok(out)
 }
+
+/// The last path component of a file label or URL, for attributes that list what was read.
+pub fn file_name(label: &str) -> String {
+    label
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(label)
+        .to_string()
+}

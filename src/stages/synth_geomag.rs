@@ -536,7 +536,7 @@ impl Stage for SynthGeomag {
     }
 
     fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
-        let c = Config::from_params(ctx.params).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let c = Config::from_params(ctx.params)?;
         ctx.progress.set_length(4);
         ctx.progress.set_message("outputs generated and written");
         let s = generate(&c, ctx.seed).map_err(|e| anyhow::anyhow!(e))?;

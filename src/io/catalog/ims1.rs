@@ -10,7 +10,7 @@
 //! author 21–29, OrigID 31–39.
 
 use super::{CatalogError, Event};
-use crate::time::{NS_PER_DAY, NS_PER_S, days_from_civil, days_in_month};
+use crate::time::{NS_PER_DAY, parse_clock, parse_date};
 
 fn col(line: &str, from: usize, to: usize) -> &str {
     line.get(from.min(line.len())..to.min(line.len()))
@@ -103,33 +103,17 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
             Section::Origins if line.len() > 22 && line.as_bytes()[4] == b'/' => {
                 let date = col(line, 0, 10);
                 let time = col(line, 11, 22);
-                let d: Vec<&str> = date.split('/').collect();
-                let t: Vec<&str> = time.split(':').collect();
-                let bad = || {
-                    err(
-                        no,
-                        format!("origin date/time `{date} {time}` is not yyyy/mm/dd hh:mm:ss.ss"),
-                    )
+                let time_ns = match (parse_date(date, '/'), parse_clock(time)) {
+                    (Some(days), Some(ns)) => days * NS_PER_DAY + ns,
+                    _ => {
+                        return Err(err(
+                            no,
+                            format!(
+                                "origin date/time `{date} {time}` is not yyyy/mm/dd hh:mm:ss.ss"
+                            ),
+                        ));
+                    }
                 };
-                if d.len() != 3 || t.len() != 3 {
-                    return Err(bad());
-                }
-                let (y, m, dd): (i64, u32, u32) = (
-                    d[0].parse().map_err(|_| bad())?,
-                    d[1].parse().map_err(|_| bad())?,
-                    d[2].parse().map_err(|_| bad())?,
-                );
-                if !(1..=12).contains(&m) || dd == 0 || dd > days_in_month(y, m) {
-                    return Err(bad());
-                }
-                let (h, mi): (i64, i64) = (
-                    t[0].parse().map_err(|_| bad())?,
-                    t[1].parse().map_err(|_| bad())?,
-                );
-                let s: f64 = t[2].parse().map_err(|_| bad())?;
-                let time_ns = days_from_civil(y, m, dd) * NS_PER_DAY
-                    + (h * 3600 + mi * 60) * NS_PER_S
-                    + (s * 1e9).round() as i64;
                 let num = |v: &str, what: &str| {
                     v.parse::<f64>().map_err(|_| {
                         err(no, format!("origin field `{what}`: `{v}` is not a number"))
