@@ -5,7 +5,8 @@
 //! <cache>/objects/ab/<key>.json      its manifest (BLAKE3 digest, size, key fields); the commit point
 //! <cache>/objects/ab/<key>.verified  memo of the last digest check: inode, size, mtime, digest
 //! <cache>/tmp/                       files being written (`<key>.<pid>.<n>.*`), each guarded by a held
-//!                                    `.lock`; a later run deletes those whose lock is free (dead runs)
+//!                                    `.lock`; a later run deletes those whose lock is free (dead runs),
+//!                                    and `.part` files of manifests/memos whose writer has exited
 //! <cache>/locks/<key>.lock           per-key lock so two runs do not compute the same entry twice
 //! ```
 //!
@@ -199,15 +200,25 @@ impl Cache {
                 }
             }
         }
-        // Manifests and memos are written through `.part` files in milliseconds; an old one is dead.
+        // Manifests and memos go through `<name>.<pid>.<n>.part` files. One whose writer has
+        // exited is dead; where processes cannot be looked up (no /proc), one a minute old is.
         for name in names.iter().filter(|n| n.ends_with(".part")) {
             let p = self.tmp().join(name);
+            let writer_gone = name
+                .rsplit('.')
+                .nth(2)
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(|pid| {
+                    pid != std::process::id()
+                        && Path::new("/proc/self").exists()
+                        && !Path::new("/proc").join(pid.to_string()).exists()
+                });
             let old = fs::metadata(&p)
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age.as_secs() >= 60);
-            if old && fs::remove_file(&p).is_ok() {
+            if (writer_gone || old) && fs::remove_file(&p).is_ok() {
                 removed += 1;
             }
         }
@@ -475,4 +486,26 @@ fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_files_of_exited_writers_are_removed_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        cache.prepare().unwrap();
+        // A pid far above Linux's default pid_max: no such process.
+        let dead = cache.tmp().join("abc.json.4194999.0.part");
+        let mine = cache
+            .tmp()
+            .join(format!("abc.json.{}.1.part", std::process::id()));
+        fs::write(&dead, "x").unwrap();
+        fs::write(&mine, "x").unwrap();
+        assert_eq!(cache.clean_temps(), 1);
+        assert!(!dead.exists());
+        assert!(mine.exists(), "a live writer's file stays");
+    }
 }
