@@ -118,6 +118,7 @@ pub fn run(p: &Pipeline, plan: &Plan, cache: &Cache, opts: &RunOptions) -> Repor
     for &i in plan.dag.order() {
         match &plan.stages[i].state {
             State::Cached => {
+                restore_results(p, plan, i, cache, opts);
                 let o = Outcome::Cached(Duration::ZERO);
                 say(i, &o);
                 outcomes[i] = Some(o);
@@ -237,6 +238,25 @@ fn secs(d: Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
 }
 
+/// Restores a cached stage's `results/` files if that directory is gone; a failure is a warning
+/// (the entry is fine, only the copy for people is missing).
+fn restore_results(p: &Pipeline, plan: &Plan, i: usize, cache: &Cache, opts: &RunOptions) {
+    let dir = opts.results_root.join(&p.name).join(&p.stages[i].id);
+    if dir.exists() {
+        return;
+    }
+    let result = match cache.lookup(&plan.stages[i].key) {
+        Lookup::Hit(entry) => entry
+            .open()
+            .map_err(anyhow::Error::from)
+            .and_then(|f| crate::stage::restore_results(&f, &dir)),
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        eprintln!("warning: could not restore {}: {e:#}", dir.display());
+    }
+}
+
 fn run_stage(
     p: &Pipeline,
     plan: &Plan,
@@ -250,6 +270,7 @@ fn run_stage(
     bar.set_message("waiting for the cache lock");
     let _lock = cache.lock(&sp.key)?;
     if let Lookup::Hit(_) = cache.lookup(&sp.key) {
+        restore_results(p, plan, i, cache, opts);
         return Ok(Done::FoundCached);
     }
     bar.set_message("");

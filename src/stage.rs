@@ -95,11 +95,60 @@ pub struct Input {
     pub group: hdf5::Group,
 }
 
+/// Group of an entry holding copies of the files a stage wrote under `results/`, so that a cached
+/// rerun can put them back when `results/` was deleted or the pipeline moved.
+pub const RESULTS_GROUP: &str = "quakeline_results";
+
 impl RunCtx<'_> {
+    /// Writes a human-facing file `results/<pipeline>/<stage>/<name>` (atomically) and keeps a
+    /// copy in the entry, from which a cached rerun restores it.
+    pub fn write_result(&self, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+        let group = match self.output.group(RESULTS_GROUP) {
+            Ok(g) => g,
+            Err(_) => self.output.create_group(RESULTS_GROUP)?,
+        };
+        crate::io::h5::write_array(&group, name, &[bytes.len()], bytes)?;
+        write_file_atomic(&self.results_dir.join(name), bytes)
+    }
+
     pub fn input(&self, name: &str) -> anyhow::Result<&hdf5::Group> {
         self.inputs
             .get(name)
             .map(|i| &i.group)
             .ok_or_else(|| anyhow::anyhow!("internal error: input `{name}` was not wired"))
     }
+}
+
+/// Writes `path` through a temporary file and a rename, creating its directory.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("result"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(path.to_path_buf())
+}
+
+/// Puts back the results files kept in a cached entry when `dir` does not exist.
+pub fn restore_results(entry: &hdf5::File, dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let Ok(group) = entry.group(RESULTS_GROUP) else {
+        return Ok(());
+    };
+    for name in group.member_names()? {
+        let (bytes, _) = crate::io::h5::read_array::<u8>(&group, &name)?;
+        write_file_atomic(&dir.join(&name), &bytes)?;
+    }
+    Ok(())
 }

@@ -1,0 +1,32 @@
+//! Neural networks: models, optimizers, training, evaluation metrics, learning-curve fits.
+//!
+//! burn 0.22 with its pure-Rust `flex` CPU backend (device chosen at run time; GPU backends are a
+//! later issue).
+//!
+//! | module        | what                                                                  |
+//! |---------------|-----------------------------------------------------------------------|
+//! | [`pm_cnn`]    | the CNN of Petrescu & Moldovan (2022), Table 2                        |
+//! | [`optim`]     | optimizers by name with Keras defaults; [`adamax`] written here       |
+//! | [`train`]     | splits, the epoch loop, scoring                                       |
+//! | [`weights`]   | weights in HDF5 by module path, PyTorch layout                        |
+//! | [`metrics`]   | accuracy, confusion, precision/recall/F1, ROC-AUC                     |
+//! | [`power_law`] | `err(n) = a·n^(−b) + c` fit and sample-size projection                |
+
+pub mod adamax;
+pub mod metrics;
+pub mod optim;
+pub mod pm_cnn;
+pub mod power_law;
+pub mod train;
+pub mod weights;
+
+use burn::tensor::Device;
+
+/// Model names `train` accepts.
+pub const MODELS: &[&str] = &["pm-cnn"];
+
+/// The compute device: burn's flex CPU backend on the global rayon pool (`RAYON_NUM_THREADS`
+/// sets its size).
+pub fn device() -> Device {
+    Device::flex()
+}

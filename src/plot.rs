@@ -1,0 +1,203 @@
+//! PNG line charts for people: training histories, learning curves, optimizer comparisons.
+//!
+//! One chart shape serves all three (panels of x–y series, optional log axes), drawn with
+//! `plotters` into a bitmap and encoded as PNG. Text uses a DejaVu Sans subset embedded in the
+//! binary (`assets/fonts/`), so plotting needs no fontconfig and looks the same everywhere.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+
+static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans-subset.ttf");
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is a compile-time constant; a failure here is a build defect.
+        let parsed = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+        assert!(parsed.is_ok(), "the embedded font does not parse");
+    });
+}
+
+/// How a series is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mark {
+    Line,
+    Points,
+    LinePoints,
+    Dashed,
+}
+
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+    pub mark: Mark,
+}
+
+pub struct Panel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub series: Vec<Series>,
+    pub log_x: bool,
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return if log { (1.0, 10.0) } else { (0.0, 1.0) };
+    }
+    if log {
+        return (lo / 1.2, hi * 1.2);
+    }
+    let pad = if hi > lo {
+        (hi - lo) * 0.05
+    } else {
+        lo.abs().max(1.0) * 0.05
+    };
+    (lo - pad, hi + pad)
+}
+
+/// Draws panels side by side into a PNG at `path`.
+pub fn panels(path: &Path, panels: &[Panel]) -> anyhow::Result<()> {
+    register_font();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let width = 620 * panels.len().max(1) as u32;
+    let root = BitMapBackend::new(path, (width, 440)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let areas = root.split_evenly((1, panels.len().max(1)));
+    for (panel, area) in panels.iter().zip(areas) {
+        draw(panel, &area)?;
+    }
+    root.present()
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    Ok(())
+}
+
+fn draw<DB: DrawingBackend>(
+    p: &Panel,
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let xs = || p.series.iter().flat_map(|s| s.points.iter().map(|q| q.0));
+    let ys = || p.series.iter().flat_map(|s| s.points.iter().map(|q| q.1));
+    let (x0, x1) = range(xs(), p.log_x);
+    let (y0, y1) = range(ys(), false);
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(&p.title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(62);
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    macro_rules! body {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .x_desc(&p.x_label)
+                .y_desc(&p.y_label)
+                .label_style(("sans-serif", 13))
+                .draw()
+                .map_err(err)?;
+            for (k, s) in p.series.iter().enumerate() {
+                let color = PALETTE[k % PALETTE.len()];
+                let pts: Vec<(f64, f64)> = s
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|q| q.0.is_finite() && q.1.is_finite())
+                    .collect();
+                let anno = match s.mark {
+                    Mark::Points => chart
+                        .draw_series(pts.iter().map(|&q| Circle::new(q, 4, color.filled())))
+                        .map_err(err)?,
+                    Mark::Dashed => chart
+                        .draw_series(DashedLineSeries::new(
+                            pts.clone(),
+                            6,
+                            4,
+                            color.stroke_width(2),
+                        ))
+                        .map_err(err)?,
+                    Mark::Line | Mark::LinePoints => {
+                        if s.mark == Mark::LinePoints {
+                            chart
+                                .draw_series(pts.iter().map(|&q| Circle::new(q, 3, color.filled())))
+                                .map_err(err)?;
+                        }
+                        chart
+                            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                            .map_err(err)?
+                    }
+                };
+                anno.label(s.label.clone()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 13))
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(err)?;
+        }};
+    }
+    if p.log_x {
+        body!(
+            builder
+                .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+                .map_err(err)?
+        );
+    } else {
+        body!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_a_png() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b.png");
+        let panel = Panel {
+            title: "loss".into(),
+            x_label: "epoch".into(),
+            y_label: "cross-entropy".into(),
+            series: vec![Series {
+                label: "train".into(),
+                points: vec![(1.0, 0.7), (2.0, 0.5), (3.0, f64::NAN)],
+                mark: Mark::LinePoints,
+            }],
+            log_x: false,
+        };
+        panels(&path, &[panel]).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+    }
+}
