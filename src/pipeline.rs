@@ -26,6 +26,7 @@ use toml_edit::{Item, TableLike};
 
 use crate::diag::{Source, SourceError, SourceErrors};
 use crate::params::{Origin, Params, Presence, convert, describe_toml, suggest};
+use crate::stage::ANY_INPUT;
 use crate::stage::Stage;
 
 /// Keys of a stage table that are not parameters.
@@ -480,7 +481,10 @@ fn stage_decl(
                 };
                 for (name, v) in t.iter() {
                     let vspan = v.span().unwrap_or(span.clone());
-                    if !declared.iter().any(|d| d.name == name) {
+                    if !declared
+                        .iter()
+                        .any(|d| d.name == name || d.name == ANY_INPUT)
+                    {
                         let names: Vec<&str> = declared.iter().map(|d| d.name).collect();
                         errors.push(
                             src.error(
@@ -600,6 +604,19 @@ fn stage_decl(
     }
     for d in declared {
         let single = declared.len() == 1 && d.name == "input";
+        if d.name == ANY_INPUT {
+            if inputs.is_empty() {
+                errors.push(
+                    source
+                        .error(
+                            id_span.clone(),
+                            format!("stage `{id}` has no inputs ({})", d.doc),
+                        )
+                        .help("add inputs = { name = \"<stage>\", … } with any names you like"),
+                );
+            }
+            continue;
+        }
         if !inputs.contains_key(d.name) {
             let how = if single {
                 "input = \"<stage>\"".to_string()

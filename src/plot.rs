@@ -1,10 +1,9 @@
 //! PNG line charts for people: training histories, learning curves, optimizer comparisons.
 //!
 //! One chart shape serves all three (panels of x–y series, optional log axes), drawn with
-//! `plotters` into a bitmap and encoded as PNG. Text uses a DejaVu Sans subset embedded in the
+//! `plotters` into an RGB buffer and encoded with the `png` crate. Text uses a DejaVu Sans subset embedded in the
 //! binary (`assets/fonts/`), so plotting needs no fontconfig and looks the same everywhere.
 
-use std::path::Path;
 use std::sync::Once;
 
 use plotters::prelude::*;
@@ -54,6 +53,19 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
+/// A tick label without spurious decimals: 100, 0.25, 1.5e-5.
+fn tick(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e6).contains(&a) {
+        return format!("{v:.1e}");
+    }
+    let s = format!("{v:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
@@ -74,22 +86,29 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// Draws panels side by side into a PNG at `path`.
-pub fn panels(path: &Path, panels: &[Panel]) -> anyhow::Result<()> {
+/// Draws panels side by side and returns the PNG file's bytes.
+pub fn png(panels: &[Panel]) -> anyhow::Result<Vec<u8>> {
     register_font();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    let (w, h) = (620 * panels.len().max(1) as u32, 440u32);
+    let mut rgb = vec![0u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| anyhow::anyhow!("plot: {e:?}"))?;
+        let areas = root.split_evenly((1, panels.len().max(1)));
+        for (panel, area) in panels.iter().zip(areas) {
+            draw(panel, &area)?;
+        }
+        root.present().map_err(|e| anyhow::anyhow!("plot: {e:?}"))?;
     }
-    let width = 620 * panels.len().max(1) as u32;
-    let root = BitMapBackend::new(path, (width, 440)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let areas = root.split_evenly((1, panels.len().max(1)));
-    for (panel, area) in panels.iter().zip(areas) {
-        draw(panel, &area)?;
-    }
-    root.present()
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-    Ok(())
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header()?;
+    writer.write_image_data(&rgb)?;
+    writer.finish()?;
+    Ok(out)
 }
 
 fn draw<DB: DrawingBackend>(
@@ -115,6 +134,10 @@ where
             let mut chart = $chart;
             chart
                 .configure_mesh()
+                .x_labels(if p.log_x { 4 } else { 10 })
+                .x_label_formatter(&|v| tick(*v))
+                .y_label_formatter(&|v| tick(*v))
+                .light_line_style(RGBColor(238, 238, 238))
                 .x_desc(&p.x_label)
                 .y_desc(&p.y_label)
                 .label_style(("sans-serif", 13))
@@ -183,8 +206,6 @@ mod tests {
 
     #[test]
     fn writes_a_png() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a/b.png");
         let panel = Panel {
             title: "loss".into(),
             x_label: "epoch".into(),
@@ -196,8 +217,7 @@ mod tests {
             }],
             log_x: false,
         };
-        panels(&path, &[panel]).unwrap();
-        let bytes = std::fs::read(&path).unwrap();
+        let bytes = png(&[panel]).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
     }
 }

@@ -13,6 +13,10 @@ use indicatif::ProgressBar;
 
 use crate::params::{ParamError, ParamSpec, Params};
 
+/// The name of an [`InputSpec`] that accepts any number (at least one) of freely named inputs,
+/// e.g. the runs an optimizer comparison overlays.
+pub const ANY_INPUT: &str = "*";
+
 /// A named input of a stage kind. A kind with one input named `input` is wired with
 /// `input = "stage"`; a kind with several uses `inputs = { name = "stage", … }`.
 #[derive(Clone, Copy, Debug)]

@@ -21,5 +21,7 @@ mod geo;
 mod http;
 // label.precursor end to end on the BOU week with real Kp.
 mod label;
+// The inverse-power-law learning-curve fit against scipy curve_fit.
+mod learning_curve;
 // The IAGA-2002 reader on the real files in tests/data/iaga2002.
 mod iaga2002;

@@ -5,6 +5,7 @@
 
 mod explain;
 mod gc;
+mod model;
 mod plan;
 mod run;
 mod show;
@@ -71,6 +72,9 @@ enum Command {
     Gc(gc::Args),
     /// List the stage kinds with their inputs and parameters.
     Stages,
+    /// Inspect models: `quakeline model summary pm-cnn --set window=7d`.
+    #[command(subcommand)]
+    Model(model::Command),
     /// Print the BLAKE3 digest of files (to pin `urls` with `blake3 = [...]`).
     Digest {
         /// Files to hash.
@@ -108,6 +112,7 @@ pub fn main() -> i32 {
         Command::Show(a) => show::exec(a),
         Command::Gc(a) => gc::exec(a),
         Command::Stages => stages::exec(),
+        Command::Model(c) => model::exec(c),
         Command::Digest { files } => digest(files),
     };
     match result {

@@ -14,7 +14,10 @@
 //! 2. positive if a qualifying event occurs within `lead` after its end, `[end, end + lead)`;
 //! 3. rejected if a qualifying event occurs inside it but none follows (`rejected_event_inside`);
 //! 4. otherwise a quiet candidate, rejected if the largest Kp of the 3-hour intervals it overlaps
-//!    exceeds `max_kp` or is unknown (missing value or hole in the record; `rejected_kp`);
+//!    exceeds `max_kp` or is unknown (missing value or hole in the record; `rejected_kp`). With
+//!    `kp_screen = "both"` positives are screened the same way: the paper screens only quiet
+//!    windows, which lets magnetic storms tell the classes apart (a storm can only appear in a
+//!    positive), so a network can beat chance without any precursor;
 //! 5. with `balance`, the larger class is randomly subsampled (seeded) to the size of the smaller.
 //!
 //! An event qualifies when its epicentral distance (WGS84) is at most `radius_km`, its depth at most
@@ -88,6 +91,12 @@ static PARAMS: &[ParamSpec] = &[
         ParamType::Float { positive: false },
         Presence::Default("3.0"),
         "quiet windows must not exceed this Kp anywhere",
+    ),
+    ParamSpec::new(
+        "kp_screen",
+        ParamType::Choice(&["quiet", "both"]),
+        Presence::Default("\"quiet\""),
+        "which windows the Kp rule applies to: quiet ones (P&M 2022) or both classes (no storm/label confound)",
     ),
     ParamSpec::new(
         "channels",
@@ -171,6 +180,8 @@ pub struct Rules {
     pub stride: usize,
     pub lead_ns: i64,
     pub max_kp: f64,
+    /// Apply the Kp rule to positive windows too.
+    pub screen_positives: bool,
     pub detect: Detectability,
 }
 
@@ -245,18 +256,7 @@ pub fn select(
         let inside = qualifying
             .get(first_event_at(start_ns))
             .is_some_and(|e| e.time_ns < end_ns);
-        if missing {
-            c.rejected_gaps += 1;
-        } else if let Some(e) = next {
-            c.positives += 1;
-            out.push(Window {
-                start: s,
-                label: 1,
-                event_id: e.id.clone(),
-            });
-        } else if inside {
-            c.rejected_event_inside += 1;
-        } else {
+        let stormy = || {
             let lo = kp.partition_point(|k| k.0 + kp_step <= start_ns);
             let hi = kp.partition_point(|k| k.0 < end_ns);
             // Every 3-hour interval the window touches must be present and quiet; a hole in the
@@ -265,17 +265,32 @@ pub fn select(
             let expected = (end_ns - 1).div_euclid(kp_step) - first + 1;
             let complete = hi - lo == expected as usize
                 && kp.get(lo).is_some_and(|k| k.0.div_euclid(kp_step) == first);
-            let storm = !complete || kp[lo..hi].iter().any(|k| k.1.is_nan() || k.1 > r.max_kp);
-            if storm {
+            !complete || kp[lo..hi].iter().any(|k| k.1.is_nan() || k.1 > r.max_kp)
+        };
+        if missing {
+            c.rejected_gaps += 1;
+        } else if let Some(e) = next {
+            if r.screen_positives && stormy() {
                 c.rejected_kp += 1;
             } else {
-                c.quiet += 1;
+                c.positives += 1;
                 out.push(Window {
                     start: s,
-                    label: 0,
-                    event_id: String::new(),
+                    label: 1,
+                    event_id: e.id.clone(),
                 });
             }
+        } else if inside {
+            c.rejected_event_inside += 1;
+        } else if stormy() {
+            c.rejected_kp += 1;
+        } else {
+            c.quiet += 1;
+            out.push(Window {
+                start: s,
+                label: 0,
+                event_id: String::new(),
+            });
         }
         s += r.stride;
     }
@@ -404,6 +419,7 @@ impl Stage for LabelPrecursor {
             )?,
             lead_ns,
             max_kp: p.float("max_kp")?,
+            screen_positives: p.str("kp_screen")? == "both",
             detect: Detectability {
                 latitude_deg: series.station.latitude_deg,
                 longitude_deg: series.station.longitude_deg,
@@ -636,6 +652,7 @@ mod tests {
             stride: 24,
             lead_ns: DAY,
             max_kp: 3.0,
+            screen_positives: false,
             detect: rule(),
         }
     }

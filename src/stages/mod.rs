@@ -9,6 +9,10 @@
 //! | `filter`         | `filter.rs`           | Butterworth low/high/band-pass, zero-phase or causal |
 //! | `label.precursor`| `label_precursor.rs`  | labelled, normalised windows before earthquakes (P&M)|
 //! | `synth.geomag`   | `synth_geomag.rs`     | synthetic observatory data + catalog + Kp + precursor|
+//! | `train`          | `train.rs`            | trains a named classifier (pm-cnn) on windows        |
+//! | `evaluate.classifier` | `evaluate_classifier.rs` | held-out accuracy, confusion, P/R/F1, ROC-AUC |
+//! | `learning-curve` | `learning_curve.rs`   | retrain on subsets, power-law fit, size projection   |
+//! | `compare.training` | `compare_training.rs` | overlays histories of train stages (optimizers)   |
 //!
 //! To add a kind: write `src/stages/<kind>.rs` with a unit struct implementing
 //! [`Stage`](crate::stage::Stage) (doc headings: purpose, inputs, outputs, parameters, cache key,
@@ -16,14 +20,18 @@
 
 use crate::stage::Stage;
 
+pub mod compare_training;
+pub mod evaluate_classifier;
 pub mod fetch_catalog;
 pub mod fetch_iaga2002;
 pub mod fetch_kp;
 pub mod filter;
 pub mod gapfill;
 pub mod label_precursor;
+pub mod learning_curve;
 pub mod sources;
 pub mod synth_geomag;
+pub mod train;
 
 /// Every stage kind quakeline knows.
 pub static REGISTRY: &[&'static dyn Stage] = &[
@@ -34,6 +42,10 @@ pub static REGISTRY: &[&'static dyn Stage] = &[
     &filter::Filter,
     &label_precursor::LabelPrecursor,
     &synth_geomag::SynthGeomag,
+    &train::Train,
+    &evaluate_classifier::EvaluateClassifier,
+    &learning_curve::LearningCurve,
+    &compare_training::CompareTraining,
 ];
 
 /// The single `input` of a one-input stage, read as a time series.

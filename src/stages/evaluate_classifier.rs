@@ -1,0 +1,158 @@
+//! `evaluate.classifier` — scores a trained classifier on its held-out windows.
+//!
+//! # Purpose
+//! The numbers a reader of Petrescu & Moldovan (2022) needs to judge a precursor detector: accuracy
+//! against the majority-class rate (their finding: accuracy equal to the class proportion, i.e. no
+//! skill), cross-entropy, the confusion matrix, precision/recall/F1 per class and ROC-AUC, on
+//! windows the network never trained on.
+//!
+//! # Inputs
+//! `model` (a `train` entry) and `data` (the labelled windows it was trained on — checked against
+//! the key the model recorded, since the split indices only mean something for that set).
+//!
+//! # Outputs
+//! `probabilities` float64 `[n, 2]`, `labels` int64 `[n]`, `index` int64 `[n]` (window numbers in
+//! `data`), attribute `metrics` (JSON), and `results/<pipeline>/<stage>/metrics.json`.
+//! Definitions: [`crate::nn::metrics`].
+//!
+//! # Cache key
+//! Parameters and the two input keys (deterministic).
+
+use crate::io::h5;
+use crate::nn::pm_cnn::Shape;
+use crate::nn::train::{self as nt, Part};
+use crate::nn::{self, metrics, weights};
+use crate::params::{ParamSpec, ParamType, Presence};
+use crate::stage::{InputSpec, RunCtx, Stage};
+use crate::stages::train::{indices, read_parts, read_windows};
+
+pub struct EvaluateClassifier;
+
+static PARAMS: &[ParamSpec] = &[ParamSpec::new(
+    "part",
+    ParamType::Choice(&["test", "validation", "train"]),
+    Presence::Default("\"test\""),
+    "which windows to score: the held-out test part (default), validation, or train",
+)];
+
+/// A trained pm-cnn and the split it was trained with, from a `train` entry.
+pub(crate) struct Trained {
+    pub model: nn::pm_cnn::PmCnn,
+    pub shape: Shape,
+    pub parts: Vec<Part>,
+    pub batch: usize,
+}
+
+pub(crate) fn read_trained(ctx: &RunCtx<'_>, model: &str, data: &str) -> anyhow::Result<Trained> {
+    let g = ctx.input(model)?;
+    let bad = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!(
+            "input `{model}` of `{}` is not a train entry: {e}",
+            ctx.stage_id
+        )
+    };
+    let shape = Shape {
+        rows: h5::read_attr::<u64>(g, "rows").map_err(|e| bad(&e))? as usize,
+        samples: h5::read_attr::<u64>(g, "samples").map_err(|e| bad(&e))? as usize,
+    };
+    let trained_on = h5::read_str_attr(g, "quakeline_inputs")
+        .ok()
+        .and_then(|s| serde_json::from_str::<std::collections::BTreeMap<String, String>>(&s).ok())
+        .and_then(|m| m.get("input").cloned());
+    let data_key = ctx
+        .inputs
+        .get(data)
+        .and_then(|i| h5::read_str_attr(&i.file, "quakeline_key").ok());
+    if let (Some(a), Some(b)) = (&trained_on, &data_key)
+        && a.split('/').next() != Some(b.as_str())
+    {
+        anyhow::bail!(
+            "input `{data}` is not the labelled set the model was trained on (keys {b} vs {a}): \
+             wire `{data}` to the stage the `train` stage reads"
+        );
+    }
+    Ok(Trained {
+        model: weights::read(
+            &g.group("weights").map_err(|e| bad(&e))?,
+            shape,
+            &nn::device(),
+        )?,
+        shape,
+        parts: read_parts(g).map_err(|e| bad(&e))?,
+        batch: h5::read_attr::<u64>(g, "batch").map_err(|e| bad(&e))? as usize,
+    })
+}
+
+impl Stage for EvaluateClassifier {
+    fn kind(&self) -> &'static str {
+        "evaluate.classifier"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn summary(&self) -> &'static str {
+        "accuracy, loss, confusion, precision/recall/F1, ROC-AUC of a trained classifier on held-out windows"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn inputs(&self) -> &'static [InputSpec] {
+        &[
+            InputSpec {
+                name: "model",
+                doc: "a train stage",
+            },
+            InputSpec {
+                name: "data",
+                doc: "the labelled windows the model was trained on",
+            },
+        ]
+    }
+
+    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+        let t = read_trained(ctx, "model", "data")?;
+        let data = read_windows(ctx.input("data")?, ctx.stage_id)?;
+        anyhow::ensure!(
+            data.shape == t.shape && data.len() == t.parts.len(),
+            "the model was trained on {} windows of {}x{}, `data` has {} of {}x{}",
+            t.parts.len(),
+            t.shape.rows,
+            t.shape.samples,
+            data.len(),
+            data.shape.rows,
+            data.shape.samples
+        );
+        let part_name = ctx.params.str("part")?;
+        let part = Part::parse(part_name).expect("declared choice");
+        let idx = indices(&t.parts, part);
+        anyhow::ensure!(
+            !idx.is_empty(),
+            "the model's {part_name} part is empty ({}): set the train stage's `{part_name}_fraction` above 0, or score another part",
+            ctx.params.locate("part")
+        );
+        ctx.progress.set_length(idx.len() as u64);
+        ctx.progress.set_message("windows scored");
+        let p = nt::probabilities(&t.model, &data, &idx, t.batch.max(64), &nn::device());
+        ctx.progress.set_position(idx.len() as u64);
+        let labels: Vec<i64> = idx.iter().map(|&i| data.labels[i]).collect();
+        let m = metrics::classify(&p, &labels);
+        let mut json = serde_json::to_value(&m)?;
+        json["part"] = serde_json::json!(part_name);
+        json["skill_over_majority"] = serde_json::json!(m.accuracy - m.majority_rate);
+        let text = serde_json::to_string_pretty(&json)?;
+
+        let out = ctx.output;
+        let flat: Vec<f64> = p.iter().flatten().copied().collect();
+        h5::write_array(out, "probabilities", &[p.len(), 2], &flat)?;
+        h5::write_array(out, "labels", &[labels.len()], &labels)?;
+        h5::write_array(
+            out,
+            "index",
+            &[idx.len()],
+            &idx.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+        )?;
+        h5::write_str_attr(out, "metrics", &text)?;
+        ctx.write_result("metrics.json", text.as_bytes())?;
+        Ok(())
+    }
+}

@@ -1,0 +1,282 @@
+//! `learning-curve` — retrains a model on growing random subsets and fits the inverse power law.
+//!
+//! # Purpose
+//! Petrescu & Moldovan (2022) §4.3, Fig. 8: "we randomly removed portions of data and restarted
+//! training the CNN using each data subset to construct learning curves", then fit
+//! `err(n) = a·n^(−b) + c` (Figueroa et al. 2012) to extrapolate the number of labelled windows a
+//! target accuracy needs — or find, as they did, that the points do not constrain the law.
+//!
+//! # Inputs
+//! `model`: a `train` entry — its optimizer, learning rate, batch size, epochs and split are reused,
+//! so the curve describes exactly that configuration; `data`: the labelled windows it was trained on.
+//!
+//! # Method
+//! The training part is shuffled once (seeded) and each fraction takes a prefix of it, so the
+//! subsets are nested. Each subset trains a fresh network from the same initial weights; after the
+//! last epoch it is scored on its own windows and on the whole validation part. The law is fitted
+//! to validation error = 1 − validation accuracy against subset size ([`crate::nn::power_law`]).
+//!
+//! # Outputs
+//! `sizes` int64, `train_loss`, `train_accuracy`, `validation_loss`, `validation_accuracy` float64
+//! `[fractions]`; attribute `fit` (JSON: a, b, c, standard errors, projection);
+//! `results/<pipeline>/<stage>/learning_curve.{json,png}`.
+//!
+//! # Cache key
+//! Parameters, input keys and the seed (subset draws and initial weights).
+
+use serde_json::json;
+
+use crate::io::h5;
+use crate::nn::power_law::{self, Projection};
+use crate::nn::train::{self as nt, Config, Part};
+use crate::nn::{self};
+use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
+use crate::plot::{self, Mark, Panel, Series};
+use crate::rng::Rng;
+use crate::stage::{InputSpec, RunCtx, Stage};
+use crate::stages::evaluate_classifier::read_trained;
+use crate::stages::train::{indices, read_windows};
+
+pub struct LearningCurve;
+
+static PARAMS: &[ParamSpec] = &[
+    ParamSpec::new(
+        "fractions",
+        ParamType::FloatList {
+            min_len: 1,
+            max_len: 100,
+            positive: true,
+        },
+        Presence::Default("[0.1, 0.2, 0.3, 0.5, 0.7, 1.0]"),
+        "fractions of the training part to train on, each in (0, 1]",
+    ),
+    ParamSpec::new(
+        "target_accuracy",
+        ParamType::Float { positive: true },
+        Presence::Default("0.95"),
+        "report the training-set size the fitted law needs for this validation accuracy",
+    ),
+];
+
+impl Stage for LearningCurve {
+    fn kind(&self) -> &'static str {
+        "learning-curve"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn summary(&self) -> &'static str {
+        "retrain on growing subsets, fit err(n) = a n^-b + c, project the size for a target accuracy (P&M Fig. 8)"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn inputs(&self) -> &'static [InputSpec] {
+        &[
+            InputSpec {
+                name: "model",
+                doc: "a train stage (its configuration and split are reused)",
+            },
+            InputSpec {
+                name: "data",
+                doc: "the labelled windows that model was trained on",
+            },
+        ]
+    }
+    fn stochastic(&self) -> bool {
+        true
+    }
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
+        let f = p
+            .floats("fractions")
+            .map_err(|e| ParamError::new("fractions", e.to_string()))?;
+        if let Some(bad) = f.iter().find(|&&x| x > 1.0) {
+            return Err(ParamError::new("fractions", format!("{bad} is above 1")));
+        }
+        if f.windows(2).any(|w| w[1] <= w[0]) {
+            return Err(ParamError::new("fractions", "fractions must increase"));
+        }
+        let t = p
+            .float("target_accuracy")
+            .map_err(|e| ParamError::new("target_accuracy", e.to_string()))?;
+        if t >= 1.0 {
+            return Err(ParamError::new("target_accuracy", "must be below 1"));
+        }
+        Ok(())
+    }
+
+    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+        let p = ctx.params;
+        let trained = read_trained(ctx, "model", "data")?;
+        let data = read_windows(ctx.input("data")?, ctx.stage_id)?;
+        anyhow::ensure!(
+            data.len() == trained.parts.len(),
+            "`data` has {} windows, the model's split {}: wire `data` to the train stage's input",
+            data.len(),
+            trained.parts.len()
+        );
+        let g = ctx.input("model")?;
+        let cfg = Config {
+            optimizer: h5::read_str_attr(g, "optimizer")?,
+            lr: h5::read_attr::<f64>(g, "lr")?,
+            batch: h5::read_attr::<u64>(g, "batch")? as usize,
+            epochs: h5::read_attr::<u64>(g, "epochs")? as usize,
+            seed: ctx.seed,
+        };
+        let mut train = indices(&trained.parts, Part::Train);
+        let validation = indices(&trained.parts, Part::Validation);
+        anyhow::ensure!(
+            !validation.is_empty(),
+            "the model was trained without validation windows; a learning curve scores on them (set the train stage's validation_fraction above 0)"
+        );
+        Rng::new(ctx.seed, "learning-curve/subsets").shuffle(&mut train);
+        let fractions = p.floats("fractions")?;
+        let sizes: Vec<usize> = fractions
+            .iter()
+            .map(|f| ((f * train.len() as f64).round() as usize).max(1))
+            .collect();
+        let batches: usize = sizes
+            .iter()
+            .map(|n| n.div_ceil(cfg.batch) * cfg.epochs)
+            .sum();
+        let bar = ctx.progress;
+        bar.set_length(batches as u64);
+        let device = nn::device();
+        let mut rows = Vec::new();
+        let mut done = 0u64;
+        for (k, &n) in sizes.iter().enumerate() {
+            let mut subset = train[..n].to_vec();
+            subset.sort_unstable();
+            let (model, history) = nt::fit(&cfg, &data, &subset, &validation, &device, &mut |t| {
+                bar.set_position(done + ((t.epoch - 1) * t.batches + t.batch) as u64);
+                bar.set_message(format!(
+                    "subset {}/{} ({n} windows) epoch {}/{} loss {:.4}",
+                    k + 1,
+                    sizes.len(),
+                    t.epoch,
+                    t.epochs,
+                    t.loss
+                ));
+            })?;
+            done += (n.div_ceil(cfg.batch) * cfg.epochs) as u64;
+            let own = nt::score(&model, &data, &subset, cfg.batch.max(64), &device);
+            let last = history.last().expect("at least one epoch");
+            rows.push((n, own, last.validation));
+        }
+
+        let n: Vec<f64> = rows.iter().map(|r| r.0 as f64).collect();
+        let err: Vec<f64> = rows.iter().map(|r| 1.0 - r.2.accuracy).collect();
+        let target = p.float("target_accuracy")?;
+        let largest = *n.last().expect("fractions is non-empty");
+        let (fit, projection) = match power_law::fit(&n, &err) {
+            Ok(f) => {
+                let pr = power_law::project(&f, target, largest);
+                (Some(f), pr)
+            }
+            Err(reason) => (None, Projection::NotConstrained { reason }),
+        };
+        let report = json!({
+            "points": rows.iter().map(|(n, own, val)| json!({
+                "windows": n,
+                "train_loss": own.loss, "train_accuracy": own.accuracy,
+                "validation_loss": val.loss, "validation_accuracy": val.accuracy,
+            })).collect::<Vec<_>>(),
+            "law": "validation error = a * n^(-b) + c",
+            "fit": fit.as_ref().map(|f| json!({
+                "a": f.a, "b": f.b, "c": f.c,
+                "std": f.std.map(|s| json!({"a": s[0], "b": s[1], "c": s[2]})),
+                "ssr": f.ssr,
+            })),
+            "target_accuracy": target,
+            "projection": projection,
+        });
+        let text = serde_json::to_string_pretty(&report)?;
+
+        let out = ctx.output;
+        let col = |f: &dyn Fn(&(usize, nt::Score, nt::Score)) -> f64| -> Vec<f64> {
+            rows.iter().map(f).collect()
+        };
+        h5::write_array(
+            out,
+            "sizes",
+            &[rows.len()],
+            &rows.iter().map(|r| r.0 as i64).collect::<Vec<_>>(),
+        )?;
+        h5::write_array(out, "train_loss", &[rows.len()], &col(&|r| r.1.loss))?;
+        h5::write_array(
+            out,
+            "train_accuracy",
+            &[rows.len()],
+            &col(&|r| r.1.accuracy),
+        )?;
+        h5::write_array(out, "validation_loss", &[rows.len()], &col(&|r| r.2.loss))?;
+        h5::write_array(
+            out,
+            "validation_accuracy",
+            &[rows.len()],
+            &col(&|r| r.2.accuracy),
+        )?;
+        h5::write_str_attr(out, "fit", &text)?;
+        ctx.write_result("learning_curve.json", text.as_bytes())?;
+
+        // Accuracy with the fitted law (as accuracy), extended to the projection; loss beside it.
+        let mut acc = vec![
+            Series {
+                label: "training".into(),
+                points: rows.iter().map(|r| (r.0 as f64, r.1.accuracy)).collect(),
+                mark: Mark::LinePoints,
+            },
+            Series {
+                label: "validation".into(),
+                points: rows.iter().map(|r| (r.0 as f64, r.2.accuracy)).collect(),
+                mark: Mark::LinePoints,
+            },
+        ];
+        if let Some(f) = &fit {
+            let end = match projection {
+                Projection::Reached { samples, .. } => samples.min(largest * 100.0),
+                _ => largest * 3.0,
+            };
+            let lo = n[0];
+            let pts = (0..=60)
+                .map(|i| lo * (end / lo).powf(i as f64 / 60.0))
+                .map(|x| (x, 1.0 - f.eval(x)))
+                .collect();
+            acc.push(Series {
+                label: format!("fit 1 - ({:.3} n^-{:.3} + {:.3})", f.a, f.b, f.c),
+                points: pts,
+                mark: Mark::Dashed,
+            });
+        }
+        let loss = vec![
+            Series {
+                label: "training".into(),
+                points: rows.iter().map(|r| (r.0 as f64, r.1.loss)).collect(),
+                mark: Mark::LinePoints,
+            },
+            Series {
+                label: "validation".into(),
+                points: rows.iter().map(|r| (r.0 as f64, r.2.loss)).collect(),
+                mark: Mark::LinePoints,
+            },
+        ];
+        let panels = [
+            Panel {
+                title: "learning curve: accuracy".into(),
+                x_label: "training windows".into(),
+                y_label: "accuracy".into(),
+                series: acc,
+                log_x: true,
+            },
+            Panel {
+                title: "learning curve: loss".into(),
+                x_label: "training windows".into(),
+                y_label: "cross-entropy".into(),
+                series: loss,
+                log_x: true,
+            },
+        ];
+        ctx.write_result("learning_curve.png", &plot::png(&panels)?)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,408 @@
+//! `train` — trains a named model on labelled windows.
+//!
+//! # Purpose
+//! Petrescu & Moldovan (2022) §3: the Table 2 CNN (`pm-cnn`, [`crate::nn::pm_cnn`]) trained with
+//! cross-entropy and Adam on a random 80/20 split for 50 epochs; their Fig. 6 swaps the optimizer
+//! (Adam, Adagrad, AdaMax, SGD, RMSProp), which is the `optimizer` parameter here. A held-out test
+//! part (`test_fraction`) is kept apart for `evaluate.classifier`.
+//!
+//! # Inputs
+//! `input`: labelled windows — `windows` float32 `[n, rows, samples]` and `labels` int64 `[n]`
+//! (`label.precursor`). Every value must be finite: a NaN reaching the network is an error naming
+//! the window.
+//!
+//! # Outputs
+//! - `weights/<module path>` float32, PyTorch names and layouts ([`crate::nn::weights`]);
+//! - `history/{train_loss, train_accuracy, validation_loss, validation_accuracy}` float64
+//!   `[epochs]` (Keras `History`; validation NaN without validation data);
+//! - `split` int8 `[n]`: 0 train, 1 validation, 2 test, per input window;
+//! - attributes `model`, `rows`, `samples`, `parameters`, and the hyper-parameters;
+//! - `results/<pipeline>/<stage>/history.png` (accuracy and loss per epoch, the paper's Fig. 5)
+//!   and `history.json`.
+//!
+//! # Cache key
+//! Parameters, the input key and the seed (initial weights, split and batch order).
+
+use serde_json::json;
+
+use crate::io::h5;
+use crate::nn::pm_cnn::Shape;
+use crate::nn::train::{self as nt, Config, Epoch, Part, SplitMethod, Windows};
+use crate::nn::{self, optim, weights};
+use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
+use crate::plot::{self, Mark, Panel, Series};
+use crate::stage::{InputSpec, RunCtx, Stage};
+use crate::time::format_rfc3339;
+
+pub struct Train;
+
+static PARAMS: &[ParamSpec] = &[
+    ParamSpec::new(
+        "model",
+        ParamType::Choice(nn::MODELS),
+        Presence::Default("\"pm-cnn\""),
+        "network to train (pm-cnn: Petrescu & Moldovan 2022, Table 2)",
+    ),
+    ParamSpec::new(
+        "optimizer",
+        ParamType::Choice(optim::NAMES),
+        Presence::Default("\"adam\""),
+        "adam, adagrad, adamax, sgd or rmsprop (Keras defaults)",
+    ),
+    ParamSpec::new(
+        "lr",
+        ParamType::Float { positive: true },
+        Presence::Default("0.001"),
+        "learning rate",
+    ),
+    ParamSpec::new(
+        "batch",
+        ParamType::Int {
+            min: 1,
+            max: 1 << 20,
+        },
+        Presence::Default("32"),
+        "windows per mini-batch",
+    ),
+    ParamSpec::new(
+        "epochs",
+        ParamType::Int {
+            min: 1,
+            max: 100_000,
+        },
+        Presence::Default("50"),
+        "passes over the training windows (P&M: 50)",
+    ),
+    ParamSpec::new(
+        "validation_fraction",
+        ParamType::Float { positive: false },
+        Presence::Default("0.2"),
+        "fraction of windows scored after every epoch (P&M: 0.2)",
+    ),
+    ParamSpec::new(
+        "test_fraction",
+        ParamType::Float { positive: false },
+        Presence::Default("0.2"),
+        "fraction of windows held out for evaluate.classifier",
+    ),
+    ParamSpec::new(
+        "split",
+        ParamType::Choice(&["random", "chronological"]),
+        Presence::Default("\"random\""),
+        "random (stratified by label, as P&M) or chronological (earliest windows train)",
+    ),
+];
+
+/// Training hyper-parameters from a stage's parameters.
+pub(crate) fn config(p: &Params, seed: u64) -> anyhow::Result<Config> {
+    Ok(Config {
+        optimizer: p.str("optimizer")?.to_string(),
+        lr: p.float("lr")?,
+        batch: p.int("batch")? as usize,
+        epochs: p.int("epochs")? as usize,
+        seed,
+    })
+}
+
+/// Reads labelled windows, refusing non-finite values (they would poison every gradient).
+pub(crate) fn read_windows(g: &hdf5::Group, stage: &str) -> anyhow::Result<Windows> {
+    let not_windows = |e: hdf5::Error| {
+        anyhow::anyhow!(
+            "the input of `{stage}` is not labelled windows (datasets `windows` [n, rows, samples] and `labels` [n], as label.precursor writes): {e}"
+        )
+    };
+    let (x, shape) = h5::read_array::<f32>(g, "windows").map_err(not_windows)?;
+    let (labels, lshape) = h5::read_array::<i64>(g, "labels").map_err(not_windows)?;
+    anyhow::ensure!(
+        shape.len() == 3 && lshape == [shape[0]],
+        "the input of `{stage}`: `windows` has shape {shape:?} and `labels` {lshape:?}; expected [n, rows, samples] and [n]"
+    );
+    let per = shape[1] * shape[2];
+    if let Some(bad) = x.iter().position(|v| !v.is_finite()) {
+        let w = bad / per.max(1);
+        let when = h5::read_array::<i64>(g, "window_start")
+            .ok()
+            .and_then(|(t, _)| t.get(w).copied())
+            .map(|t| format!(" (starting {})", format_rfc3339(t)))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "window {w}{when} holds a non-finite value ({}) at component {}, sample {}: NaNs must not reach the network. \
+             Fill the gap upstream (gapfill max_gap) or let the labeller reject windows with gaps",
+            x[bad],
+            (bad % per) / shape[2],
+            bad % shape[2]
+        );
+    }
+    if let Some(l) = labels.iter().find(|&&l| l != 0 && l != 1) {
+        anyhow::bail!(
+            "the input of `{stage}` has label {l}; pm-cnn classifies 0 (quiet) and 1 (precursor)"
+        );
+    }
+    Ok(Windows {
+        x,
+        labels,
+        shape: Shape {
+            rows: shape[1],
+            samples: shape[2],
+        },
+    })
+}
+
+/// Indices of windows in each part.
+pub(crate) fn indices(parts: &[Part], which: Part) -> Vec<usize> {
+    (0..parts.len()).filter(|&i| parts[i] == which).collect()
+}
+
+/// The parts stored in a train entry.
+pub(crate) fn read_parts(g: &hdf5::Group) -> anyhow::Result<Vec<Part>> {
+    let (codes, _) = h5::read_array::<i8>(g, "split")?;
+    codes
+        .iter()
+        .map(|&c| Part::from_code(c).ok_or_else(|| anyhow::anyhow!("bad split code {c}")))
+        .collect()
+}
+
+/// Accuracy and loss per epoch, training and validation (P&M Fig. 5).
+fn history_panels(h: &[Epoch]) -> Vec<Panel> {
+    let curve = |f: &dyn Fn(&Epoch) -> f64| -> Vec<(f64, f64)> {
+        h.iter()
+            .enumerate()
+            .map(|(e, ep)| ((e + 1) as f64, f(ep)))
+            .collect()
+    };
+    let panel = |title: &str, y: &str, train: Vec<(f64, f64)>, val: Vec<(f64, f64)>| Panel {
+        title: title.into(),
+        x_label: "epoch".into(),
+        y_label: y.into(),
+        series: vec![
+            Series {
+                label: "training".into(),
+                points: train,
+                mark: Mark::Line,
+            },
+            Series {
+                label: "validation".into(),
+                points: val,
+                mark: Mark::Dashed,
+            },
+        ],
+        log_x: false,
+    };
+    vec![
+        panel(
+            "accuracy",
+            "accuracy",
+            curve(&|e| e.train.accuracy),
+            curve(&|e| e.validation.accuracy),
+        ),
+        panel(
+            "loss",
+            "cross-entropy",
+            curve(&|e| e.train.loss),
+            curve(&|e| e.validation.loss),
+        ),
+    ]
+}
+
+/// Reads `history/*` of a train entry.
+pub(crate) fn read_history(g: &hdf5::Group) -> anyhow::Result<Vec<Epoch>> {
+    let h = g.group("history")?;
+    let col = |n: &str| h5::read_array::<f64>(&h, n).map(|(v, _)| v);
+    let (tl, ta, vl, va) = (
+        col("train_loss")?,
+        col("train_accuracy")?,
+        col("validation_loss")?,
+        col("validation_accuracy")?,
+    );
+    Ok((0..tl.len())
+        .map(|i| Epoch {
+            train: nt::Score {
+                loss: tl[i],
+                accuracy: ta[i],
+            },
+            validation: nt::Score {
+                loss: vl[i],
+                accuracy: va[i],
+            },
+        })
+        .collect())
+}
+
+fn write_history(g: &hdf5::Group, h: &[Epoch]) -> hdf5::Result<()> {
+    let hg = g.create_group("history")?;
+    let n = h.len();
+    h5::write_array(
+        &hg,
+        "train_loss",
+        &[n],
+        &h.iter().map(|e| e.train.loss).collect::<Vec<_>>(),
+    )?;
+    h5::write_array(
+        &hg,
+        "train_accuracy",
+        &[n],
+        &h.iter().map(|e| e.train.accuracy).collect::<Vec<_>>(),
+    )?;
+    h5::write_array(
+        &hg,
+        "validation_loss",
+        &[n],
+        &h.iter().map(|e| e.validation.loss).collect::<Vec<_>>(),
+    )?;
+    h5::write_array(
+        &hg,
+        "validation_accuracy",
+        &[n],
+        &h.iter().map(|e| e.validation.accuracy).collect::<Vec<_>>(),
+    )?;
+    Ok(())
+}
+
+/// Checks the two fractions leave something to train on.
+fn check_fractions(p: &Params) -> Result<(), ParamError> {
+    let (v, t) = (
+        p.float("validation_fraction")
+            .map_err(|e| ParamError::new("validation_fraction", e.to_string()))?,
+        p.float("test_fraction")
+            .map_err(|e| ParamError::new("test_fraction", e.to_string()))?,
+    );
+    for (name, f) in [("validation_fraction", v), ("test_fraction", t)] {
+        if !(0.0..1.0).contains(&f) {
+            return Err(ParamError::new(name, format!("must be in [0, 1), got {f}")));
+        }
+    }
+    if v + t >= 1.0 {
+        return Err(ParamError::new(
+            "validation_fraction",
+            format!(
+                "validation_fraction + test_fraction = {} leaves no windows to train on",
+                v + t
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Stage for Train {
+    fn kind(&self) -> &'static str {
+        "train"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn summary(&self) -> &'static str {
+        "train a named classifier (pm-cnn) on labelled windows; weights, per-epoch history, split"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn inputs(&self) -> &'static [InputSpec] {
+        &[InputSpec {
+            name: "input",
+            doc: "labelled windows (label.precursor)",
+        }]
+    }
+    fn stochastic(&self) -> bool {
+        true
+    }
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
+        check_fractions(p)
+    }
+
+    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+        let p = ctx.params;
+        let data = read_windows(ctx.input("input")?, ctx.stage_id)?;
+        let cfg = config(p, ctx.seed)?;
+        let method = match p.str("split")? {
+            "chronological" => SplitMethod::Chronological,
+            _ => SplitMethod::Random,
+        };
+        let parts = nt::split(
+            &data.labels,
+            p.float("validation_fraction")?,
+            p.float("test_fraction")?,
+            method,
+            ctx.seed,
+        );
+        let train = indices(&parts, Part::Train);
+        let validation = indices(&parts, Part::Validation);
+        anyhow::ensure!(
+            train.len() >= cfg.batch,
+            "only {} training windows ({} windows in all, {} for validation and test), fewer than the batch size {} ({}): \
+             label more data (longer period, shorter window or stride) or lower `batch`",
+            train.len(),
+            data.len(),
+            data.len() - train.len(),
+            cfg.batch,
+            p.locate("batch")
+        );
+        anyhow::ensure!(
+            data.shape.samples >= 4,
+            "windows of {} samples are too short for pm-cnn's two 1x2 poolings (at least 4)",
+            data.shape.samples
+        );
+        let batches = train.len().div_ceil(cfg.batch);
+        let bar = ctx.progress;
+        bar.set_length((cfg.epochs * batches) as u64);
+        let device = nn::device();
+        let (model, history) = nt::fit(&cfg, &data, &train, &validation, &device, &mut |t| {
+            bar.set_position(((t.epoch - 1) * t.batches + t.batch) as u64);
+            bar.set_message(format!(
+                "epoch {}/{} batch {}/{} loss {:.4}",
+                t.epoch, t.epochs, t.batch, t.batches, t.loss
+            ));
+        })?;
+
+        let out = ctx.output;
+        weights::write(&out.create_group("weights")?, &model)?;
+        write_history(out, &history)?;
+        let codes: Vec<i8> = parts.iter().map(|&p| p as i8).collect();
+        let ds = h5::write_array(out, "split", &[codes.len()], &codes)?;
+        h5::write_str_attr(&ds, "legend", "0 train, 1 validation, 2 test")?;
+        let root: &hdf5::Location = out;
+        h5::write_str_attr(root, "model", p.str("model")?)?;
+        h5::write_attr(root, "rows", data.shape.rows as u64)?;
+        h5::write_attr(root, "samples", data.shape.samples as u64)?;
+        h5::write_attr(
+            root,
+            "parameters",
+            nn::pm_cnn::parameter_count(data.shape) as u64,
+        )?;
+        h5::write_str_attr(root, "optimizer", &cfg.optimizer)?;
+        h5::write_attr(root, "lr", cfg.lr)?;
+        h5::write_attr(root, "batch", cfg.batch as u64)?;
+        h5::write_attr(root, "epochs", cfg.epochs as u64)?;
+
+        let last = history.last().copied();
+        let summary = json!({
+            "model": p.str("model")?,
+            "optimizer": cfg.optimizer,
+            "lr": cfg.lr,
+            "batch": cfg.batch,
+            "epochs": cfg.epochs,
+            "windows": {"train": train.len(), "validation": validation.len(), "test": indices(&parts, Part::Test).len()},
+            "history": history.iter().enumerate().map(|(e, h)| json!({
+                "epoch": e + 1,
+                "train_loss": h.train.loss, "train_accuracy": h.train.accuracy,
+                "validation_loss": finite(h.validation.loss), "validation_accuracy": finite(h.validation.accuracy),
+            })).collect::<Vec<_>>(),
+            "final": last.map(|h| json!({"train_accuracy": h.train.accuracy, "validation_accuracy": finite(h.validation.accuracy)})),
+        });
+        ctx.write_result(
+            "history.json",
+            serde_json::to_string_pretty(&summary)?.as_bytes(),
+        )?;
+        let png = plot::png(&history_panels(&history))?;
+        ctx.write_result("history.png", &png)?;
+        Ok(())
+    }
+}
+
+/// JSON has no NaN: absent values are null.
+pub(crate) fn finite(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        serde_json::Value::Null
+    }
+}
