@@ -25,3 +25,5 @@ mod label;
 mod learning_curve;
 // The IAGA-2002 reader on the real files in tests/data/iaga2002.
 mod iaga2002;
+// The geomagnetic precursor workflow end to end at toy size: train, evaluate, learning curve.
+mod workflow;

@@ -695,6 +695,23 @@ mod tests {
         assert_eq!(b, balance(w, 3), "seeded");
     }
 
+    /// A storm over the positive window: kept by the paper's rule, rejected with kp_screen = both.
+    #[test]
+    fn screening_positives_removes_stormy_positives() {
+        let events = vec![event("q", 40.5, -105.0, 10.0, 5.0, 5 * DAY + DAY / 2)];
+        let mut k = kp(1.0);
+        k[8 * 4 + 3].1 = 6.0; // day 4, the positive window
+        let (_, paper) = select(&series(), &[0, 1, 2], &events, &k, &rules()).unwrap();
+        assert_eq!((paper.positives, paper.rejected_kp), (1, 0));
+        let both = Rules {
+            screen_positives: true,
+            ..rules()
+        };
+        let (w, c) = select(&series(), &[0, 1, 2], &events, &k, &both).unwrap();
+        assert_eq!((c.positives, c.rejected_kp), (0, 1));
+        assert!(w.iter().all(|w| w.label == 0));
+    }
+
     #[test]
     fn a_hole_in_the_kp_record_is_unknown_not_quiet() {
         let k: Vec<(i64, f64)> = kp(1.0)

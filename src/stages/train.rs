@@ -406,3 +406,46 @@ pub(crate) fn finite(x: f64) -> serde_json::Value {
         serde_json::Value::Null
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn windows_file(
+        values: &[f32],
+        labels: &[i64],
+        shape: [usize; 3],
+    ) -> (tempfile::TempDir, hdf5::File) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = hdf5::File::create(dir.path().join("w.h5")).unwrap();
+        h5::write_array(&f, "windows", &shape, values).unwrap();
+        h5::write_array(&f, "labels", &[labels.len()], labels).unwrap();
+        h5::write_array(
+            &f,
+            "window_start",
+            &[labels.len()],
+            &[0i64, 86_400_000_000_000],
+        )
+        .unwrap();
+        (dir, f)
+    }
+
+    #[test]
+    fn a_nan_reaching_the_model_is_an_error_naming_the_window() {
+        let mut v = vec![0.5f32; 2 * 3 * 8];
+        v[24 + 8 + 5] = f32::NAN; // window 1, component 1, sample 5
+        let (_dir, f) = windows_file(&v, &[0, 1], [2, 3, 8]);
+        let e = read_windows(&f, "train").err().unwrap().to_string();
+        assert!(
+            e.contains("window 1 (starting 1970-01-02T00:00:00.000Z) holds a non-finite value (NaN) at component 1, sample 5"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn labels_other_than_0_and_1_are_refused() {
+        let (_dir, f) = windows_file(&[0.0; 2 * 3 * 8], &[0, 2], [2, 3, 8]);
+        let e = read_windows(&f, "train").err().unwrap().to_string();
+        assert!(e.contains("label 2"), "{e}");
+    }
+}
