@@ -6,6 +6,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use quakeline::io::iaga2002;
+use quakeline::nn::pm_cnn::Shape;
+use quakeline::nn::train::{self, Config, Windows};
+use quakeline::rng::Rng;
 use quakeline::signal::butterworth::{Band, butter_sos};
 use quakeline::signal::sos::{default_padlen, sosfiltfilt};
 
@@ -61,6 +64,48 @@ fn main() {
             n as f64 / 1e6 / t.as_secs_f64()
         );
     }
+
+    // pm-cnn training throughput at the 1-day window (3 x 1440), batch 32, Adam: samples per
+    // second through forward, backward and the optimizer step. Threads: RAYON_NUM_THREADS, else
+    // one per core.
+    let shape = Shape {
+        rows: 3,
+        samples: 1440,
+    };
+    let n = 256;
+    let mut rng = Rng::new(1, "bench");
+    let data = Windows {
+        x: (0..n * 3 * 1440).map(|_| rng.normal() as f32).collect(),
+        labels: (0..n).map(|i| (i % 2) as i64).collect(),
+        shape,
+    };
+    let cfg = Config {
+        optimizer: "adam".into(),
+        lr: 1e-3,
+        batch: 32,
+        epochs: 1,
+        seed: 1,
+    };
+    let idx: Vec<usize> = (0..n).collect();
+    let device = quakeline::nn::device();
+    let t = time(3, || {
+        train::fit(&cfg, &data, &idx, &[], &device, &mut |_| {}).unwrap()
+    });
+    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .to_string()
+    });
+    println!(
+        "pm-cnn training, 1-day window, batch 32, {threads} threads: {:.0} samples/s",
+        n as f64 / t.as_secs_f64()
+    );
+    let model = quakeline::nn::pm_cnn::PmCnn::new(shape, 1, &device);
+    let t = time(3, || train::probabilities(&model, &data, &idx, 64, &device));
+    println!(
+        "pm-cnn inference, 1-day window, {threads} threads: {:.0} samples/s",
+        n as f64 / t.as_secs_f64()
+    );
 
     // No-op rerun: the quickstart, fully cached, as a user runs it (process start included).
     let exe = root.join("target/release/quakeline");

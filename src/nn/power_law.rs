@@ -6,7 +6,8 @@
 //! ("difficult … due to the high variance of the validation loss estimates"). This module says
 //! which of the two happened instead of printing a meaningless extrapolation.
 //!
-//! The fit is Levenberg–Marquardt (Marquardt 1963, diagonal scaling) from a log-linear start; the
+//! The fit is Levenberg–Marquardt (Marquardt 1963, diagonal scaling) started from the best of a scan
+//! over b with a and c solved linearly (variable projection: robust to errors of exactly 0); the
 //! covariance is `(JᵀJ)⁻¹ · SSR / (m − 3)`, what `scipy.optimize.curve_fit` returns with
 //! `absolute_sigma=False`, so the standard errors compare one to one (tests against committed
 //! curve_fit results).
@@ -111,21 +112,33 @@ pub fn fit(n: &[f64], e: &[f64]) -> Result<Fit, String> {
     if n.iter().chain(e).any(|v| !v.is_finite()) || n.iter().any(|&x| x <= 0.0) {
         return Err("sizes must be positive and errors finite".into());
     }
-    // Start: c below the smallest error, then a, b from the line log(e − c) = log a − b log n.
-    let emin = e.iter().copied().fold(f64::INFINITY, f64::min);
-    let c0 = 0.5 * emin;
-    let (mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0);
-    for (&x, &y) in n.iter().zip(e) {
-        let (lx, ly) = (x.ln(), (y - c0).max(1e-12).ln());
-        sx += lx;
-        sy += ly;
-        sxx += lx * lx;
-        sxy += lx * ly;
-    }
+    // Start: for fixed b the law is linear in a and c, so scan b and solve those two by linear
+    // least squares (variable projection); the best of the scan starts Levenberg–Marquardt.
+    // Robust where a log-linear start is not (errors of exactly 0, flat curves).
     let m = n.len() as f64;
-    let slope = (m * sxy - sx * sy) / (m * sxx - sx * sx);
-    let slope = if slope.is_finite() { slope } else { 0.0 };
-    let mut p = [((sy - slope * sx) / m).exp(), -slope, c0];
+    let mut p = [0.0, 0.0, e.iter().sum::<f64>() / m];
+    let mut best = f64::INFINITY;
+    for k in 1..=120 {
+        let b = 0.025 * k as f64;
+        let x: Vec<f64> = n.iter().map(|v| v.powf(-b)).collect();
+        let (mx, me) = (x.iter().sum::<f64>() / m, e.iter().sum::<f64>() / m);
+        let sxx: f64 = x.iter().map(|v| (v - mx).powi(2)).sum();
+        if sxx <= 0.0 {
+            continue;
+        }
+        let a = x
+            .iter()
+            .zip(e)
+            .map(|(v, y)| (v - mx) * (y - me))
+            .sum::<f64>()
+            / sxx;
+        let c = me - a * mx;
+        let ssr: f64 = x.iter().zip(e).map(|(v, y)| (a * v + c - y).powi(2)).sum();
+        if ssr < best {
+            best = ssr;
+            p = [a, b, c];
+        }
+    }
     let ssr_of = |p: [f64; 3]| residuals(p, n, e).iter().map(|r| r * r).sum::<f64>();
     let mut ssr = ssr_of(p);
     let mut lambda = 1e-3;

@@ -37,4 +37,19 @@ for name, sizes, (a, b, c), noise in [
             "ssr": float(((law(n, *popt) - e) ** 2).sum()),
         }
     )
+# A saturating curve with an error of exactly 0 (validation errors of pipelines/geomag-synthetic.toml's
+# learning curve at quakeline 967b6c8): the fit must not depend on a logarithm of the errors.
+n = np.array([44, 88, 176, 352, 616, 880], dtype=float)
+e = np.array([5, 3, 1, 1, 1, 0], dtype=float) / 320
+popt, pcov = curve_fit(law, n, e, p0=[1.0, 0.5, 0.0], maxfev=100000, ftol=1e-15, xtol=1e-15, gtol=1e-15)
+cases.append(
+    {
+        "name": "saturating_with_zero_error",
+        "n": n.tolist(),
+        "err": e.tolist(),
+        "popt": popt.tolist(),
+        "perr": np.sqrt(np.diag(pcov)).tolist(),
+        "ssr": float(((law(n, *popt) - e) ** 2).sum()),
+    }
+)
 print(json.dumps({"scipy": scipy.__version__, "numpy": np.__version__, "cases": cases}, indent=1))
