@@ -15,6 +15,9 @@
 //! - [`stages`]: one file per stage kind and the [`stages::REGISTRY`].
 //! - [`io`]: file formats (IAGA-2002, HTTP with pinned digests, HDF5 helpers).
 //! - [`signal`]: DSP (Butterworth design, zero-phase filtering, NaN segments).
+//! - [`nn`]: models (pm-cnn), optimizers (AdaMax written here), training, metrics, power-law fits.
+//! - [`plot`]: PNG line charts (histories, learning curves, comparisons) with an embedded font.
+//! - [`geo`], [`rng`]: WGS84 distances; seeded random streams.
 //! - [`series`]: the regularly sampled time series and its HDF5 layout.
 //! - [`time`], [`units`]: UTC calendar arithmetic and unit-bearing durations.
 //!
@@ -25,7 +28,7 @@
 //! | files named by `paths` parameters      | stages           | input data (read, hashed into the key) |
 //! | `<cache>/objects/ab/<key>.{h5,json,verified}` | [`cache`] | entries, manifests, verification memos |
 //! | `<cache>/tmp/`, `<cache>/locks/`       | [`cache`]        | in-flight writes, per-key locks        |
-//! | `results/<pipeline>/<stage>/`          | stages           | metrics, plots, reports for people     |
+//! | `results/<pipeline>/<stage>/`          | stages           | metrics, plots, reports for people (copies kept in the entry, restored on cached reruns) |
 //!
 //! `<cache>` is `--cache DIR`, else `$QUAKELINE_CACHE`, else `./cache`.
 

@@ -335,3 +335,22 @@ fn compare_training_overlays_runs_and_needs_inputs() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("stage `compare` has no inputs"), "{r:?}");
 }
+
+/// The paper's "0.02 Hz" high-pass on 1-minute data lies above the 8.3 mHz Nyquist frequency.
+#[test]
+fn the_papers_corner_above_nyquist_is_refused_with_the_reason() {
+    let env = Env::new();
+    let p = env.write(
+        "tiny.toml",
+        &tiny("").replace("corners_hz = [0.001]", "corners_hz = [0.02]"),
+    );
+    let r = env.run(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "corner 0.02 Hz must lie strictly between 0 and the Nyquist frequency 0.008333"
+        ) && r.stderr.contains("(sampling interval 60 s)")
+            && r.stderr.contains("tiny.toml:"),
+        "{r:?}"
+    );
+}
