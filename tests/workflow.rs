@@ -354,3 +354,22 @@ fn the_papers_corner_above_nyquist_is_refused_with_the_reason() {
         "{r:?}"
     );
 }
+
+/// The held-out indices only mean something for the set the model was trained on.
+#[test]
+fn evaluating_on_another_labelled_set_is_refused() {
+    let env = Env::new();
+    let text = tiny("").replace(
+        "[stage.train]",
+        "[stage.label2]\nkind = \"label.precursor\"\ninputs = { series = \"hp\", catalog = \"synth/catalog\", kp = \"synth/kp\" }\nwindow = \"6h\"\nlead = \"6h\"\nradius_km = 100.0\n\n[stage.train]",
+    )
+    .replace("inputs = { model = \"train\", data = \"label\" }\n\n[stage.curve]", "inputs = { model = \"train\", data = \"label2\" }\n\n[stage.curve]");
+    let p = env.write("other.toml", &text);
+    let r = env.run(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("input `data` is not the labelled set the model was trained on"),
+        "{r:?}"
+    );
+}
