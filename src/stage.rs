@@ -123,30 +123,18 @@ impl RunCtx<'_> {
     }
 }
 
-/// Writes `path` through a temporary file and a rename, creating its directory.
-pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+/// Writes a results file atomically (the cache's temp + fsync + rename), creating its directory.
+fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<PathBuf> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("result"),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
+        .and_then(|()| crate::cache::write_atomic(dir, path, bytes))
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(path.to_path_buf())
 }
 
-/// Puts back the results files kept in a cached entry when `dir` does not exist.
+/// Writes the results files kept in a cached entry into `dir` (the runner calls it when `dir` is
+/// missing).
 pub fn restore_results(entry: &hdf5::File, dir: &Path) -> anyhow::Result<()> {
-    if dir.exists() {
-        return Ok(());
-    }
     let Ok(group) = entry.group(RESULTS_GROUP) else {
         return Ok(());
     };

@@ -461,7 +461,7 @@ pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
 }
 
 /// Writes `bytes` to a temp file in `tmp_dir`, fsyncs it and renames it onto `dest`.
-fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = dest
         .file_name()

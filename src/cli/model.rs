@@ -9,6 +9,7 @@ use clap::Subcommand;
 
 use super::exit;
 use crate::nn::pm_cnn::{self, Shape};
+use crate::time::{NS_PER_DAY, NS_PER_S};
 use crate::units::{format_duration_ns, parse_duration_ns};
 
 #[derive(Subcommand)]
@@ -33,8 +34,7 @@ pub(crate) fn exec(c: Command) -> miette::Result<i32> {
         );
         return Ok(exit::USAGE);
     }
-    let (mut window, mut interval, mut rows) =
-        (7 * 86_400 * 1_000_000_000i64, 60_000_000_000i64, 3usize);
+    let (mut window, mut interval, mut rows) = (7 * NS_PER_DAY, 60 * NS_PER_S, 3usize);
     for s in &set {
         let Some((k, v)) = s.split_once('=') else {
             eprintln!("error: --set `{s}`: expected KEY=VALUE, e.g. --set window=7d");

@@ -147,6 +147,13 @@ pub struct Config {
     pub seed: u64,
 }
 
+impl Config {
+    /// Optimizer steps a training on `n` windows takes (for progress bars).
+    pub fn steps(&self, n: usize) -> usize {
+        n.div_ceil(self.batch) * self.epochs
+    }
+}
+
 /// Mean loss and accuracy over a set of windows.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Score {
@@ -170,6 +177,13 @@ pub struct Tick {
     pub batch: usize,
     pub batches: usize,
     pub loss: f64,
+}
+
+impl Tick {
+    /// Optimizer steps done so far, this one included.
+    pub fn steps(&self) -> usize {
+        (self.epoch - 1) * self.batches + self.batch
+    }
 }
 
 /// Mean cross-entropy of `logits` against `labels` and the number of correct arg-max predictions.
@@ -276,19 +290,14 @@ pub fn probabilities(
     out
 }
 
-/// Mean cross-entropy and accuracy on windows `idx`.
+/// Mean cross-entropy and accuracy on windows `idx` (definitions of [`super::metrics`]).
 pub fn score(model: &PmCnn, data: &Windows, idx: &[usize], batch: usize, device: &Device) -> Score {
     let p = probabilities(model, data, idx, batch, device);
-    let (mut loss, mut correct) = (0.0, 0usize);
-    for (pi, &i) in p.iter().zip(idx) {
-        let y = data.labels[i] as usize;
-        loss -= pi[y].max(f64::MIN_POSITIVE).ln();
-        let pred = usize::from(pi[1] > pi[0]);
-        correct += usize::from(pred == y);
-    }
+    let labels: Vec<i64> = idx.iter().map(|&i| data.labels[i]).collect();
+    let m = super::metrics::classify(&p, &labels);
     Score {
-        loss: loss / idx.len() as f64,
-        accuracy: correct as f64 / idx.len() as f64,
+        loss: m.loss,
+        accuracy: m.accuracy,
     }
 }
 

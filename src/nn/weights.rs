@@ -16,22 +16,11 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::pm_cnn::{PmCnn, Shape};
 use crate::io::h5;
 
-fn values<const D: usize>(t: &Param<Tensor<D>>) -> Vec<f32> {
-    t.val()
-        .into_data()
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()
         .expect("f32 parameter")
-}
-
-fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0; v.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = v[r * cols + c];
-        }
-    }
-    out
 }
 
 /// (path, PyTorch shape, values in PyTorch layout) of every parameter tensor.
@@ -45,20 +34,20 @@ pub fn tensors(m: &PmCnn) -> Vec<(String, Vec<usize>, Vec<f32>)> {
         out.push((
             format!("{name}.weight"),
             c.weight.dims().to_vec(),
-            values(&c.weight),
+            values(c.weight.val()),
         ));
         let b = c.bias.as_ref().expect("conv bias");
-        out.push((format!("{name}.bias"), b.dims().to_vec(), values(b)));
+        out.push((format!("{name}.bias"), b.dims().to_vec(), values(b.val())));
     }
     for (name, d) in [("dense1", &m.dense1), ("dense2", &m.dense2)] {
         let [din, dout] = d.weight.dims();
         out.push((
             format!("{name}.weight"),
             vec![dout, din],
-            transpose(&values(&d.weight), din, dout),
+            values(d.weight.val().transpose()),
         ));
         let b = d.bias.as_ref().expect("dense bias");
-        out.push((format!("{name}.bias"), b.dims().to_vec(), values(b)));
+        out.push((format!("{name}.bias"), b.dims().to_vec(), values(b.val())));
     }
     out
 }
@@ -116,4 +105,47 @@ pub fn read(group: &hdf5::Group, shape: Shape, device: &Device) -> anyhow::Resul
         )?));
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Written and read back, the network computes the same probabilities.
+    #[test]
+    fn weights_round_trip_through_hdf5() {
+        let device = Device::flex();
+        let shape = Shape {
+            rows: 3,
+            samples: 20,
+        };
+        let m = PmCnn::new(shape, 9, &device);
+        let dir = tempfile::tempdir().unwrap();
+        let f = hdf5::File::create(dir.path().join("w.h5")).unwrap();
+        write(&f.create_group("weights").unwrap(), &m).unwrap();
+        let back = read(&f.group("weights").unwrap(), shape, &device).unwrap();
+        let x: Vec<f32> = (0..2 * 60)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0)
+            .collect();
+        let x = || Tensor::<3>::from_data(TensorData::new(x.clone(), [2, 3, 20]), &device);
+        let p = |m: &PmCnn| {
+            m.probabilities(x())
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        assert_eq!(p(&m), p(&back));
+        let (_, s, v) = &tensors(&m)[6];
+        assert_eq!(s, &vec![64, 3 * 5 * 64]);
+        // PyTorch layout: row o holds output o's weights, i.e. burn's column o.
+        let burn: Vec<f32> = m
+            .dense1
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(v[1], burn[64]);
+        assert_eq!(v[3 * 5 * 64], burn[1]);
+    }
 }

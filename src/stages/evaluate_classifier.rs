@@ -19,12 +19,11 @@
 //! Parameters and the two input keys (deterministic).
 
 use crate::io::h5;
-use crate::nn::pm_cnn::Shape;
 use crate::nn::train::{self as nt, Part};
-use crate::nn::{self, metrics, weights};
+use crate::nn::{self, metrics};
 use crate::params::{ParamSpec, ParamType, Presence};
 use crate::stage::{InputSpec, RunCtx, Stage};
-use crate::stages::train::{indices, read_parts, read_windows};
+use crate::stages::train::{indices, open_trained};
 
 pub struct EvaluateClassifier;
 
@@ -34,54 +33,6 @@ static PARAMS: &[ParamSpec] = &[ParamSpec::new(
     Presence::Default("\"test\""),
     "which windows to score: the held-out test part (default), validation, or train",
 )];
-
-/// A trained pm-cnn and the split it was trained with, from a `train` entry.
-pub(crate) struct Trained {
-    pub model: nn::pm_cnn::PmCnn,
-    pub shape: Shape,
-    pub parts: Vec<Part>,
-    pub batch: usize,
-}
-
-pub(crate) fn read_trained(ctx: &RunCtx<'_>, model: &str, data: &str) -> anyhow::Result<Trained> {
-    let g = ctx.input(model)?;
-    let bad = |e: &dyn std::fmt::Display| {
-        anyhow::anyhow!(
-            "input `{model}` of `{}` is not a train entry: {e}",
-            ctx.stage_id
-        )
-    };
-    let shape = Shape {
-        rows: h5::read_attr::<u64>(g, "rows").map_err(|e| bad(&e))? as usize,
-        samples: h5::read_attr::<u64>(g, "samples").map_err(|e| bad(&e))? as usize,
-    };
-    let trained_on = h5::read_str_attr(g, "quakeline_inputs")
-        .ok()
-        .and_then(|s| serde_json::from_str::<std::collections::BTreeMap<String, String>>(&s).ok())
-        .and_then(|m| m.get("input").cloned());
-    let data_key = ctx
-        .inputs
-        .get(data)
-        .and_then(|i| h5::read_str_attr(&i.file, "quakeline_key").ok());
-    if let (Some(a), Some(b)) = (&trained_on, &data_key)
-        && a.split('/').next() != Some(b.as_str())
-    {
-        anyhow::bail!(
-            "input `{data}` is not the labelled set the model was trained on (keys {b} vs {a}): \
-             wire `{data}` to the stage the `train` stage reads"
-        );
-    }
-    Ok(Trained {
-        model: weights::read(
-            &g.group("weights").map_err(|e| bad(&e))?,
-            shape,
-            &nn::device(),
-        )?,
-        shape,
-        parts: read_parts(g).map_err(|e| bad(&e))?,
-        batch: h5::read_attr::<u64>(g, "batch").map_err(|e| bad(&e))? as usize,
-    })
-}
 
 impl Stage for EvaluateClassifier {
     fn kind(&self) -> &'static str {
@@ -110,18 +61,8 @@ impl Stage for EvaluateClassifier {
     }
 
     fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
-        let t = read_trained(ctx, "model", "data")?;
-        let data = read_windows(ctx.input("data")?, ctx.stage_id)?;
-        anyhow::ensure!(
-            data.shape == t.shape && data.len() == t.parts.len(),
-            "the model was trained on {} windows of {}x{}, `data` has {} of {}x{}",
-            t.parts.len(),
-            t.shape.rows,
-            t.shape.samples,
-            data.len(),
-            data.shape.rows,
-            data.shape.samples
-        );
+        let (t, data) = open_trained(ctx, "model", "data")?;
+        let model = t.model()?;
         let part_name = ctx.params.str("part")?;
         let part = Part::parse(part_name).expect("declared choice");
         let idx = indices(&t.parts, part);
@@ -132,7 +73,7 @@ impl Stage for EvaluateClassifier {
         );
         ctx.progress.set_length(idx.len() as u64);
         ctx.progress.set_message("windows scored");
-        let p = nt::probabilities(&t.model, &data, &idx, t.batch.max(64), &nn::device());
+        let p = nt::probabilities(&model, &data, &idx, t.batch.max(64), &nn::device());
         ctx.progress.set_position(idx.len() as u64);
         let labels: Vec<i64> = idx.iter().map(|&i| data.labels[i]).collect();
         let m = metrics::classify(&p, &labels);

@@ -28,14 +28,13 @@ use serde_json::json;
 
 use crate::io::h5;
 use crate::nn::power_law::{self, Projection};
-use crate::nn::train::{self as nt, Config, Part};
+use crate::nn::train::{self as nt, Part};
 use crate::nn::{self};
 use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
 use crate::plot::{self, Mark, Panel, Series};
 use crate::rng::Rng;
 use crate::stage::{InputSpec, RunCtx, Stage};
-use crate::stages::evaluate_classifier::read_trained;
-use crate::stages::train::{indices, read_windows};
+use crate::stages::train::{indices, open_trained};
 
 pub struct LearningCurve;
 
@@ -107,22 +106,8 @@ impl Stage for LearningCurve {
 
     fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
         let p = ctx.params;
-        let trained = read_trained(ctx, "model", "data")?;
-        let data = read_windows(ctx.input("data")?, ctx.stage_id)?;
-        anyhow::ensure!(
-            data.len() == trained.parts.len(),
-            "`data` has {} windows, the model's split {}: wire `data` to the train stage's input",
-            data.len(),
-            trained.parts.len()
-        );
-        let g = ctx.input("model")?;
-        let cfg = Config {
-            optimizer: h5::read_str_attr(g, "optimizer")?,
-            lr: h5::read_attr::<f64>(g, "lr")?,
-            batch: h5::read_attr::<u64>(g, "batch")? as usize,
-            epochs: h5::read_attr::<u64>(g, "epochs")? as usize,
-            seed: ctx.seed,
-        };
+        let (trained, data) = open_trained(ctx, "model", "data")?;
+        let cfg = trained.config(ctx.seed);
         let mut train = indices(&trained.parts, Part::Train);
         let validation = indices(&trained.parts, Part::Validation);
         anyhow::ensure!(
@@ -135,20 +120,16 @@ impl Stage for LearningCurve {
             .iter()
             .map(|f| ((f * train.len() as f64).round() as usize).max(1))
             .collect();
-        let batches: usize = sizes
-            .iter()
-            .map(|n| n.div_ceil(cfg.batch) * cfg.epochs)
-            .sum();
         let bar = ctx.progress;
-        bar.set_length(batches as u64);
+        bar.set_length(sizes.iter().map(|&n| cfg.steps(n)).sum::<usize>() as u64);
         let device = nn::device();
         let mut rows = Vec::new();
-        let mut done = 0u64;
+        let mut done = 0;
         for (k, &n) in sizes.iter().enumerate() {
             let mut subset = train[..n].to_vec();
             subset.sort_unstable();
             let (model, history) = nt::fit(&cfg, &data, &subset, &validation, &device, &mut |t| {
-                bar.set_position(done + ((t.epoch - 1) * t.batches + t.batch) as u64);
+                bar.set_position((done + t.steps()) as u64);
                 bar.set_message(format!(
                     "subset {}/{} ({n} windows) epoch {}/{} loss {:.4}",
                     k + 1,
@@ -158,7 +139,7 @@ impl Stage for LearningCurve {
                     t.loss
                 ));
             })?;
-            done += (n.div_ceil(cfg.batch) * cfg.epochs) as u64;
+            done += cfg.steps(n);
             let own = nt::score(&model, &data, &subset, cfg.batch.max(64), &device);
             let last = history.last().expect("at least one epoch");
             rows.push((n, own, last.validation));

@@ -153,13 +153,100 @@ pub(crate) fn indices(parts: &[Part], which: Part) -> Vec<usize> {
     (0..parts.len()).filter(|&i| parts[i] == which).collect()
 }
 
-/// The parts stored in a train entry.
-pub(crate) fn read_parts(g: &hdf5::Group) -> anyhow::Result<Vec<Part>> {
-    let (codes, _) = h5::read_array::<i8>(g, "split")?;
-    codes
+/// A `train` entry as `evaluate.classifier` and `learning-curve` read it: the hyper-parameters,
+/// input shape and split the writer above stored. The weights load on demand ([`Self::model`]).
+pub(crate) struct TrainEntry {
+    group: hdf5::Group,
+    pub shape: Shape,
+    pub parts: Vec<Part>,
+    pub optimizer: String,
+    pub lr: f64,
+    pub batch: usize,
+    pub epochs: usize,
+}
+
+impl TrainEntry {
+    /// The training configuration, with a new seed (retraining draws its own).
+    pub fn config(&self, seed: u64) -> Config {
+        Config {
+            optimizer: self.optimizer.clone(),
+            lr: self.lr,
+            batch: self.batch,
+            epochs: self.epochs,
+            seed,
+        }
+    }
+
+    /// The trained network.
+    pub fn model(&self) -> anyhow::Result<crate::nn::pm_cnn::PmCnn> {
+        weights::read(&self.group.group("weights")?, self.shape, &nn::device())
+    }
+}
+
+/// Opens input `model` (a train entry) and input `data` (the labelled windows it was trained on),
+/// refusing any other windows: the split indices only mean something for that set.
+pub(crate) fn open_trained(
+    ctx: &RunCtx<'_>,
+    model: &str,
+    data: &str,
+) -> anyhow::Result<(TrainEntry, Windows)> {
+    let g = ctx.input(model)?;
+    let bad = |e: hdf5::Error| {
+        anyhow::anyhow!(
+            "input `{model}` of `{}` is not a train entry: {e}",
+            ctx.stage_id
+        )
+    };
+    let count = |name: &str| {
+        h5::read_attr::<u64>(g, name)
+            .map(|v| v as usize)
+            .map_err(bad)
+    };
+    let trained_on = h5::read_str_attr(g, "quakeline_inputs")
+        .ok()
+        .and_then(|s| serde_json::from_str::<std::collections::BTreeMap<String, String>>(&s).ok())
+        .and_then(|m| m.get("input").cloned());
+    let data_key = ctx
+        .inputs
+        .get(data)
+        .and_then(|i| h5::read_str_attr(&i.file, "quakeline_key").ok());
+    if let (Some(a), Some(b)) = (&trained_on, &data_key)
+        && a.split('/').next() != Some(b.as_str())
+    {
+        anyhow::bail!(
+            "input `{data}` is not the labelled set the model was trained on (keys {b} vs {a}): \
+             wire `{data}` to the stage the `train` stage reads"
+        );
+    }
+    let (codes, _) = h5::read_array::<i8>(g, "split").map_err(bad)?;
+    let parts = codes
         .iter()
         .map(|&c| Part::from_code(c).ok_or_else(|| anyhow::anyhow!("bad split code {c}")))
-        .collect()
+        .collect::<anyhow::Result<Vec<Part>>>()?;
+    let entry = TrainEntry {
+        group: g.clone(),
+        shape: Shape {
+            rows: count("rows")?,
+            samples: count("samples")?,
+        },
+        parts,
+        optimizer: h5::read_str_attr(g, "optimizer").map_err(bad)?,
+        lr: h5::read_attr::<f64>(g, "lr").map_err(bad)?,
+        batch: count("batch")?,
+        epochs: count("epochs")?,
+    };
+    let windows = read_windows(ctx.input(data)?, ctx.stage_id)?;
+    anyhow::ensure!(
+        windows.shape == entry.shape && windows.len() == entry.parts.len(),
+        "the model was trained on {} windows of {}x{}, `{data}` has {} of {}x{}",
+        entry.parts.len(),
+        entry.shape.rows,
+        entry.shape.samples,
+        windows.len(),
+        windows.shape.rows,
+        windows.shape.samples
+    );
+    Ok((entry, windows))
 }
 
 /// Accuracy and loss per epoch, training and validation (P&M Fig. 5).
@@ -341,12 +428,11 @@ impl Stage for Train {
             "windows of {} samples are too short for pm-cnn's two 1x2 poolings (at least 4)",
             data.shape.samples
         );
-        let batches = train.len().div_ceil(cfg.batch);
         let bar = ctx.progress;
-        bar.set_length((cfg.epochs * batches) as u64);
+        bar.set_length(cfg.steps(train.len()) as u64);
         let device = nn::device();
         let (model, history) = nt::fit(&cfg, &data, &train, &validation, &device, &mut |t| {
-            bar.set_position(((t.epoch - 1) * t.batches + t.batch) as u64);
+            bar.set_position(t.steps() as u64);
             bar.set_message(format!(
                 "epoch {}/{} batch {}/{} loss {:.4}",
                 t.epoch, t.epochs, t.batch, t.batches, t.loss
