@@ -26,9 +26,11 @@ pub struct RunOptions {
     pub quiet: bool,
     /// `results/`; a stage's human-facing files go to `<results>/<pipeline>/<stage>/`.
     pub results_root: PathBuf,
+    /// Start nothing new after the first failure (stages already running finish).
+    pub fail_fast: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Outcome {
     Ran(Duration),
     Cached(Duration),
@@ -50,129 +52,167 @@ impl Report {
     }
 }
 
+/// One resolved pipeline of a run: the pipeline itself for a plain run, or one point of a sweep.
+pub struct Member<'a> {
+    pub pipeline: &'a Pipeline,
+    pub plan: &'a Plan,
+    /// Where this member's own stages put their results (`<dir>/<stage>/`); stages whose entry
+    /// every member shares use `<results>/<pipeline>/<stage>/` instead.
+    pub results: PathBuf,
+    /// Short name in progress lines (a sweep point's label); empty for a plain run.
+    pub label: String,
+}
+
 enum Done {
     Ran,
     /// Another run committed the entry while this one waited for the lock.
     FoundCached,
 }
 
+/// One cache key to produce, and the (member, stage) pairs that read it.
+struct Unit {
+    member: usize,
+    stage: usize,
+    upstream: Vec<usize>,
+    users: Vec<(usize, usize)>,
+    label: String,
+}
+
+/// Runs one pipeline.
 pub fn run(p: &Pipeline, plan: &Plan, cache: &Cache, opts: &RunOptions) -> Report {
+    let member = Member {
+        pipeline: p,
+        plan,
+        results: opts.results_root.join(&p.name),
+        label: String::new(),
+    };
+    run_members(&[member], cache, opts).pop().unwrap_or(Report {
+        outcomes: Vec::new(),
+    })
+}
+
+/// Runs several resolved pipelines together (the points of a sweep): a stage whose key several
+/// members share is one unit of work, computed once; independent units run in parallel up to
+/// `jobs`. Returns one report per member.
+pub fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<Report> {
+    let units = units(members);
     let multi = if opts.quiet {
         MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
     } else {
         MultiProgress::with_draw_target(ProgressDrawTarget::stderr())
     };
-    let width = p.stages.iter().map(|s| s.id.len()).max().unwrap_or(0);
-    let kind_width = p
-        .stages
-        .iter()
-        .map(|s| s.kind.kind().len())
-        .max()
-        .unwrap_or(0);
-    let say = |i: usize, outcome: &Outcome| {
-        let s = &p.stages[i];
-        let key = &plan.stages[i].key[..12];
+    let width = units.iter().map(|u| u.label.len()).max().unwrap_or(0);
+    let kind_of = |u: &Unit| members[u.member].pipeline.stages[u.stage].kind.kind();
+    let kind_width = units.iter().map(|u| kind_of(u).len()).max().unwrap_or(0);
+    let key_of = |u: &Unit| members[u.member].plan.stages[u.stage].key.as_str();
+    let shared_by_all = |u: &Unit| {
+        let mut ms: Vec<usize> = u.users.iter().map(|&(m, _)| m).collect();
+        ms.dedup();
+        ms.len() == members.len()
+    };
+    let results_dir = |u: &Unit, m: usize| -> PathBuf {
+        let p = members[m].pipeline;
+        let id = &p.stages[u.stage].id;
+        if shared_by_all(u) {
+            opts.results_root.join(&p.name).join(id)
+        } else {
+            members[m].results.join(id)
+        }
+    };
+    // Every reader of a unit sees its results files: the one that ran wrote them, the others are
+    // restored from the entry.
+    let restore_all = |u: &Unit| {
+        let mut dirs: Vec<PathBuf> = u.users.iter().map(|&(m, _)| results_dir(u, m)).collect();
+        dirs.sort();
+        dirs.dedup();
+        for dir in dirs {
+            restore_results(&dir, key_of(u), cache);
+        }
+    };
+    let say = |u: &Unit, outcome: &Outcome| {
+        let kind = kind_of(u);
+        let key = &key_of(u)[..12];
+        let label = &u.label;
         let line = match outcome {
             Outcome::Ran(d) => format!(
-                "ran      {:width$}  {:kind_width$}  {:>8}  {key}",
-                s.id,
-                s.kind.kind(),
+                "ran      {label:width$}  {kind:kind_width$}  {:>8}  {key}",
                 secs(*d)
             ),
             Outcome::Cached(d) => format!(
-                "cached   {:width$}  {:kind_width$}  {:>8}  {key}",
-                s.id,
-                s.kind.kind(),
+                "cached   {label:width$}  {kind:kind_width$}  {:>8}  {key}",
                 secs(*d)
             ),
-            Outcome::Failed { after, .. } => {
-                format!(
-                    "failed   {:width$}  {:kind_width$}  {:>8}  {key}",
-                    s.id,
-                    s.kind.kind(),
-                    secs(*after)
-                )
-            }
-            Outcome::Skipped { because } => format!(
-                "skipped  {:width$}  {:kind_width$}  ({because})",
-                s.id,
-                s.kind.kind()
+            Outcome::Failed { after, .. } => format!(
+                "failed   {label:width$}  {kind:kind_width$}  {:>8}  {key}",
+                secs(*after)
             ),
+            Outcome::Skipped { because } => {
+                format!("skipped  {label:width$}  {kind:kind_width$}  ({because})")
+            }
         };
         if !opts.quiet {
             multi.suspend(|| println!("{line}"));
         }
         if let Outcome::Failed { error, .. } = outcome {
-            multi.suspend(|| {
-                eprintln!(
-                    "error: stage `{}` ({}) failed: {error}",
-                    s.id,
-                    s.kind.kind()
-                )
-            });
+            multi.suspend(|| eprintln!("error: stage `{label}` ({kind}) failed: {error}"));
         }
     };
 
-    let n = p.stages.len();
+    let n = units.len();
     let mut outcomes: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
-    for &i in plan.dag.order() {
-        match &plan.stages[i].state {
+    for (k, u) in units.iter().enumerate() {
+        match &members[u.member].plan.stages[u.stage].state {
             State::Cached => {
-                restore_results(p, plan, i, cache, opts);
+                restore_all(u);
                 let o = Outcome::Cached(Duration::ZERO);
-                say(i, &o);
-                outcomes[i] = Some(o);
+                say(u, &o);
+                outcomes[k] = Some(o);
             }
             State::Invalid(reason) => multi.suspend(|| {
-                eprintln!("warning: cache entry of stage `{}` failed verification ({reason}); recomputing", p.stages[i].id)
+                eprintln!(
+                    "warning: cache entry of stage `{}` failed verification ({reason}); recomputing",
+                    u.label
+                )
             }),
             State::Pending => {}
         }
     }
 
-    let upstream: Vec<Vec<usize>> = p
-        .stages
-        .iter()
-        .map(|s| {
-            s.inputs
-                .values()
-                .filter_map(|r| p.index_of(&r.stage))
-                .collect()
-        })
-        .collect();
     let jobs = opts.jobs.max(1);
+    let mut stopped = false;
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel::<(usize, Instant, Result<Done, String>)>();
         let mut launched = vec![false; n];
         let mut running = 0usize;
         loop {
             let mut changed = true;
-            while changed {
+            while changed && !stopped {
                 changed = false;
-                for &i in plan.dag.order() {
-                    if outcomes[i].is_some() || launched[i] {
+                for k in 0..n {
+                    if outcomes[k].is_some() || launched[k] {
                         continue;
                     }
-                    let broken = upstream[i].iter().find(|&&u| {
+                    let u = &units[k];
+                    let broken = u.upstream.iter().find(|&&up| {
                         matches!(
-                            outcomes[u],
+                            outcomes[up],
                             Some(Outcome::Failed { .. } | Outcome::Skipped { .. })
                         )
                     });
-                    if let Some(&u) = broken {
+                    if let Some(&up) = broken {
                         let o = Outcome::Skipped {
-                            because: format!("upstream `{}` did not complete", p.stages[u].id),
+                            because: format!("upstream `{}` did not complete", units[up].label),
                         };
-                        say(i, &o);
-                        outcomes[i] = Some(o);
+                        say(u, &o);
+                        outcomes[k] = Some(o);
                         changed = true;
                         continue;
                     }
-                    let ready = upstream[i].iter().all(|&u| {
-                        matches!(outcomes[u], Some(Outcome::Ran(_) | Outcome::Cached(_)))
+                    let ready = u.upstream.iter().all(|&up| {
+                        matches!(outcomes[up], Some(Outcome::Ran(_) | Outcome::Cached(_)))
                     });
                     if ready && running < jobs {
-                        launched[i] = true;
+                        launched[k] = true;
                         running += 1;
                         let bar = multi.add(ProgressBar::new(0));
                         bar.set_style(
@@ -180,12 +220,15 @@ pub fn run(p: &Pipeline, plan: &Plan, cache: &Cache, opts: &RunOptions) -> Repor
                                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                                 .progress_chars("=> "),
                         );
-                        bar.set_prefix(p.stages[i].id.clone());
+                        bar.set_prefix(u.label.clone());
                         let tx = tx.clone();
+                        let m = &members[u.member];
+                        let dir = results_dir(u, u.member);
+                        let stage = u.stage;
                         scope.spawn(move || {
                             let start = Instant::now();
                             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                                || run_stage(p, plan, i, cache, &bar, opts),
+                                || run_stage(m.pipeline, m.plan, stage, cache, &bar, dir),
                             ))
                             .unwrap_or_else(|panic| {
                                 let msg = panic
@@ -199,7 +242,7 @@ pub fn run(p: &Pipeline, plan: &Plan, cache: &Cache, opts: &RunOptions) -> Repor
                             })
                             .map_err(|e| format!("{e:#}"));
                             bar.finish_and_clear();
-                            let _ = tx.send((i, start, result));
+                            let _ = tx.send((k, start, result));
                         });
                     }
                 }
@@ -207,7 +250,7 @@ pub fn run(p: &Pipeline, plan: &Plan, cache: &Cache, opts: &RunOptions) -> Repor
             if running == 0 {
                 break;
             }
-            let Ok((i, start, result)) = rx.recv() else {
+            let Ok((k, start, result)) = rx.recv() else {
                 break;
             };
             running -= 1;
@@ -219,37 +262,110 @@ pub fn run(p: &Pipeline, plan: &Plan, cache: &Cache, opts: &RunOptions) -> Repor
                     error,
                 },
             };
-            say(i, &o);
-            outcomes[i] = Some(o);
+            if matches!(o, Outcome::Ran(_) | Outcome::Cached(_)) {
+                restore_all(&units[k]);
+            } else if opts.fail_fast {
+                stopped = true;
+            }
+            say(&units[k], &o);
+            outcomes[k] = Some(o);
         }
     });
-    let outcomes = outcomes
+    let because = if stopped {
+        "not started (--fail-fast)"
+    } else {
+        "not reached"
+    };
+    let outcomes: Vec<Outcome> = outcomes
         .into_iter()
         .map(|o| {
             o.unwrap_or(Outcome::Skipped {
-                because: "not reached".into(),
+                because: because.into(),
             })
         })
         .collect();
-    Report { outcomes }
+    let mut reports: Vec<Report> = members
+        .iter()
+        .map(|m| Report {
+            outcomes: (0..m.pipeline.stages.len())
+                .map(|_| Outcome::Skipped {
+                    because: "not planned".into(),
+                })
+                .collect(),
+        })
+        .collect();
+    for (k, u) in units.iter().enumerate() {
+        for &(m, i) in &u.users {
+            reports[m].outcomes[i] = outcomes[k].clone();
+        }
+    }
+    reports
+}
+
+/// The distinct keys of all members in a dependency order (members in order, each in DAG order).
+fn units(members: &[Member]) -> Vec<Unit> {
+    let mut units: Vec<Unit> = Vec::new();
+    let mut by_key: BTreeMap<&str, usize> = BTreeMap::new();
+    for (m, member) in members.iter().enumerate() {
+        let p = member.pipeline;
+        let mut unit_of = vec![usize::MAX; p.stages.len()];
+        for &i in member.plan.dag.order() {
+            let key = member.plan.stages[i].key.as_str();
+            let k = match by_key.get(key) {
+                Some(&k) => k,
+                None => {
+                    let upstream = p.stages[i]
+                        .inputs
+                        .values()
+                        .filter_map(|r| p.index_of(&r.stage))
+                        .map(|u| unit_of[u])
+                        .collect();
+                    units.push(Unit {
+                        member: m,
+                        stage: i,
+                        upstream,
+                        users: Vec::new(),
+                        label: String::new(),
+                    });
+                    by_key.insert(key, units.len() - 1);
+                    units.len() - 1
+                }
+            };
+            units[k].users.push((m, i));
+            unit_of[i] = k;
+        }
+    }
+    for u in &mut units {
+        let id = &members[u.member].pipeline.stages[u.stage].id;
+        let mut ms: Vec<usize> = u.users.iter().map(|&(m, _)| m).collect();
+        ms.dedup();
+        let point = &members[u.member].label;
+        u.label = if ms.len() == members.len() || point.is_empty() {
+            id.clone()
+        } else if ms.len() == 1 {
+            format!("{id}[{point}]")
+        } else {
+            format!("{id}[{point} +{}]", ms.len() - 1)
+        };
+    }
+    units
 }
 
 fn secs(d: Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
 }
 
-/// Restores a cached stage's `results/` files if that directory is gone; a failure is a warning
-/// (the entry is fine, only the copy for people is missing).
-fn restore_results(p: &Pipeline, plan: &Plan, i: usize, cache: &Cache, opts: &RunOptions) {
-    let dir = opts.results_root.join(&p.name).join(&p.stages[i].id);
+/// Restores a cached entry's `results/` files into `dir` if that directory is gone; a failure is
+/// a warning (the entry is fine, only the copy for people is missing).
+fn restore_results(dir: &std::path::Path, key: &str, cache: &Cache) {
     if dir.exists() {
         return;
     }
-    let result = match cache.lookup(&plan.stages[i].key) {
+    let result = match cache.lookup(key) {
         Lookup::Hit(entry) => entry
             .open()
             .map_err(anyhow::Error::from)
-            .and_then(|f| crate::stage::restore_results(&f, &dir)),
+            .and_then(|f| crate::stage::restore_results(&f, dir)),
         _ => Ok(()),
     };
     if let Err(e) = result {
@@ -263,14 +379,13 @@ fn run_stage(
     i: usize,
     cache: &Cache,
     bar: &ProgressBar,
-    opts: &RunOptions,
+    results_dir: PathBuf,
 ) -> anyhow::Result<Done> {
     let s = &p.stages[i];
     let sp = &plan.stages[i];
     bar.set_message("waiting for the cache lock");
     let _lock = cache.lock(&sp.key)?;
     if let Lookup::Hit(_) = cache.lookup(&sp.key) {
-        restore_results(p, plan, i, cache, opts);
         return Ok(Done::FoundCached);
     }
     bar.set_message("");
@@ -315,9 +430,11 @@ fn run_stage(
             output: &output,
             progress: bar,
             pipeline_dir: &p.dir,
-            results_dir: opts.results_root.join(&p.name).join(&s.id),
+            results_dir,
             content: &sp.content,
+            metrics: BTreeMap::new(),
         };
+        let started = Instant::now();
         s.kind.run(&mut ctx).map_err(|e| {
             // HDF5 write failures in a stage are cache-write failures (full disk, quota), not bad data.
             if e.chain().any(|c| c.is::<hdf5::Error>()) {
@@ -329,7 +446,8 @@ fn run_stage(
                 e
             }
         })?;
-        drop(ctx);
+        let metrics = recorded_metrics(s.kind, ctx.metrics)?;
+        let duration = started.elapsed().as_secs_f64();
         let created = crate::time::now_rfc3339();
         let root: &hdf5::Location = &output;
         h5::write_str_attr(root, "quakeline_key", &sp.key)?;
@@ -345,6 +463,10 @@ fn run_stage(
         h5::write_attr(root, "quakeline_stage_version", s.kind.version())?;
         h5::write_str_attr(root, "quakeline_pipeline", &p.name)?;
         h5::write_str_attr(root, "quakeline_created", &created)?;
+        h5::write_attr(root, "quakeline_duration_s", duration)?;
+        if let Some(metrics) = metrics {
+            h5::write_str_attr(root, crate::stage::METRICS_ATTR, &metrics)?;
+        }
         if let Some(seed) = sp.fields.seed {
             h5::write_attr(root, "quakeline_seed", seed)?;
         }
@@ -359,4 +481,32 @@ fn run_stage(
         &crate::time::now_rfc3339(),
     )?;
     Ok(Done::Ran)
+}
+
+/// The metrics a stage recorded, as the JSON kept in its entry; every declared metric must be
+/// there and nothing else (a bug in the stage otherwise, caught before the entry is committed).
+fn recorded_metrics(
+    kind: &dyn crate::stage::Stage,
+    recorded: BTreeMap<String, Option<f64>>,
+) -> anyhow::Result<Option<String>> {
+    let specs = kind.metrics();
+    if specs.is_empty() && recorded.is_empty() {
+        return Ok(None);
+    }
+    for name in recorded.keys() {
+        anyhow::ensure!(
+            specs.iter().any(|s| s.name == name),
+            "internal error: kind \"{}\" recorded undeclared metric `{name}`",
+            kind.kind()
+        );
+    }
+    for s in specs {
+        anyhow::ensure!(
+            recorded.contains_key(s.name),
+            "internal error: kind \"{}\" did not record its metric `{}`",
+            kind.kind(),
+            s.name
+        );
+    }
+    Ok(Some(serde_json::to_string(&recorded)?))
 }

@@ -7,7 +7,11 @@
 //! - [`dag`]: wiring checks, cycles, order.
 //! - [`plan`]: every stage's key and cache state, without running anything.
 //! - [`cache`]: the content-addressed HDF5 store and its key ([`cache::key`]).
-//! - [`exec`]: the dispatcher that runs a plan with progress bars.
+//! - [`exec`]: the dispatcher that runs a plan (or all points of a sweep) with progress bars.
+//! - [`metrics`]: typed metrics of a run, `metrics.json`, diffs between runs.
+//! - [`sweep`]: `[sweep]` tables → points (grid × zip − exclude, ranges, ids).
+//! - [`gates`]: `[gates]` conditions on metrics and their arithmetic (`quakeline check`).
+//! - [`report`]: the self-contained `report.html` of a run.
 //! - [`stage`]: the trait a stage kind implements.
 //! - [`diag`]: errors that point into pipeline files.
 //!
@@ -37,17 +41,21 @@ pub mod cli;
 pub mod dag;
 pub mod diag;
 pub mod exec;
+pub mod gates;
 pub mod geo;
 pub mod io;
+pub mod metrics;
 pub mod nn;
 pub mod params;
 pub mod pipeline;
 pub mod plan;
 pub mod plot;
+pub mod report;
 pub mod rng;
 pub mod series;
 pub mod signal;
 pub mod stage;
 pub mod stages;
+pub mod sweep;
 pub mod time;
 pub mod units;

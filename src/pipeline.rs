@@ -31,8 +31,8 @@ use crate::stage::Stage;
 
 /// Keys of a stage table that are not parameters.
 const RESERVED: [&str; 4] = ["kind", "input", "inputs", "seed"];
-/// Top-level tables; later subsystems (sweeps, gates) add theirs here.
-const TOP_LEVEL: [&str; 2] = ["pipeline", "stage"];
+/// Top-level tables.
+const TOP_LEVEL: [&str; 4] = ["pipeline", "stage", "sweep", "gates"];
 
 pub struct Pipeline {
     pub name: String,
@@ -44,6 +44,10 @@ pub struct Pipeline {
     pub source: Source,
     /// Stages in file order.
     pub stages: Vec<StageDecl>,
+    /// `[sweep]` (one, named `sweep`) or `[sweep.<name>]` tables ([`crate::sweep`]).
+    pub sweeps: Vec<crate::sweep::SweepSpec>,
+    /// `[gates]` ([`crate::gates`]).
+    pub gates: crate::gates::Gates,
 }
 
 pub struct StageDecl {
@@ -246,8 +250,29 @@ impl Pipeline {
             },
         }
 
+        let metric_names: Vec<(String, crate::stage::Direction)> = stages
+            .iter()
+            .flat_map(|s| {
+                s.kind
+                    .metrics()
+                    .iter()
+                    .map(move |m| (format!("{}.{}", s.id, m.name), m.direction))
+            })
+            .collect();
+        let names: Vec<String> = metric_names.iter().map(|(n, _)| n.clone()).collect();
+        let sweeps = match root.get("sweep") {
+            Some(item) => crate::sweep::parse(&source, item, &stages, &names, &mut errors),
+            None => Vec::new(),
+        };
+        let gates = match root.get("gates") {
+            Some(item) => crate::gates::parse(&source, item, &metric_names, &mut errors),
+            None => Default::default(),
+        };
+
         for o in overrides {
-            let known = o.stage == "pipeline" || stages.iter().any(|s| s.id == o.stage);
+            let known = o.stage == "pipeline"
+                || o.stage == "sweep"
+                || stages.iter().any(|s| s.id == o.stage);
             let parse_failed = root
                 .get("stage")
                 .and_then(|s| s.as_table_like())
@@ -274,7 +299,22 @@ impl Pipeline {
             dir: dir.to_path_buf(),
             source,
             stages,
+            sweeps,
+            gates,
         })
+    }
+
+    /// `stage.metric` names of every metric the stages declare, in stage order.
+    pub fn metric_names(&self) -> Vec<String> {
+        self.stages
+            .iter()
+            .flat_map(|s| {
+                s.kind
+                    .metrics()
+                    .iter()
+                    .map(move |m| format!("{}.{}", s.id, m.name))
+            })
+            .collect()
     }
 
     pub fn stage(&self, id: &str) -> Option<&StageDecl> {

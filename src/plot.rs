@@ -26,6 +26,8 @@ pub enum Mark {
     Points,
     LinePoints,
     Dashed,
+    /// Vertical error bars: points come in pairs `(x, low), (x, high)`; no legend entry.
+    ErrorBars,
 }
 
 pub struct Series {
@@ -40,6 +42,8 @@ pub struct Panel {
     pub y_label: String,
     pub series: Vec<Series>,
     pub log_x: bool,
+    /// Names of x = 0, 1, 2, … for a categorical axis (optimizers); empty for a numeric one.
+    pub x_categories: Vec<String>,
 }
 
 const PALETTE: [RGBColor; 8] = [
@@ -120,7 +124,24 @@ where
 {
     let xs = || p.series.iter().flat_map(|s| s.points.iter().map(|q| q.0));
     let ys = || p.series.iter().flat_map(|s| s.points.iter().map(|q| q.1));
-    let (x0, x1) = range(xs(), p.log_x);
+    let (x0, x1) = if p.x_categories.is_empty() {
+        range(xs(), p.log_x)
+    } else {
+        (-0.5, p.x_categories.len() as f64 - 0.5)
+    };
+    let categories = &p.x_categories;
+    let x_tick = |v: &f64| -> String {
+        if categories.is_empty() {
+            tick(*v)
+        } else if (v - v.round()).abs() < 1e-6 && v.round() >= 0.0 {
+            categories
+                .get(v.round() as usize)
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
     let (y0, y1) = range(ys(), false);
     let mut builder = ChartBuilder::on(area);
     builder
@@ -134,8 +155,14 @@ where
             let mut chart = $chart;
             chart
                 .configure_mesh()
-                .x_labels(if p.log_x { 4 } else { 10 })
-                .x_label_formatter(&|v| tick(*v))
+                .x_labels(if p.log_x {
+                    4
+                } else if categories.is_empty() {
+                    10
+                } else {
+                    categories.len() * 2 + 1
+                })
+                .x_label_formatter(&|v| x_tick(v))
                 .y_label_formatter(&|v| tick(*v))
                 .light_line_style(RGBColor(238, 238, 238))
                 .x_desc(&p.x_label)
@@ -144,14 +171,34 @@ where
                 .draw()
                 .map_err(err)?;
             for (k, s) in p.series.iter().enumerate() {
-                let color = PALETTE[k % PALETTE.len()];
+                // Error bars take the colour of the data series they follow.
+                let data_before = p.series[..k]
+                    .iter()
+                    .filter(|s| s.mark != Mark::ErrorBars)
+                    .count();
+                let ci = if s.mark == Mark::ErrorBars {
+                    data_before.saturating_sub(1)
+                } else {
+                    data_before
+                };
+                let color = PALETTE[ci % PALETTE.len()];
                 let pts: Vec<(f64, f64)> = s
                     .points
                     .iter()
                     .copied()
                     .filter(|q| q.0.is_finite() && q.1.is_finite())
                     .collect();
+                if s.mark == Mark::ErrorBars {
+                    chart
+                        .draw_series(
+                            pts.chunks_exact(2)
+                                .map(|q| PathElement::new(vec![q[0], q[1]], color.stroke_width(2))),
+                        )
+                        .map_err(err)?;
+                    continue;
+                }
                 let anno = match s.mark {
+                    Mark::ErrorBars => unreachable!("drawn above"),
                     Mark::Points => chart
                         .draw_series(pts.iter().map(|&q| Circle::new(q, 4, color.filled())))
                         .map_err(err)?,
@@ -216,6 +263,7 @@ mod tests {
                 mark: Mark::LinePoints,
             }],
             log_x: false,
+            x_categories: Vec::new(),
         };
         let bytes = png(&[panel]).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");

@@ -33,6 +33,39 @@ pub struct ContentDigest {
     pub blake3: String,
 }
 
+/// Which way a metric improves; gates that speak of regressions read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Higher,
+    Lower,
+    /// Informative only (a sample count, a fitted coefficient): no better or worse.
+    Neither,
+}
+
+impl Direction {
+    pub fn label(self) -> &'static str {
+        match self {
+            Direction::Higher => "higher",
+            Direction::Lower => "lower",
+            Direction::Neither => "neither",
+        }
+    }
+}
+
+/// A number a stage kind reports about its output (accuracy, loss, …), declared like its
+/// parameters so that gates and sweeps can name it before anything runs.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricSpec {
+    pub name: &'static str,
+    pub direction: Direction,
+    pub doc: &'static str,
+}
+
+/// Name of the entry attribute holding the metrics a stage recorded (JSON object name → number
+/// or null).
+pub const METRICS_ATTR: &str = "quakeline_metrics";
+
 /// What a stage may look at while the plan is made (no network, no cache).
 pub struct PlanCtx<'a> {
     /// Directory of the pipeline file; relative paths in parameters are relative to it.
@@ -72,6 +105,11 @@ pub trait Stage: Send + Sync + 'static {
     ) -> Result<Vec<ContentDigest>, ParamError> {
         Ok(Vec::new())
     }
+    /// The metrics every run records with [`RunCtx::metric`] (the runner refuses an entry that
+    /// misses one or records an undeclared one).
+    fn metrics(&self) -> &'static [MetricSpec] {
+        &[]
+    }
     /// Computes the output into `ctx.output`.
     fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()>;
 }
@@ -91,6 +129,9 @@ pub struct RunCtx<'a> {
     pub results_dir: PathBuf,
     /// The digests that entered the key; a stage re-checks what it reads against them.
     pub content: &'a [ContentDigest],
+    /// Metrics recorded so far ([`RunCtx::metric`]); `None` is "not available" (e.g. no
+    /// validation part), never a silent 0.
+    pub metrics: BTreeMap<String, Option<f64>>,
 }
 
 /// An opened upstream entry and the group of it this input reads (the root, or a named output).
@@ -113,6 +154,13 @@ impl RunCtx<'_> {
         };
         crate::io::h5::write_array(&group, name, &[bytes.len()], bytes)?;
         write_file_atomic(&self.results_dir.join(name), bytes)
+    }
+
+    /// Records one of the kind's declared [`MetricSpec`]s; a non-finite value is stored as
+    /// "not available".
+    pub fn metric(&mut self, name: &str, value: f64) {
+        self.metrics
+            .insert(name.to_string(), value.is_finite().then_some(value));
     }
 
     pub fn input(&self, name: &str) -> anyhow::Result<&hdf5::Group> {

@@ -78,7 +78,7 @@ fn tiny_workflow_runs_caches_and_reruns_only_what_changed() {
 
     // Metrics for people and in the entry.
     let metrics: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(results.join("tiny/evaluate/metrics.json")).unwrap(),
+        &std::fs::read_to_string(results.join("tiny/evaluate/evaluation.json")).unwrap(),
     )
     .unwrap();
     let n = metrics["n"].as_u64().unwrap();
@@ -154,14 +154,14 @@ fn tiny_workflow_runs_caches_and_reruns_only_what_changed() {
     };
     let first = weights(&train);
     drop((train, label));
-    let first_metrics = std::fs::read(results.join("tiny/evaluate/metrics.json")).unwrap();
+    let first_metrics = std::fs::read(results.join("tiny/evaluate/evaluation.json")).unwrap();
 
     // A rerun is fully cached; deleted results come back from the entries.
     std::fs::remove_dir_all(&results).unwrap();
     let r = run(&[]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(lines_with(&r.stdout, "cached").len(), 6, "{}", r.stdout);
-    assert!(results.join("tiny/evaluate/metrics.json").is_file());
+    assert!(results.join("tiny/evaluate/evaluation.json").is_file());
     assert!(results.join("tiny/curve/learning_curve.png").is_file());
 
     // Changing only the learning rate reruns train, evaluate and curve, not the data stages.
@@ -186,7 +186,7 @@ fn tiny_workflow_runs_caches_and_reruns_only_what_changed() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(weights(&env2.entry(&p2, "train")), first);
     assert_eq!(
-        std::fs::read(results2.join("tiny/evaluate/metrics.json")).unwrap(),
+        std::fs::read(results2.join("tiny/evaluate/evaluation.json")).unwrap(),
         first_metrics
     );
 }

@@ -1,12 +1,15 @@
 //! The `quakeline` command line. Each verb's file declares its arguments and calls library code.
 //!
-//! Exit codes (see [`exit`]): 0 success, 1 a stage failed (or `gc` found nothing to do wrong…
-//! never), 2 the command or pipeline is wrong (usage, parse, wiring, unreadable data, cache errors).
+//! Exit codes (see [`exit`]): 0 success, 1 a stage failed or (`check`) a gate failed,
+//! 2 the command or pipeline is wrong (usage, parse, wiring, unreadable data, cache errors).
 
+mod check;
 mod explain;
 mod gc;
+mod metrics;
 mod model;
 mod plan;
+mod report;
 mod run;
 mod show;
 mod stages;
@@ -19,7 +22,7 @@ use clap::{Parser, Subcommand};
 pub mod exit {
     /// Everything asked for was done.
     pub const OK: i32 = 0;
-    /// The pipeline ran but at least one stage failed or was skipped.
+    /// The pipeline ran but at least one stage failed or was skipped; or (`check`) a gate failed.
     pub const STAGE_FAILED: i32 = 1;
     /// Bad command line, pipeline file, data location or cache directory; nothing ran.
     pub const USAGE: i32 = 2;
@@ -44,6 +47,88 @@ pub(crate) struct PipelineArgs {
     /// Override a parameter: STAGE.KEY=VALUE (VALUE is TOML, or a bare string). Repeatable.
     #[arg(long = "set", value_name = "STAGE.KEY=VALUE")]
     pub set: Vec<String>,
+}
+
+/// Which sweep of the file to use.
+#[derive(clap::Args, Clone)]
+pub(crate) struct SweepArgs {
+    /// Use the named sweep `[sweep.NAME]` of the file (the unnamed `[sweep]` is used by default).
+    #[arg(long, value_name = "NAME")]
+    pub sweep: Option<String>,
+    /// Ignore the file's sweeps: the pipeline exactly as written (with --set applied).
+    #[arg(long, conflicts_with = "sweep")]
+    pub no_sweep: bool,
+}
+
+/// A pipeline file with its selected sweep resolved into points.
+pub(crate) struct Resolved {
+    pub base: crate::pipeline::Pipeline,
+    pub study: Option<crate::sweep::Study>,
+}
+
+/// Loads the pipeline and resolves the sweep `--sweep`/`--no-sweep` select.
+pub(crate) fn resolve(args: &PipelineArgs, sweep: &SweepArgs) -> miette::Result<Resolved> {
+    use crate::sweep::{Selection, Study};
+    let overrides = overrides(args)?;
+    let base =
+        crate::pipeline::Pipeline::load(&args.pipeline, crate::stages::REGISTRY, &overrides)?;
+    let select = match (&sweep.sweep, sweep.no_sweep) {
+        (_, true) => Selection::Off,
+        (Some(name), _) => Selection::Named(name),
+        (None, false) => Selection::Default,
+    };
+    let study = Study::resolve(&base, select, &overrides, crate::stages::REGISTRY)?;
+    if let Some(s) = &study {
+        for w in &s.warnings {
+            eprintln!("warning: {w}");
+        }
+    } else if matches!(select, Selection::Default) && !base.sweeps.is_empty() {
+        let names: Vec<&str> = base.sweeps.iter().map(|s| s.name.as_str()).collect();
+        eprintln!(
+            "note: running the pipeline as written; its sweeps ({}) run with --sweep NAME",
+            names.join(", ")
+        );
+    }
+    Ok(Resolved { base, study })
+}
+
+/// Metrics of the resolved run from the cache: the pipeline's own, or per point plus the
+/// seed-aggregated file for a sweep. `Err` names the stages that have not run.
+pub(crate) fn current_metrics(
+    r: &Resolved,
+    cache: &crate::cache::Cache,
+) -> miette::Result<(
+    crate::metrics::MetricsFile,
+    Vec<crate::sweep::summary::PointResult>,
+    Vec<String>,
+)> {
+    use crate::metrics::{MetricsFile, from_entries};
+    use crate::sweep::summary::{PointResult, aggregate};
+    let err = |e: anyhow::Error| miette::miette!("{e:#}");
+    match &r.study {
+        None => {
+            let plan = crate::plan::Plan::make(&r.base, cache)?;
+            let (metrics, missing) = from_entries(&r.base, &plan, cache).map_err(err)?;
+            let mut file = MetricsFile::new(&r.base.name, None);
+            file.metrics = metrics;
+            Ok((file, Vec::new(), missing))
+        }
+        Some(study) => {
+            let mut results = Vec::new();
+            let mut missing = Vec::new();
+            for (point, p) in study.points.iter().zip(&study.pipelines) {
+                let plan = crate::plan::Plan::make(p, cache)?;
+                let (metrics, miss) = from_entries(p, &plan, cache).map_err(err)?;
+                missing.extend(miss.iter().map(|m| format!("{m}[{}]", point.label)));
+                results.push(PointResult {
+                    status: if miss.is_empty() { "ok" } else { "not run" },
+                    metrics,
+                });
+            }
+            let file = aggregate(study, &r.base.name, &results);
+            Ok((file, results, missing))
+        }
+    }
 }
 
 #[derive(clap::Args, Clone)]
@@ -72,6 +157,15 @@ enum Command {
     Gc(gc::Args),
     /// List the stage kinds with their inputs and parameters.
     Stages,
+    /// Check the pipeline's [gates] against its current metrics (and a baseline): exit 0 all pass,
+    /// 1 a gate failed, 2 usage error.
+    Check(check::Args),
+    /// Show metrics of a run, or compare two metrics files, result folders or git revisions.
+    #[command(subcommand)]
+    Metrics(metrics::Command),
+    /// Write results/<pipeline>/report.html: the DAG, each stage's state, key, duration and
+    /// parameters, metrics, plots and the sweep table (self-contained).
+    Report(report::Args),
     /// Inspect models: `quakeline model summary pm-cnn --set window=7d`.
     #[command(subcommand)]
     Model(model::Command),
@@ -113,6 +207,9 @@ pub fn main() -> i32 {
         Command::Gc(a) => gc::exec(a),
         Command::Stages => stages::exec(),
         Command::Model(c) => model::exec(c),
+        Command::Check(a) => check::exec(a),
+        Command::Metrics(c) => metrics::exec(c),
+        Command::Report(a) => report::exec(a),
         Command::Digest { files } => digest(files),
     };
     match result {
@@ -124,14 +221,16 @@ pub fn main() -> i32 {
     }
 }
 
-/// Parses `--set` arguments and loads the pipeline.
-pub(crate) fn load(args: &PipelineArgs) -> miette::Result<crate::pipeline::Pipeline> {
-    let overrides = args
-        .set
+fn overrides(args: &PipelineArgs) -> miette::Result<Vec<crate::pipeline::Override>> {
+    args.set
         .iter()
         .map(|s| crate::pipeline::Override::parse(s).map_err(|e| miette::Report::new(*e)))
-        .collect::<Result<Vec<_>, _>>()?;
-    crate::pipeline::Pipeline::load(&args.pipeline, crate::stages::REGISTRY, &overrides)
+        .collect()
+}
+
+/// Parses `--set` arguments and loads the pipeline.
+pub(crate) fn load(args: &PipelineArgs) -> miette::Result<crate::pipeline::Pipeline> {
+    crate::pipeline::Pipeline::load(&args.pipeline, crate::stages::REGISTRY, &overrides(args)?)
 }
 
 /// Index of stage `id`, or an error listing the stages.

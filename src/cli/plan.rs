@@ -1,4 +1,6 @@
-use super::{CacheArgs, PipelineArgs, exit};
+use std::collections::BTreeMap;
+
+use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
 use crate::cache::Cache;
 use crate::plan::{Plan, State};
 
@@ -7,6 +9,8 @@ pub(crate) struct Args {
     #[command(flatten)]
     pipeline: PipelineArgs,
     #[command(flatten)]
+    sweep: SweepArgs,
+    #[command(flatten)]
     cache: CacheArgs,
     /// Print a JSON array of {"stage","kind","key","state"}.
     #[arg(long)]
@@ -14,8 +18,12 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
-    let pipeline = super::load(&a.pipeline)?;
+    let r = super::resolve(&a.pipeline, &a.sweep)?;
     let cache = Cache::new(&a.cache.cache);
+    if let Some(study) = &r.study {
+        return sweep_plan(&r.base, study, &cache, a.json);
+    }
+    let pipeline = r.base;
     let plan = Plan::make(&pipeline, &cache)?;
     if a.json {
         let rows: Vec<serde_json::Value> = plan
@@ -66,5 +74,129 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
             sp.key
         );
     }
+    Ok(exit::OK)
+}
+
+/// The points of a sweep and the distinct stage runs they need: a stage whose key all points
+/// share is computed once.
+fn sweep_plan(
+    base: &crate::pipeline::Pipeline,
+    study: &crate::sweep::Study,
+    cache: &Cache,
+    json: bool,
+) -> miette::Result<i32> {
+    let plans = study
+        .pipelines
+        .iter()
+        .map(|p| Plan::make(p, cache))
+        .collect::<Result<Vec<_>, _>>()?;
+    // stage id → key → (cached, points using it)
+    let mut per_stage: BTreeMap<usize, BTreeMap<&str, (bool, usize)>> = BTreeMap::new();
+    for plan in &plans {
+        for (i, sp) in plan.stages.iter().enumerate() {
+            let e = per_stage
+                .entry(i)
+                .or_default()
+                .entry(sp.key.as_str())
+                .or_insert((sp.state == State::Cached, 0));
+            e.1 += 1;
+        }
+    }
+    let distinct: usize = per_stage.values().map(|m| m.len()).sum();
+    let cached: usize = per_stage
+        .values()
+        .flat_map(|m| m.values())
+        .filter(|(c, _)| *c)
+        .count();
+    let n = study.points.len();
+    if json {
+        let points: Vec<serde_json::Value> = study
+            .points
+            .iter()
+            .zip(&plans)
+            .map(|(p, plan)| {
+                serde_json::json!({
+                    "point": p.id,
+                    "label": p.label,
+                    "parameters": p.assignments.iter().map(|(k, v)| (k.clone(), v.canonical.clone())).collect::<serde_json::Map<_, _>>(),
+                    "stages": plan.stages.iter().enumerate().map(|(i, sp)| serde_json::json!({
+                        "stage": base.stages[i].id, "key": sp.key, "state": sp.state.label(),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let stages: Vec<serde_json::Value> = per_stage
+            .iter()
+            .map(|(&i, keys)| {
+                serde_json::json!({
+                    "stage": base.stages[i].id,
+                    "entries": keys.len(),
+                    "cached": keys.values().filter(|(c, _)| *c).count(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "sweep": study.spec.name, "points": points, "stages": stages,
+                "stage_runs": distinct, "cached": cached, "to_run": distinct - cached,
+            }))
+            .unwrap_or_default()
+        );
+        return Ok(exit::OK);
+    }
+    println!(
+        "sweep `{}` of pipeline `{}`: {n} points (max_runs {})",
+        study.spec.name, base.name, study.spec.max_runs
+    );
+    let mut rows = vec![vec![
+        "point".to_string(),
+        "label".into(),
+        "cached".into(),
+        "pending".into(),
+    ]];
+    for (p, plan) in study.points.iter().zip(&plans) {
+        let c = plan
+            .stages
+            .iter()
+            .filter(|s| s.state == State::Cached)
+            .count();
+        rows.push(vec![
+            p.id.clone(),
+            p.label.clone(),
+            format!("{c}/{}", plan.stages.len()),
+            (plan.stages.len() - c).to_string(),
+        ]);
+    }
+    print!("{}", crate::metrics::table(&rows, false));
+    println!();
+    let mut rows = vec![vec![
+        "stage".to_string(),
+        "entries".into(),
+        "cached".into(),
+        "shared".into(),
+    ]];
+    for (&i, keys) in &per_stage {
+        let c = keys.values().filter(|(c, _)| *c).count();
+        let shared = if keys.len() == 1 {
+            format!("computed once for all {n} points")
+        } else if keys.len() == n {
+            "one per point".to_string()
+        } else {
+            format!("{} settings", keys.len())
+        };
+        rows.push(vec![
+            base.stages[i].id.clone(),
+            keys.len().to_string(),
+            c.to_string(),
+            shared,
+        ]);
+    }
+    print!("{}", crate::metrics::table(&rows, false));
+    println!(
+        "{distinct} distinct stage runs for {} point-stages: {cached} cached, {} to run",
+        n * base.stages.len(),
+        distinct - cached
+    );
     Ok(exit::OK)
 }

@@ -97,6 +97,7 @@ impl Stage for CompareTraining {
                 })
                 .collect(),
             log_x: false,
+            x_categories: Vec::new(),
         };
         let png = plot::png(&[
             panel("training loss", |e| e.train.loss),

@@ -12,7 +12,9 @@
 //!
 //! # Outputs
 //! `probabilities` float64 `[n, 2]`, `labels` int64 `[n]`, `index` int64 `[n]` (window numbers in
-//! `data`), attribute `metrics` (JSON), and `results/<pipeline>/<stage>/metrics.json`.
+//! `data`), attribute `metrics` (JSON), and `results/<pipeline>/<stage>/evaluation.json`; the typed
+//! metrics (accuracy, loss, ROC-AUC, precursor-class precision/recall/F1, …) go to the run's
+//! `metrics.json` ([`crate::metrics`]).
 //! Definitions: [`crate::nn::metrics`].
 //!
 //! # Cache key
@@ -22,10 +24,58 @@ use crate::io::h5;
 use crate::nn::train::{self as nt, Part};
 use crate::nn::{self, metrics};
 use crate::params::{ParamSpec, ParamType, Presence};
-use crate::stage::{InputSpec, RunCtx, Stage};
+use crate::stage::{Direction, InputSpec, MetricSpec, RunCtx, Stage};
 use crate::stages::train::{indices, open_trained};
 
 pub struct EvaluateClassifier;
+
+static METRICS: &[MetricSpec] = &[
+    MetricSpec {
+        name: "accuracy",
+        direction: Direction::Higher,
+        doc: "fraction of windows classified correctly",
+    },
+    MetricSpec {
+        name: "loss",
+        direction: Direction::Lower,
+        doc: "mean cross-entropy of the predicted probabilities",
+    },
+    MetricSpec {
+        name: "roc_auc",
+        direction: Direction::Higher,
+        doc: "area under the ROC curve of P(precursor); null when one class is absent",
+    },
+    MetricSpec {
+        name: "majority_rate",
+        direction: Direction::Neither,
+        doc: "accuracy of always answering the larger class (the no-skill level)",
+    },
+    MetricSpec {
+        name: "skill_over_majority",
+        direction: Direction::Higher,
+        doc: "accuracy minus majority_rate (P&M 2022: ~0 means no precursor signal was learned)",
+    },
+    MetricSpec {
+        name: "precision",
+        direction: Direction::Higher,
+        doc: "precision of the precursor class",
+    },
+    MetricSpec {
+        name: "recall",
+        direction: Direction::Higher,
+        doc: "recall of the precursor class",
+    },
+    MetricSpec {
+        name: "f1",
+        direction: Direction::Higher,
+        doc: "F1 of the precursor class",
+    },
+    MetricSpec {
+        name: "n",
+        direction: Direction::Neither,
+        doc: "windows scored",
+    },
+];
 
 static PARAMS: &[ParamSpec] = &[ParamSpec::new(
     "part",
@@ -39,7 +89,7 @@ impl Stage for EvaluateClassifier {
         "evaluate.classifier"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn summary(&self) -> &'static str {
         "accuracy, loss, confusion, precision/recall/F1, ROC-AUC of a trained classifier on held-out windows"
@@ -58,6 +108,10 @@ impl Stage for EvaluateClassifier {
                 doc: "the labelled windows the model was trained on",
             },
         ]
+    }
+
+    fn metrics(&self) -> &'static [MetricSpec] {
+        METRICS
     }
 
     fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
@@ -93,7 +147,16 @@ impl Stage for EvaluateClassifier {
             &idx.iter().map(|&i| i as i64).collect::<Vec<_>>(),
         )?;
         h5::write_str_attr(out, "metrics", &text)?;
-        ctx.write_result("metrics.json", text.as_bytes())?;
+        ctx.write_result("evaluation.json", text.as_bytes())?;
+        ctx.metric("accuracy", m.accuracy);
+        ctx.metric("loss", m.loss);
+        ctx.metric("roc_auc", m.roc_auc.unwrap_or(f64::NAN));
+        ctx.metric("majority_rate", m.majority_rate);
+        ctx.metric("skill_over_majority", m.accuracy - m.majority_rate);
+        ctx.metric("precision", m.classes[1].precision);
+        ctx.metric("recall", m.classes[1].recall);
+        ctx.metric("f1", m.classes[1].f1);
+        ctx.metric("n", m.n as f64);
         Ok(())
     }
 }

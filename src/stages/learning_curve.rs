@@ -33,10 +33,33 @@ use crate::nn::{self};
 use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
 use crate::plot::{self, Mark, Panel, Series};
 use crate::rng::Rng;
-use crate::stage::{InputSpec, RunCtx, Stage};
+use crate::stage::{Direction, InputSpec, MetricSpec, RunCtx, Stage};
 use crate::stages::train::{indices, open_trained};
 
 pub struct LearningCurve;
+
+static METRICS: &[MetricSpec] = &[
+    MetricSpec {
+        name: "validation_accuracy",
+        direction: Direction::Higher,
+        doc: "validation accuracy of the largest subset",
+    },
+    MetricSpec {
+        name: "windows_for_target",
+        direction: Direction::Lower,
+        doc: "training windows the fitted law needs for target_accuracy (null unless it projects a reachable size)",
+    },
+    MetricSpec {
+        name: "asymptotic_error",
+        direction: Direction::Lower,
+        doc: "fitted c: the validation error more data converges to (null without a fit)",
+    },
+    MetricSpec {
+        name: "exponent",
+        direction: Direction::Neither,
+        doc: "fitted b of err(n) = a n^-b + c (null without a fit)",
+    },
+];
 
 static PARAMS: &[ParamSpec] = &[
     ParamSpec::new(
@@ -62,7 +85,10 @@ impl Stage for LearningCurve {
         "learning-curve"
     }
     fn version(&self) -> u32 {
-        1
+        2
+    }
+    fn metrics(&self) -> &'static [MetricSpec] {
+        METRICS
     }
     fn summary(&self) -> &'static str {
         "retrain on growing subsets, fit err(n) = a n^-b + c, project the size for a target accuracy (P&M Fig. 8)"
@@ -172,6 +198,21 @@ impl Stage for LearningCurve {
             "projection": projection,
         });
         let text = serde_json::to_string_pretty(&report)?;
+        ctx.metric(
+            "validation_accuracy",
+            rows.last().map_or(f64::NAN, |r| r.2.accuracy),
+        );
+        ctx.metric(
+            "windows_for_target",
+            match &projection {
+                Projection::Reached { samples, .. } | Projection::AlreadyReached { samples } => {
+                    *samples
+                }
+                _ => f64::NAN,
+            },
+        );
+        ctx.metric("asymptotic_error", fit.as_ref().map_or(f64::NAN, |f| f.c));
+        ctx.metric("exponent", fit.as_ref().map_or(f64::NAN, |f| f.b));
 
         let out = ctx.output;
         let col = |f: &dyn Fn(&(usize, nt::Score, nt::Score)) -> f64| -> Vec<f64> {
@@ -248,6 +289,7 @@ impl Stage for LearningCurve {
                 y_label: "accuracy".into(),
                 series: acc,
                 log_x: true,
+                x_categories: Vec::new(),
             },
             Panel {
                 title: "learning curve: loss".into(),
@@ -255,6 +297,7 @@ impl Stage for LearningCurve {
                 y_label: "cross-entropy".into(),
                 series: loss,
                 log_x: true,
+                x_categories: Vec::new(),
             },
         ];
         ctx.write_result("learning_curve.png", &plot::png(&panels)?)?;

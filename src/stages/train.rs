@@ -31,7 +31,7 @@ use crate::nn::train::{self as nt, Config, Epoch, Part, SplitMethod, Windows};
 use crate::nn::{self, optim, weights};
 use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
 use crate::plot::{self, Mark, Panel, Series};
-use crate::stage::{InputSpec, RunCtx, Stage};
+use crate::stage::{Direction, InputSpec, MetricSpec, RunCtx, Stage};
 use crate::time::format_rfc3339;
 
 pub struct Train;
@@ -274,6 +274,7 @@ fn history_panels(h: &[Epoch]) -> Vec<Panel> {
             },
         ],
         log_x: false,
+        x_categories: Vec::new(),
     };
     vec![
         panel(
@@ -370,12 +371,38 @@ fn check_fractions(p: &Params) -> Result<(), ParamError> {
     Ok(())
 }
 
+static METRICS: &[MetricSpec] = &[
+    MetricSpec {
+        name: "train_loss",
+        direction: Direction::Lower,
+        doc: "cross-entropy on the training part after the last epoch",
+    },
+    MetricSpec {
+        name: "train_accuracy",
+        direction: Direction::Higher,
+        doc: "accuracy on the training part after the last epoch",
+    },
+    MetricSpec {
+        name: "validation_loss",
+        direction: Direction::Lower,
+        doc: "cross-entropy on the validation part after the last epoch (P&M Fig. 6 compares it across optimizers)",
+    },
+    MetricSpec {
+        name: "validation_accuracy",
+        direction: Direction::Higher,
+        doc: "accuracy on the validation part after the last epoch",
+    },
+];
+
 impl Stage for Train {
     fn kind(&self) -> &'static str {
         "train"
     }
     fn version(&self) -> u32 {
-        1
+        2
+    }
+    fn metrics(&self) -> &'static [MetricSpec] {
+        METRICS
     }
     fn summary(&self) -> &'static str {
         "train a named classifier (pm-cnn) on labelled windows; weights, per-epoch history, split"
@@ -460,6 +487,12 @@ impl Stage for Train {
         h5::write_attr(root, "epochs", cfg.epochs as u64)?;
 
         let last = history.last().copied();
+        if let Some(h) = last {
+            ctx.metric("train_loss", h.train.loss);
+            ctx.metric("train_accuracy", h.train.accuracy);
+            ctx.metric("validation_loss", h.validation.loss);
+            ctx.metric("validation_accuracy", h.validation.accuracy);
+        }
         let summary = json!({
             "model": p.str("model")?,
             "optimizer": cfg.optimizer,

@@ -1,0 +1,390 @@
+//! `results/<pipeline>/report.html`: what ran and what came out, readable without opening HDF5.
+//!
+//! One self-contained file (inline CSS, SVG and base64 PNGs; no scripts, no network): the DAG
+//! with each stage's state, the stage table (kind, state, key, duration, parameters), the metrics,
+//! every plot the stages and the sweep wrote, and the sweep's points table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::cache::{Cache, Lookup};
+use crate::metrics::{MetricsFile, fmt};
+use crate::pipeline::Pipeline;
+use crate::plan::{Plan, State};
+use crate::sweep::Study;
+use crate::sweep::summary::PointResult;
+
+/// Everything the report shows.
+pub struct Inputs<'a> {
+    pub base: &'a Pipeline,
+    pub study: Option<&'a Study>,
+    pub cache: &'a Cache,
+    pub results_root: &'a Path,
+    pub metrics: &'a MetricsFile,
+    pub points: &'a [PointResult],
+}
+
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Standard base64 (RFC 4648) for data URIs.
+pub fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+/// Per stage id: (distinct keys, of them cached, total seconds recorded, a representative key,
+/// parameters, state of the base pipeline's key).
+struct StageRow {
+    keys: Vec<String>,
+    cached: usize,
+    seconds: Option<f64>,
+    params: String,
+}
+
+fn stage_rows(inp: &Inputs<'_>) -> anyhow::Result<(Plan, Vec<StageRow>)> {
+    let plans: Vec<(&Pipeline, Plan)> = match inp.study {
+        None => vec![(
+            inp.base,
+            Plan::make(inp.base, inp.cache).map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        )],
+        Some(s) => s
+            .pipelines
+            .iter()
+            .map(|p| Plan::make(p, inp.cache).map(|plan| (p, plan)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+    };
+    let base_plan = Plan::make(inp.base, inp.cache).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut rows = Vec::new();
+    for (i, s) in inp.base.stages.iter().enumerate() {
+        let mut keys: Vec<String> = Vec::new();
+        let mut cached = 0;
+        let mut seconds: Option<f64> = None;
+        for (_, plan) in &plans {
+            let sp = &plan.stages[i];
+            if keys.contains(&sp.key) {
+                continue;
+            }
+            keys.push(sp.key.clone());
+            if let (State::Cached, Lookup::Hit(e)) = (&sp.state, inp.cache.lookup(&sp.key)) {
+                cached += 1;
+                if let Ok(f) = e.open()
+                    && let Ok(d) = crate::io::h5::read_attr::<f64>(&f, "quakeline_duration_s")
+                {
+                    *seconds.get_or_insert(0.0) += d;
+                }
+            }
+        }
+        let params = serde_json::to_string(&s.params.all_json()).unwrap_or_default();
+        rows.push(StageRow {
+            keys,
+            cached,
+            seconds,
+            params,
+        });
+    }
+    Ok((base_plan, rows))
+}
+
+/// The DAG as an SVG: stages in columns by depth, coloured by state.
+fn dag_svg(p: &Pipeline, rows: &[StageRow]) -> String {
+    let n = p.stages.len();
+    let mut depth = vec![0usize; n];
+    // File order is not necessarily topological: relax until stable (n passes at most).
+    for _ in 0..n {
+        for (i, s) in p.stages.iter().enumerate() {
+            for r in s.inputs.values() {
+                if let Some(u) = p.index_of(&r.stage) {
+                    depth[i] = depth[i].max(depth[u] + 1);
+                }
+            }
+        }
+    }
+    let cols = depth.iter().max().map_or(1, |d| d + 1);
+    let mut row_in_col = vec![0usize; cols];
+    let mut pos = vec![(0usize, 0usize); n];
+    for i in 0..n {
+        pos[i] = (depth[i], row_in_col[depth[i]]);
+        row_in_col[depth[i]] += 1;
+    }
+    let rows_max = row_in_col.iter().max().copied().unwrap_or(1);
+    let (bw, bh, gx, gy) = (150.0, 46.0, 60.0, 24.0);
+    let w = cols as f64 * (bw + gx) + 20.0;
+    let h = rows_max as f64 * (bh + gy) + 20.0;
+    let at = |i: usize| {
+        (
+            10.0 + pos[i].0 as f64 * (bw + gx),
+            10.0 + pos[i].1 as f64 * (bh + gy),
+        )
+    };
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#
+    );
+    for (i, s) in p.stages.iter().enumerate() {
+        for r in s.inputs.values() {
+            if let Some(u) = p.index_of(&r.stage) {
+                let (x0, y0) = at(u);
+                let (x1, y1) = at(i);
+                let _ = write!(
+                    svg,
+                    r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#888" stroke-width="1.5"/>"##,
+                    x0 + bw,
+                    y0 + bh / 2.0,
+                    x1,
+                    y1 + bh / 2.0
+                );
+            }
+        }
+    }
+    for (i, s) in p.stages.iter().enumerate() {
+        let (x, y) = at(i);
+        let r = &rows[i];
+        let (fill, state) = if r.cached == r.keys.len() {
+            ("#d8f0d8", "cached".to_string())
+        } else if r.cached == 0 {
+            ("#eeeeee", "pending".to_string())
+        } else {
+            ("#fff1cc", format!("{}/{} cached", r.cached, r.keys.len()))
+        };
+        let _ = write!(
+            svg,
+            r##"<rect x="{x}" y="{y}" width="{bw}" height="{bh}" rx="6" fill="{fill}" stroke="#555"/><text x="{}" y="{}" font-weight="bold">{}</text><text x="{}" y="{}" fill="#444">{} · {}</text>"##,
+            x + 8.0,
+            y + 18.0,
+            escape(&s.id),
+            x + 8.0,
+            y + 36.0,
+            escape(s.kind.kind()),
+            escape(&state)
+        );
+    }
+    svg + "</svg>"
+}
+
+/// Writes the report and returns its path.
+pub fn write(inp: &Inputs<'_>) -> anyhow::Result<std::path::PathBuf> {
+    let p = inp.base;
+    let (_, rows) = stage_rows(inp)?;
+    let mut h = String::new();
+    let title = match inp.study {
+        Some(s) => format!("{} — sweep `{}`", p.name, s.spec.name),
+        None => p.name.clone(),
+    };
+    let _ = write!(
+        h,
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>{t}</title><style>
+body{{font-family:sans-serif;margin:2em;max-width:1200px;color:#222}}
+table{{border-collapse:collapse;margin:1em 0;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}}
+th{{background:#f3f3f3}} code{{font-size:12px}} .k{{font-family:monospace}}
+.pass{{color:#176f17}} .fail{{color:#b00020;font-weight:bold}} img{{max-width:100%;border:1px solid #ddd;margin:.5em 0}}
+</style></head><body><h1>{t}</h1>
+<p>Pipeline file <code>{file}</code>; report written {now} by quakeline {v}.</p>"#,
+        t = escape(&title),
+        file = escape(&p.path.display().to_string()),
+        now = crate::time::now_rfc3339(),
+        v = env!("CARGO_PKG_VERSION"),
+    );
+    h += "<h2>Stages</h2>";
+    h += &dag_svg(p, &rows);
+    h += "<table><tr><th>stage</th><th>kind</th><th>inputs</th><th>state</th><th>key</th><th>time</th><th>parameters</th></tr>";
+    for (s, r) in p.stages.iter().zip(&rows) {
+        let inputs = s
+            .inputs
+            .iter()
+            .map(|(n, r)| format!("{n} ← {}{}", r.stage, r.suffix()))
+            .collect::<Vec<_>>()
+            .join("<br>");
+        let state = if r.keys.len() == 1 {
+            if r.cached == 1 { "cached" } else { "pending" }.to_string()
+        } else {
+            format!("{} entries, {} cached", r.keys.len(), r.cached)
+        };
+        let key = if r.keys.len() == 1 {
+            format!(
+                r#"<span class="k" title="{0}">{1}</span>"#,
+                r.keys[0],
+                &r.keys[0][..12]
+            )
+        } else {
+            format!("{} keys (one per setting)", r.keys.len())
+        };
+        let time = r.seconds.map_or("—".to_string(), |s| format!("{s:.2} s"));
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            escape(&s.id),
+            escape(s.kind.kind()),
+            inputs,
+            state,
+            key,
+            time,
+            escape(&r.params)
+        );
+    }
+    h += "</table>";
+
+    h += "<h2>Metrics</h2>";
+    if inp.metrics.metrics.is_empty() {
+        h += "<p>No metrics yet (the evaluating stages have not run).</p>";
+    } else {
+        h += "<table><tr><th>metric</th><th>value</th><th>std</th><th>n</th><th>better</th></tr>";
+        for (name, m) in &inp.metrics.metrics {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(name),
+                fmt(m.value),
+                fmt(m.std),
+                m.n.map(|n| n.to_string()).unwrap_or_default(),
+                m.direction.label()
+            );
+        }
+        h += "</table>";
+    }
+    if !p.gates.gates.is_empty() {
+        let verdicts = crate::gates::check(&p.gates, inp.metrics, None)
+            .into_iter()
+            .filter(|v| matches!(v.condition.as_str(), "min" | "max"))
+            .collect::<Vec<_>>();
+        if !verdicts.is_empty() {
+            h += "<h3>Absolute gates</h3><table><tr><th>gate</th><th>condition</th><th>limit</th><th>value</th><th>result</th></tr>";
+            for v in verdicts {
+                let _ = write!(
+                    h,
+                    r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="{}">{}</td></tr>"#,
+                    escape(&v.metric),
+                    v.condition,
+                    fmt(Some(v.limit)),
+                    fmt(v.value),
+                    if v.pass { "pass" } else { "fail" },
+                    if v.pass { "pass" } else { "FAIL" }
+                );
+            }
+            h += "</table><p>Relative gates need a baseline: <code>quakeline check</code>.</p>";
+        }
+    }
+
+    if let Some(study) = inp.study {
+        let _ = write!(
+            h,
+            "<h2>Sweep <code>{}</code></h2><p>{} points.</p>",
+            escape(&study.spec.name),
+            study.points.len()
+        );
+        let keys = study.keys();
+        let cols = crate::sweep::summary::metric_columns(study, inp.points);
+        h += "<table><tr><th>point</th><th>status</th>";
+        for k in keys.iter().chain(&cols) {
+            let _ = write!(h, "<th>{}</th>", escape(k));
+        }
+        h += "</tr>";
+        for (pt, r) in study.points.iter().zip(inp.points) {
+            let _ = write!(
+                h,
+                r#"<tr><td class="k">{}</td><td>{}</td>"#,
+                pt.id, r.status
+            );
+            for k in &keys {
+                let _ = write!(
+                    h,
+                    "<td>{}</td>",
+                    escape(&pt.get(k).map(|v| v.text.clone()).unwrap_or_default())
+                );
+            }
+            for c in &cols {
+                let _ = write!(
+                    h,
+                    "<td>{}</td>",
+                    fmt(r.metrics.get(c).and_then(|m| m.value))
+                );
+            }
+            h += "</tr>";
+        }
+        h += "</table>";
+    }
+
+    h += "<h2>Plots</h2>";
+    let root = inp.results_root.join(&p.name);
+    let mut pngs: BTreeMap<String, std::path::PathBuf> = BTreeMap::new();
+    if let Some(study) = inp.study {
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with(&format!("{}-", study.spec.name)) && name.ends_with(".png") {
+                pngs.insert(name, entry.path());
+            }
+        }
+    }
+    for s in &p.stages {
+        let dir = root.join(&s.id);
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.ends_with(".png") {
+                pngs.insert(format!("{}/{name}", s.id), entry.path());
+            }
+        }
+    }
+    if pngs.is_empty() {
+        h += "<p>No plots.</p>";
+    }
+    for (name, path) in &pngs {
+        let bytes = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let _ = write!(
+            h,
+            r#"<h3>{}</h3><img alt="{0}" src="data:image/png;base64,{}">"#,
+            escape(name),
+            base64(&bytes)
+        );
+    }
+    h += "</body></html>\n";
+    let out = root.join("report.html");
+    std::fs::create_dir_all(&root)
+        .and_then(|()| crate::cache::write_atomic(&root, &out, h.as_bytes()))
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
+}
