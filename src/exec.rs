@@ -34,8 +34,15 @@ pub struct RunOptions {
 pub enum Outcome {
     Ran(Duration),
     Cached(Duration),
-    Failed { after: Duration, error: String },
-    Skipped { because: String },
+    Failed {
+        after: Duration,
+        error: String,
+    },
+    Skipped {
+        because: String,
+    },
+    /// Not needed for the requested target stages.
+    NotRequested,
 }
 
 pub struct Report {
@@ -61,6 +68,9 @@ pub struct Member<'a> {
     pub results: PathBuf,
     /// Short name in progress lines (a sweep point's label); empty for a plain run.
     pub label: String,
+    /// Indexed like `Pipeline::stages`: whether the run needs the stage (the targets and what
+    /// they read); all `true` for a whole run.
+    pub needed: Vec<bool>,
 }
 
 enum Done {
@@ -85,6 +95,7 @@ pub fn run(p: &Pipeline, plan: &Plan, cache: &Cache, opts: &RunOptions) -> Repor
         plan,
         results: opts.results_root.join(&p.name),
         label: String::new(),
+        needed: vec![true; p.stages.len()],
     };
     run_members(&[member], cache, opts).pop().unwrap_or(Report {
         outcomes: Vec::new(),
@@ -149,6 +160,7 @@ pub fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<
             Outcome::Skipped { because } => {
                 format!("skipped  {label:width$}  {kind:kind_width$}  ({because})")
             }
+            Outcome::NotRequested => return,
         };
         if !opts.quiet {
             multi.suspend(|| println!("{line}"));
@@ -288,9 +300,7 @@ pub fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<
         .iter()
         .map(|m| Report {
             outcomes: (0..m.pipeline.stages.len())
-                .map(|_| Outcome::Skipped {
-                    because: "not planned".into(),
-                })
+                .map(|_| Outcome::NotRequested)
                 .collect(),
         })
         .collect();
@@ -310,6 +320,9 @@ fn units(members: &[Member]) -> Vec<Unit> {
         let p = member.pipeline;
         let mut unit_of = vec![usize::MAX; p.stages.len()];
         for &i in member.plan.dag.order() {
+            if !member.needed.get(i).copied().unwrap_or(true) {
+                continue;
+            }
             let key = member.plan.stages[i].key.as_str();
             let k = match by_key.get(key) {
                 Some(&k) => k,

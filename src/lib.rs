@@ -33,6 +33,9 @@
 //! | `<cache>/objects/ab/<key>.{h5,json,verified}` | [`cache`] | entries, manifests, verification memos |
 //! | `<cache>/tmp/`, `<cache>/locks/`       | [`cache`]        | in-flight writes, per-key locks        |
 //! | `results/<pipeline>/<stage>/`          | stages           | metrics, plots, reports for people (copies kept in the entry, restored on cached reruns) |
+//! | `results/<pipeline>/metrics.json`      | [`metrics`]      | the typed metrics of the last plain run (DVC-readable) |
+//! | `results/<pipeline>/<sweep>.{csv,md}`, `<sweep>-*.png`, `<sweep>/metrics.json`, `<sweep>/<point>/<stage>/` | [`sweep`] | a sweep's table, plots, seed-aggregated metrics, per-point results |
+//! | `results/<pipeline>/report.html`       | [`report`]       | the self-contained run report |
 //!
 //! `<cache>` is `--cache DIR`, else `$QUAKELINE_CACHE`, else `./cache`.
 

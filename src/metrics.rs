@@ -167,16 +167,21 @@ pub fn read(path: &Path) -> anyhow::Result<MetricsFile> {
     MetricsFile::parse(&text, &path.display().to_string())
 }
 
-/// Metrics recorded by the cached entries of one planned run, in stage order. Stages whose entry
-/// is not in the cache are returned by id in the second list (run the pipeline first).
+/// Metrics recorded by the cached entries of one planned run, in stage order, for the stages
+/// `needed` marks. Stages whose entry is not in the cache are returned by id in the second list
+/// (run the pipeline first).
 pub fn from_entries(
     p: &Pipeline,
     plan: &Plan,
     cache: &Cache,
+    needed: &[bool],
 ) -> anyhow::Result<(BTreeMap<String, Metric>, Vec<String>)> {
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();
     for &i in plan.dag.order() {
+        if !needed.get(i).copied().unwrap_or(true) {
+            continue;
+        }
         let s = &p.stages[i];
         let specs = s.kind.metrics();
         if specs.is_empty() {

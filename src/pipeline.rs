@@ -304,6 +304,28 @@ impl Pipeline {
         })
     }
 
+    /// Indexed like [`Pipeline::stages`]: the `targets` and every stage they read, directly or
+    /// not; everything when `targets` is empty.
+    pub fn needed(&self, targets: &[String]) -> Vec<bool> {
+        if targets.is_empty() {
+            return vec![true; self.stages.len()];
+        }
+        let mut needed = vec![false; self.stages.len()];
+        let mut stack: Vec<usize> = targets.iter().filter_map(|t| self.index_of(t)).collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut needed[i], true) {
+                continue;
+            }
+            stack.extend(
+                self.stages[i]
+                    .inputs
+                    .values()
+                    .filter_map(|r| self.index_of(&r.stage)),
+            );
+        }
+        needed
+    }
+
     /// `stage.metric` names of every metric the stages declare, in stage order.
     pub fn metric_names(&self) -> Vec<String> {
         self.stages

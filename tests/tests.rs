@@ -25,5 +25,7 @@ mod label;
 mod learning_curve;
 // The IAGA-2002 reader on the real files in tests/data/iaga2002.
 mod iaga2002;
+// Sweeps, metrics files, gates (`check`), `metrics diff` and the HTML report through the CLI.
+mod sweep;
 // The geomagnetic precursor workflow end to end at toy size: train, evaluate, learning curve.
 mod workflow;

@@ -4,7 +4,7 @@
 use crate::util::{Env, data_dir};
 
 /// Sixty synthetic days, 6-hour windows, two epochs: seconds, yet every stage real.
-fn tiny(extra_train: &str) -> String {
+pub(crate) fn tiny(extra_train: &str) -> String {
     format!(
         r#"[pipeline]
 name = "tiny"

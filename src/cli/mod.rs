@@ -108,7 +108,8 @@ pub(crate) fn current_metrics(
     match &r.study {
         None => {
             let plan = crate::plan::Plan::make(&r.base, cache)?;
-            let (metrics, missing) = from_entries(&r.base, &plan, cache).map_err(err)?;
+            let needed = r.base.needed(&[]);
+            let (metrics, missing) = from_entries(&r.base, &plan, cache, &needed).map_err(err)?;
             let mut file = MetricsFile::new(&r.base.name, None);
             file.metrics = metrics;
             Ok((file, Vec::new(), missing))
@@ -118,7 +119,8 @@ pub(crate) fn current_metrics(
             let mut missing = Vec::new();
             for (point, p) in study.points.iter().zip(&study.pipelines) {
                 let plan = crate::plan::Plan::make(p, cache)?;
-                let (metrics, miss) = from_entries(p, &plan, cache).map_err(err)?;
+                let needed = p.needed(&study.spec.targets);
+                let (metrics, miss) = from_entries(p, &plan, cache, &needed).map_err(err)?;
                 missing.extend(miss.iter().map(|m| format!("{m}[{}]", point.label)));
                 results.push(PointResult {
                     status: if miss.is_empty() { "ok" } else { "not run" },

@@ -92,8 +92,12 @@ fn sweep_plan(
         .collect::<Result<Vec<_>, _>>()?;
     // stage id → key → (cached, points using it)
     let mut per_stage: BTreeMap<usize, BTreeMap<&str, (bool, usize)>> = BTreeMap::new();
-    for plan in &plans {
+    for (p, plan) in study.pipelines.iter().zip(&plans) {
+        let needed = p.needed(&study.spec.targets);
         for (i, sp) in plan.stages.iter().enumerate() {
+            if !needed[i] {
+                continue;
+            }
             let e = per_stage
                 .entry(i)
                 .or_default()
@@ -156,16 +160,22 @@ fn sweep_plan(
         "pending".into(),
     ]];
     for (p, plan) in study.points.iter().zip(&plans) {
-        let c = plan
+        let needed = study.pipelines[0].needed(&study.spec.targets);
+        let used: Vec<_> = plan
             .stages
             .iter()
-            .filter(|s| s.state == State::Cached)
+            .zip(&needed)
+            .filter(|(_, n)| **n)
+            .collect();
+        let c = used
+            .iter()
+            .filter(|(s, _)| s.state == State::Cached)
             .count();
         rows.push(vec![
             p.id.clone(),
             p.label.clone(),
-            format!("{c}/{}", plan.stages.len()),
-            (plan.stages.len() - c).to_string(),
+            format!("{c}/{}", used.len()),
+            (used.len() - c).to_string(),
         ]);
     }
     print!("{}", crate::metrics::table(&rows, false));
@@ -195,7 +205,11 @@ fn sweep_plan(
     print!("{}", crate::metrics::table(&rows, false));
     println!(
         "{distinct} distinct stage runs for {} point-stages: {cached} cached, {} to run",
-        n * base.stages.len(),
+        per_stage
+            .values()
+            .flat_map(|m| m.values())
+            .map(|(_, k)| k)
+            .sum::<usize>(),
         distinct - cached
     );
     Ok(exit::OK)

@@ -51,6 +51,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
                 plan: &plan,
                 results: a.results.join(&name),
                 label: String::new(),
+                needed: r.base.needed(&[]),
             };
             run_members(&[member], &cache, &opts)
                 .iter()
@@ -74,6 +75,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
                     plan,
                     results: dir.join(point.dir_name()),
                     label: point.label.clone(),
+                    needed: p.needed(&study.spec.targets),
                 })
                 .collect();
             if !a.quiet {

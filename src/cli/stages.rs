@@ -22,6 +22,14 @@ pub(crate) fn exec() -> miette::Result<i32> {
                 p.ty.describe()
             );
         }
+        for m in s.metrics() {
+            println!(
+                "  metric {:14} {} [{} is better]",
+                m.name,
+                m.doc,
+                m.direction.label()
+            );
+        }
         if s.stochastic() {
             println!("  (stochastic: the seed is part of its key)");
         }

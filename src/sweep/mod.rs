@@ -38,7 +38,7 @@ use crate::stage::Stage;
 pub mod summary;
 
 /// Keys of a sweep table.
-const SWEEP_KEYS: [&str; 5] = ["grid", "zip", "exclude", "max_runs", "plot"];
+const SWEEP_KEYS: [&str; 6] = ["grid", "zip", "exclude", "max_runs", "plot", "targets"];
 /// A sweep larger than this must say `max_runs` explicitly.
 pub const DEFAULT_MAX_RUNS: usize = 1000;
 /// The name of the unnamed `[sweep]`; its summary files are `results/<pipeline>/sweep.{csv,md}`.
@@ -85,6 +85,8 @@ pub struct SweepSpec {
     pub exclude: Vec<Exclude>,
     pub max_runs: usize,
     pub plots: Vec<PlotSpec>,
+    /// Stage ids the study needs (with what they read); empty: every stage.
+    pub targets: Vec<String>,
     /// Where the sweep is written: the pipeline file, or the first `--set sweep.…` of an ad-hoc
     /// sweep.
     pub source: Source,
@@ -197,6 +199,18 @@ pub fn parse(
     let mut out = Vec::new();
     for (name, sub) in table.iter() {
         match sub.as_table_like() {
+            // `grids = { … }` is a misspelt key, not a sweep named "grids".
+            Some(t) if !t.iter().any(|(k, _)| SWEEP_KEYS.contains(&k)) => errors.push(
+                source
+                    .error(
+                        key_span(table, name),
+                        format!("`{name}` in [sweep] is neither a sweep key nor a named sweep (it has no grid or zip)"),
+                    )
+                    .help(match suggest(name, SWEEP_KEYS) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("a sweep takes {}", SWEEP_KEYS.join(", ")),
+                    }),
+            ),
             Some(t) => out.extend(parse_one(
                 source,
                 name,
@@ -239,6 +253,7 @@ fn parse_one(
         exclude: Vec::new(),
         max_runs: DEFAULT_MAX_RUNS,
         plots: Vec::new(),
+        targets: Vec::new(),
         source: source.clone(),
         span: span.clone(),
     };
@@ -369,6 +384,32 @@ fn parse_one(
                     });
                 }
             }
+            "targets" => {
+                let list: Option<Vec<&str>> = item
+                    .as_array()
+                    .map(|a| a.iter().map(|v| v.as_str()).collect::<Option<Vec<_>>>())
+                    .unwrap_or(None);
+                match list {
+                    Some(ids) if !ids.is_empty() => {
+                        for id in ids {
+                            if stages.iter().any(|s| s.id == id) {
+                                spec.targets.push(id.to_string());
+                            } else {
+                                let all: Vec<&str> = stages.iter().map(|s| s.id.as_str()).collect();
+                                errors.push(
+                                    source
+                                        .error(span_of(item), format!("targets names unknown stage `{id}`"))
+                                        .help(format!("the stages are: {}", all.join(", "))),
+                                );
+                            }
+                        }
+                    }
+                    _ => errors.push(source.error(
+                        span_of(item),
+                        "`targets` must be a non-empty list of stage ids (what the study needs; upstream stages follow)",
+                    )),
+                }
+            }
             "max_runs" => match item.as_integer() {
                 Some(n) if n >= 1 => spec.max_runs = n as usize,
                 _ => errors
@@ -472,7 +513,8 @@ fn parse_one(
 }
 
 pub(crate) fn metric_help(name: &str, metric_names: &[String]) -> String {
-    match suggest(name, metric_names.iter().map(String::as_str)) {
+    let prefixed = metric_names.iter().find(|m| m.starts_with(name));
+    match suggest(name, metric_names.iter().map(String::as_str)).or(prefixed.map(String::as_str)) {
         Some(s) => format!("did you mean `{s}`?"),
         None if metric_names.is_empty() => "no stage of this pipeline reports metrics".into(),
         None => format!("the metrics are: {}", metric_names.join(", ")),
@@ -1033,6 +1075,7 @@ impl Study {
                         exclude: Vec::new(),
                         max_runs: DEFAULT_MAX_RUNS,
                         plots: Vec::new(),
+                        targets: Vec::new(),
                         source: first.map_or(base.source.clone(), |o| o.source.clone()),
                         span: first.map_or(0..0, |o| 0..o.source.text.len()),
                     }
@@ -1109,5 +1152,310 @@ impl Study {
             .map(|(k, v)| format!("{k}={}", v.text))
             .collect::<Vec<_>>()
             .join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const STAGES: &str = r#"
+[pipeline]
+name = "t"
+
+[stage.synth]
+kind = "synth.geomag"
+duration = "30d"
+
+[stage.label]
+kind = "label.precursor"
+inputs = { series = "synth/series", catalog = "synth/catalog", kp = "synth/kp" }
+window = "6h"
+lead = "12h"
+
+[stage.train]
+kind = "train"
+input = "label"
+
+[stage.evaluate]
+kind = "evaluate.classifier"
+inputs = { model = "train", data = "label" }
+"#;
+
+    fn parse(sweep: &str, set: &[&str]) -> Result<(Pipeline, Option<Study>), String> {
+        let text = format!("{STAGES}\n{sweep}");
+        let overrides: Vec<Override> = set.iter().map(|s| Override::parse(s).unwrap()).collect();
+        let p = Pipeline::parse(
+            "t.toml",
+            &text,
+            Path::new("t.toml"),
+            Path::new("."),
+            crate::stages::REGISTRY,
+            &overrides,
+        )
+        .map_err(flat)?;
+        let s = Study::resolve(&p, Selection::Default, &overrides, crate::stages::REGISTRY)
+            .map_err(flat)?;
+        Ok((p, s))
+    }
+
+    /// A rendered report with its line wrapping undone.
+    fn flat(e: miette::Report) -> String {
+        format!("{e:?}")
+            .replace('│', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn labels(s: &Study) -> Vec<String> {
+        s.points.iter().map(|p| p.label.clone()).collect()
+    }
+
+    #[test]
+    fn grid_crossed_with_zip_first_key_outermost() {
+        let (_, s) = parse(
+            r#"[sweep]
+grid = { "train.optimizer" = ["adam", "sgd"], "train.seed" = [1, 2] }
+zip = [{ "label.window" = ["1h", "1d"], "train.batch" = [64, 16] }]"#,
+            &[],
+        )
+        .unwrap();
+        let s = s.unwrap();
+        assert_eq!(s.points.len(), 8);
+        assert_eq!(
+            &labels(&s)[..3],
+            [
+                "optimizer=adam,seed=1,window=1h,batch=64",
+                "optimizer=adam,seed=1,window=1d,batch=16",
+                "optimizer=adam,seed=2,window=1h,batch=64"
+            ]
+        );
+        // Each point's pipeline carries its values.
+        let last = &s.pipelines[7];
+        assert_eq!(
+            last.stage("train")
+                .unwrap()
+                .params
+                .str("optimizer")
+                .unwrap(),
+            "sgd"
+        );
+        assert_eq!(
+            last.stage("train").unwrap().params.int("batch").unwrap(),
+            16
+        );
+        assert_eq!(last.stage("train").unwrap().seed, 2);
+    }
+
+    #[test]
+    fn exclude_removes_matching_points_and_warns_when_nothing_matches() {
+        let (_, s) = parse(
+            r#"[sweep]
+grid = { "train.optimizer" = ["adam", "sgd"], "label.window" = ["1h", "1d", "7d"] }
+exclude = [{ "train.optimizer" = "sgd", "label.window" = ["7d", "24h"] }, { "train.optimizer" = "rmsprop" }]"#,
+            &[],
+        )
+        .unwrap();
+        let s = s.unwrap();
+        // "24h" is the canonical 1d: both sgd/7d and sgd/1d go.
+        assert_eq!(
+            labels(&s),
+            [
+                "optimizer=adam,window=1h",
+                "optimizer=adam,window=1d",
+                "optimizer=adam,window=7d",
+                "optimizer=sgd,window=1h"
+            ]
+        );
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("t.toml:"), "{}", s.warnings[0]);
+    }
+
+    #[test]
+    fn ranges_follow_numpy_and_python() {
+        let (_, s) = parse(
+            r#"[sweep]
+grid = { "train.lr" = { logspace = [1e-4, 1e-2, 5] } }"#,
+            &[],
+        )
+        .unwrap();
+        let lr: Vec<f64> = s
+            .unwrap()
+            .points
+            .iter()
+            .map(|p| p.get("train.lr").unwrap().canonical.as_f64().unwrap())
+            .collect();
+        // numpy.logspace(-4, -2, 5)
+        let want = [
+            0.0001,
+            0.00031622776601683794,
+            0.001,
+            0.0031622776601683794,
+            0.01,
+        ];
+        for (a, b) in lr.iter().zip(want) {
+            assert!((a - b).abs() <= 1e-15 * b, "{a} vs {b}");
+        }
+        let (_, s) = parse(
+            r#"[sweep]
+grid = { "train.epochs" = { range = [1, 10, 3] }, "train.lr" = { linspace = [0.1, 0.5, 5] } }"#,
+            &[],
+        )
+        .unwrap();
+        let s = s.unwrap();
+        assert_eq!(s.points.len(), 15);
+        let epochs: Vec<String> = s
+            .points
+            .iter()
+            .step_by(5)
+            .map(|p| p.get("train.epochs").unwrap().text.clone())
+            .collect();
+        assert_eq!(epochs, ["1", "4", "7"]);
+        let lin: Vec<f64> = s.points[..5]
+            .iter()
+            .map(|p| p.get("train.lr").unwrap().canonical.as_f64().unwrap())
+            .collect();
+        assert_eq!(lin, [0.1, 0.2, 0.30000000000000004, 0.4, 0.5]);
+    }
+
+    #[test]
+    fn max_runs_refuses_with_the_count() {
+        let e = parse(
+            r#"[sweep]
+grid = { "train.seed" = { range = [0, 12] }, "train.optimizer" = ["adam", "sgd"] }
+max_runs = 20"#,
+            &[],
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.contains("makes 24 points, more than max_runs = 20"),
+            "{e}"
+        );
+        assert!(e.contains("t.toml:"), "{e}");
+        // The command line lifts it.
+        let (_, s) = parse(
+            r#"[sweep]
+grid = { "train.seed" = { range = [0, 12] }, "train.optimizer" = ["adam", "sgd"] }
+max_runs = 20"#,
+            &["sweep.max_runs=24"],
+        )
+        .unwrap();
+        assert_eq!(s.unwrap().points.len(), 24);
+    }
+
+    #[test]
+    fn point_ids_do_not_depend_on_key_order_or_spelling() {
+        let a = parse(
+            r#"[sweep]
+grid = { "train.optimizer" = ["adam"], "label.window" = ["1d"] }"#,
+            &[],
+        )
+        .unwrap()
+        .1
+        .unwrap();
+        let b = parse(
+            r#"[sweep]
+grid = { "label.window" = ["24h"], "train.optimizer" = ["adam"] }"#,
+            &[],
+        )
+        .unwrap()
+        .1
+        .unwrap();
+        assert_eq!(a.points[0].id, b.points[0].id);
+        // A stable value: the hash of {"label.window":"1d","train.optimizer":"adam"}.
+        let json = r#"{"label.window":"1d","train.optimizer":"adam"}"#;
+        assert_eq!(a.points[0].id, blake3::hash(json.as_bytes()).to_hex()[..12]);
+    }
+
+    #[test]
+    fn set_pins_replaces_or_adds_axes() {
+        let sweep = r#"[sweep]
+grid = { "train.optimizer" = ["adam", "sgd"], "train.seed" = [1, 2] }"#;
+        let (_, s) = parse(sweep, &["train.seed=7"]).unwrap();
+        let s = s.unwrap();
+        assert_eq!(labels(&s), ["optimizer=adam", "optimizer=sgd"]);
+        assert_eq!(s.pipelines[0].stage("train").unwrap().seed, 7);
+        let (_, s) = parse(sweep, &["sweep.train.seed=[3,4,5]"]).unwrap();
+        assert_eq!(s.unwrap().points.len(), 6);
+        let (_, s) = parse(sweep, &["sweep.train.lr=[0.01,0.1]"]).unwrap();
+        assert_eq!(s.unwrap().points.len(), 8);
+        // No [sweep] in the file: --set sweep.… makes one.
+        let (_, s) = parse("", &["sweep.train.seed=[1,2]"]).unwrap();
+        assert_eq!(s.unwrap().points.len(), 2);
+        let (_, s) = parse("", &[]).unwrap();
+        assert!(s.is_none());
+    }
+
+    #[test]
+    fn bad_sweeps_are_located_errors() {
+        for (sweep, want) in [
+            (r#"grid = { "trian.seed" = [1] }"#, "unknown stage `trian`"),
+            (
+                r#"grid = { "train.rate" = [1] }"#,
+                "has no parameter `rate`",
+            ),
+            (
+                r#"grid = { "train.optimizer" = ["adam", "nadam"] }"#,
+                "nadam",
+            ),
+            (r#"grid = { "train.seed" = 3 }"#, "must list the values"),
+            (
+                r#"zip = [{ "label.window" = ["1h", "1d"], "train.batch" = [64] }]"#,
+                "zipped lists differ in length",
+            ),
+            (
+                r#"grid = { "train.seed" = [1] }
+exclude = [{ "train.lr" = 0.1 }]"#,
+                "does not vary",
+            ),
+            (
+                r#"grid = { "train.lr" = { logspace = [0, 1, 3] } }"#,
+                "positive bounds",
+            ),
+            (
+                r#"grid = { "train.seed" = [1] }
+plot = { x = "train.seed", y = "evaluate.acc" }"#,
+                "did you mean `evaluate.accuracy`",
+            ),
+            (r#"grids = { "train.seed" = [1] }"#, "did you mean `grid`"),
+        ] {
+            let e = parse(&format!("[sweep]\n{sweep}"), &[])
+                .err()
+                .unwrap_or_default();
+            assert!(e.contains(want), "{sweep}: {e}");
+            assert!(e.contains("t.toml:"), "{sweep}: {e}");
+        }
+    }
+
+    #[test]
+    fn named_sweeps_are_chosen_by_name() {
+        let text = format!(
+            "{STAGES}\n[sweep.a]\ngrid = {{ \"train.seed\" = [1, 2] }}\n[sweep.b]\ngrid = {{ \"train.seed\" = [3] }}\n"
+        );
+        let p = Pipeline::parse(
+            "t.toml",
+            &text,
+            Path::new("t.toml"),
+            Path::new("."),
+            crate::stages::REGISTRY,
+            &[],
+        )
+        .unwrap();
+        assert!(
+            Study::resolve(&p, Selection::Default, &[], crate::stages::REGISTRY)
+                .unwrap()
+                .is_none()
+        );
+        let b = Study::resolve(&p, Selection::Named("b"), &[], crate::stages::REGISTRY)
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.points.len(), 1);
+        let e = Study::resolve(&p, Selection::Named("c"), &[], crate::stages::REGISTRY)
+            .err()
+            .unwrap();
+        assert!(flat(e).contains("its sweeps are: a, b"));
     }
 }
