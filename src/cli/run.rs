@@ -43,6 +43,8 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
         results_root: a.results.clone(),
         fail_fast: a.fail_fast,
     };
+    // Per sweep point: whether it failed (for the sweep table's status column).
+    let mut point_failed: Vec<bool> = Vec::new();
     let failed = match &r.study {
         None => {
             let plan = Plan::make(&r.base, &cache)?;
@@ -82,7 +84,8 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
                 eprintln!("sweep `{}`: {} points", study.spec.name, study.points.len());
             }
             let reports = run_members(&members, &cache, &opts);
-            let failed_points = reports.iter().filter(|r| r.failures() > 0).count();
+            point_failed = reports.iter().map(|r| r.failures() > 0).collect();
+            let failed_points = point_failed.iter().filter(|f| **f).count();
             if failed_points > 0 {
                 eprintln!(
                     "error: {failed_points} of {} points of sweep `{}` did not complete",
@@ -93,7 +96,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
             failed_points
         }
     };
-    write_metrics(&r, &cache, &a.results, a.quiet)?;
+    write_metrics(&r, &cache, &a.results, &point_failed, a.quiet)?;
     if failed > 0 {
         if r.study.is_none() {
             eprintln!("error: {failed} stage(s) of pipeline `{name}` did not complete");
@@ -109,9 +112,15 @@ fn write_metrics(
     r: &super::Resolved,
     cache: &Cache,
     results: &std::path::Path,
+    point_failed: &[bool],
     quiet: bool,
 ) -> miette::Result<()> {
-    let (file, points, _missing) = super::current_metrics(r, cache)?;
+    let (file, mut points, _missing) = super::current_metrics(r, cache)?;
+    for (p, failed) in points.iter_mut().zip(point_failed) {
+        if *failed {
+            p.status = "failed";
+        }
+    }
     let root = results.join(&r.base.name);
     let write = |path: PathBuf, bytes: &[u8]| -> miette::Result<()> {
         let dir = path.parent().unwrap_or(std::path::Path::new("."));

@@ -274,34 +274,12 @@ fn parse_one(
                 )),
             },
             "zip" => {
-                let groups: Vec<(&dyn TableLike, Range<usize>)> = match item {
-                    Item::Value(toml_edit::Value::Array(a)) => a
-                        .iter()
-                        .filter_map(|v| {
-                            let s = v.span().unwrap_or(0..0);
-                            match v.as_inline_table() {
-                                Some(t) => Some((t as &dyn TableLike, s)),
-                                None => {
-                                    errors.push(source.error(
-                                        s,
-                                        "each `zip` entry must be a table of equally long lists",
-                                    ));
-                                    None
-                                }
-                            }
-                        })
-                        .collect(),
-                    other => match other.as_table_like() {
-                        Some(t) => vec![(t, span_of(other))],
-                        None => {
-                            errors.push(source.error(
-                                span_of(item),
-                                "`zip` must be a table (or a list of tables) of equally long lists",
-                            ));
-                            Vec::new()
-                        }
-                    },
-                };
+                let groups = tables_of(
+                    source,
+                    item,
+                    "`zip` must be a table (or a list of tables) of equally long lists",
+                    errors,
+                );
                 for (t, gspan) in groups {
                     let axes: Vec<Axis> = t
                         .iter()
@@ -334,28 +312,12 @@ fn parse_one(
                 }
             }
             "exclude" => {
-                let entries: Vec<(&dyn TableLike, Range<usize>)> = match item {
-                    Item::Value(toml_edit::Value::Array(a)) => a
-                        .iter()
-                        .filter_map(|v| {
-                            let s = v.span().unwrap_or(0..0);
-                            match v.as_inline_table() {
-                                Some(t) => Some((t as &dyn TableLike, s)),
-                                None => {
-                                    errors.push(source.error(s, "each `exclude` entry must be a table such as { \"train.optimizer\" = \"sgd\" }"));
-                                    None
-                                }
-                            }
-                        })
-                        .collect(),
-                    other => match other.as_table_like() {
-                        Some(t) => vec![(t, span_of(other))],
-                        None => {
-                            errors.push(source.error(span_of(item), "`exclude` must be a list of tables"));
-                            Vec::new()
-                        }
-                    },
-                };
+                let entries = tables_of(
+                    source,
+                    item,
+                    "`exclude` must be a list of tables such as { \"train.optimizer\" = \"sgd\" }",
+                    errors,
+                );
                 for (t, espan) in entries {
                     let mut conditions = Vec::new();
                     for (k, v) in t.iter() {
@@ -510,6 +472,33 @@ fn parse_one(
         );
     }
     (errors.len() == before).then_some(spec)
+}
+
+/// `[{…}, {…}]` or a single table: the tables with their spans; anything else is `what`.
+fn tables_of<'a>(
+    source: &Source,
+    item: &'a Item,
+    what: &str,
+    errors: &mut Vec<SourceError>,
+) -> Vec<(&'a dyn TableLike, Range<usize>)> {
+    if let Item::Value(toml_edit::Value::Array(a)) = item {
+        let mut out = Vec::new();
+        for v in a.iter() {
+            let s = v.span().unwrap_or(0..0);
+            match v.as_inline_table() {
+                Some(t) => out.push((t as &dyn TableLike, s)),
+                None => errors.push(source.error(s, what.to_string())),
+            }
+        }
+        return out;
+    }
+    match item.as_table_like() {
+        Some(t) => vec![(t, span_of(item))],
+        None => {
+            errors.push(source.error(span_of(item), what.to_string()));
+            Vec::new()
+        }
+    }
 }
 
 pub(crate) fn metric_help(name: &str, metric_names: &[String]) -> String {
