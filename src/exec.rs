@@ -290,9 +290,14 @@ pub fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<
     };
     let outcomes: Vec<Outcome> = outcomes
         .into_iter()
-        .map(|o| {
-            o.unwrap_or(Outcome::Skipped {
-                because: because.into(),
+        .zip(&units)
+        .map(|(o, u)| {
+            o.unwrap_or_else(|| {
+                let o = Outcome::Skipped {
+                    because: because.into(),
+                };
+                say(u, &o);
+                o
             })
         })
         .collect();

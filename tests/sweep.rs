@@ -394,3 +394,58 @@ exclude = [{ "train.optimizer" = "rmsprop" }]
         r.stderr
     );
 }
+
+#[test]
+fn a_failing_point_does_not_stop_the_others_unless_fail_fast() {
+    // Batch 4000 exceeds the toy's windows: that point's training fails with a located error.
+    let sweep = r#"
+[sweep]
+grid = { "train.batch" = [4000, 16] }
+targets = ["evaluate"]
+"#;
+    let env = Env::new();
+    let p = env.write("tiny.toml", &(tiny("") + sweep));
+    let p = p.to_str().unwrap();
+    let r = env.run(&["run", p, "-j", "1", "--fail-fast"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("train[batch=4000]") && r.stderr.contains("batch"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("not started (--fail-fast)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout
+            .lines()
+            .any(|l| l.starts_with("ran") && l.contains("train[batch=16]")),
+        "{}",
+        r.stdout
+    );
+
+    let r = env.run(&["run", p, "-j", "1"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("ran") && l.contains("evaluate[batch=16]")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("1 of 2 points of sweep `sweep` did not complete"),
+        "{}",
+        r.stderr
+    );
+    let csv = std::fs::read_to_string(env.path().join("results/tiny/sweep.csv")).unwrap();
+    let status: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
+    assert_eq!(status, ["failed", "ok"], "{csv}");
+}
