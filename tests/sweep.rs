@@ -449,3 +449,22 @@ targets = ["evaluate"]
         .collect();
     assert_eq!(status, ["failed", "ok"], "{csv}");
 }
+
+#[test]
+fn gc_keeps_the_entries_of_every_sweep_point() {
+    let sweep = r#"
+[sweep.seeds]
+grid = { "train.seed" = [1, 2] }
+targets = ["train"]
+"#;
+    let env = Env::new();
+    let p = env.write("tiny.toml", &(tiny("") + sweep));
+    let p = p.to_str().unwrap();
+    let r = env.run(&["run", p, "--sweep", "seeds", "-q"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let before = env.entries().len();
+    assert_eq!(before, 5, "synth, hp, label and two trainings");
+    let r = env.run(&["gc", "--keep-pipelines", p]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(env.entries().len(), before, "{}", r.stdout);
+}

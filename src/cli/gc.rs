@@ -7,7 +7,8 @@ use crate::plan::Plan;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Keep every entry these pipelines use (as they are now, with their default parameters).
+    /// Keep every entry these pipelines use (as they are now, with their default parameters), and
+    /// every point of every sweep they define.
     #[arg(long = "keep-pipelines", value_name = "FILE", num_args = 1..)]
     keep: Vec<PathBuf>,
     /// Remove everything (required when no pipeline is given, so a bare `gc` never empties a cache).
@@ -36,6 +37,18 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
         })?;
         let plan = Plan::make(&p, &cache)?;
         keep.extend(plan.stages.into_iter().map(|s| s.key));
+        for sweep in &p.sweeps {
+            let study = crate::sweep::Study::resolve(
+                &p,
+                crate::sweep::Selection::Named(&sweep.name),
+                &[],
+                crate::stages::REGISTRY,
+            )?;
+            for point in study.iter().flat_map(|s| &s.pipelines) {
+                let plan = Plan::make(point, &cache)?;
+                keep.extend(plan.stages.into_iter().map(|s| s.key));
+            }
+        }
     }
     let (mut removed, mut freed, mut kept) = (0, 0u64, 0);
     for key in cache.object_keys() {
