@@ -85,6 +85,8 @@ struct Unit {
     stage: usize,
     upstream: Vec<usize>,
     users: Vec<(usize, usize)>,
+    /// Every member reads it: its results go to `<results>/<pipeline>/<stage>/`.
+    shared_by_all: bool,
     label: String,
 }
 
@@ -116,15 +118,10 @@ pub fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<
     let kind_of = |u: &Unit| members[u.member].pipeline.stages[u.stage].kind.kind();
     let kind_width = units.iter().map(|u| kind_of(u).len()).max().unwrap_or(0);
     let key_of = |u: &Unit| members[u.member].plan.stages[u.stage].key.as_str();
-    let shared_by_all = |u: &Unit| {
-        let mut ms: Vec<usize> = u.users.iter().map(|&(m, _)| m).collect();
-        ms.dedup();
-        ms.len() == members.len()
-    };
     let results_dir = |u: &Unit, m: usize| -> PathBuf {
         let p = members[m].pipeline;
         let id = &p.stages[u.stage].id;
-        if shared_by_all(u) {
+        if u.shared_by_all {
             opts.results_root.join(&p.name).join(id)
         } else {
             members[m].results.join(id)
@@ -343,6 +340,7 @@ fn units(members: &[Member]) -> Vec<Unit> {
                         stage: i,
                         upstream,
                         users: Vec::new(),
+                        shared_by_all: false,
                         label: String::new(),
                     });
                     by_key.insert(key, units.len() - 1);
@@ -355,15 +353,18 @@ fn units(members: &[Member]) -> Vec<Unit> {
     }
     for u in &mut units {
         let id = &members[u.member].pipeline.stages[u.stage].id;
-        let mut ms: Vec<usize> = u.users.iter().map(|&(m, _)| m).collect();
-        ms.dedup();
+        // Users are pushed member by member; two identical stages of one member share a key.
+        let mut members_of: Vec<usize> = u.users.iter().map(|&(m, _)| m).collect();
+        members_of.dedup();
+        let ms = members_of.len();
+        u.shared_by_all = ms == members.len();
         let point = &members[u.member].label;
-        u.label = if ms.len() == members.len() || point.is_empty() {
+        u.label = if u.shared_by_all || point.is_empty() {
             id.clone()
-        } else if ms.len() == 1 {
+        } else if ms == 1 {
             format!("{id}[{point}]")
         } else {
-            format!("{id}[{point} +{}]", ms.len() - 1)
+            format!("{id}[{point} +{}]", ms - 1)
         };
     }
     units
@@ -481,7 +482,7 @@ fn run_stage(
         h5::write_attr(root, "quakeline_stage_version", s.kind.version())?;
         h5::write_str_attr(root, "quakeline_pipeline", &p.name)?;
         h5::write_str_attr(root, "quakeline_created", &created)?;
-        h5::write_attr(root, "quakeline_duration_s", duration)?;
+        h5::write_attr(root, crate::stage::DURATION_ATTR, duration)?;
         if let Some(metrics) = metrics {
             h5::write_str_attr(root, crate::stage::METRICS_ATTR, &metrics)?;
         }

@@ -192,8 +192,8 @@ pub fn parse(
 }
 
 fn number(item: &Item) -> Option<f64> {
-    item.as_float()
-        .or_else(|| item.as_integer().map(|i| i as f64))
+    item.as_value()
+        .and_then(crate::params::toml_number)
         .filter(|x| x.is_finite())
 }
 

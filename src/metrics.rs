@@ -293,6 +293,27 @@ pub fn fmt_percent(v: Option<f64>) -> String {
     }
 }
 
+/// The rows of a metrics table (header first): name, value, std, n, which way is better.
+pub fn rows(file: &MetricsFile, value_header: &str) -> Vec<Vec<String>> {
+    let mut rows = vec![vec![
+        "metric".to_string(),
+        value_header.to_string(),
+        "std".into(),
+        "n".into(),
+        "better".into(),
+    ]];
+    for (name, m) in &file.metrics {
+        rows.push(vec![
+            name.clone(),
+            fmt(m.value),
+            fmt(m.std),
+            m.n.map(|n| n.to_string()).unwrap_or_default(),
+            m.direction.label().to_string(),
+        ]);
+    }
+    rows
+}
+
 /// Plain-text or Markdown table (first row is the header).
 pub fn table(rows: &[Vec<String>], markdown: bool) -> String {
     let Some(header) = rows.first() else {

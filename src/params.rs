@@ -325,11 +325,7 @@ pub fn convert(spec: &ParamSpec, value: &toml_edit::Value) -> Result<Value, Stri
         )
     };
     let float = |v: &T, positive: bool| -> Result<f64, String> {
-        let x = match v {
-            T::Float(f) => *f.value(),
-            T::Integer(i) => *i.value() as f64,
-            _ => return Err(wrong()),
-        };
+        let x = toml_number(v).ok_or_else(wrong)?;
         if !x.is_finite() {
             return Err(format!("`{}` must be finite, found {x}", spec.name));
         }
@@ -397,6 +393,16 @@ pub fn convert(spec: &ParamSpec, value: &toml_edit::Value) -> Result<Value, Stri
             .collect::<Result<_, _>>()
             .map(Value::List),
         _ => Err(wrong()),
+    }
+}
+
+/// A TOML number as f64: floats as written, integers widened (TOML's `1` where `1.0` is meant).
+/// Not necessarily finite (`inf`, `nan` are TOML floats); callers say what they accept.
+pub fn toml_number(v: &toml_edit::Value) -> Option<f64> {
+    match v {
+        toml_edit::Value::Float(f) => Some(*f.value()),
+        toml_edit::Value::Integer(i) => Some(*i.value() as f64),
+        _ => None,
     }
 }
 

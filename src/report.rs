@@ -32,6 +32,20 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// An HTML table of rows (header first), cells escaped.
+fn html_table(rows: &[Vec<String>]) -> String {
+    let mut h = String::from("<table>");
+    for (i, row) in rows.iter().enumerate() {
+        let tag = if i == 0 { "th" } else { "td" };
+        h += "<tr>";
+        for cell in row {
+            let _ = write!(h, "<{tag}>{}</{tag}>", escape(cell));
+        }
+        h += "</tr>";
+    }
+    h + "</table>"
+}
+
 /// Standard base64 (RFC 4648) for data URIs.
 pub fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -56,8 +70,8 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Per stage id: (distinct keys, of them cached, total seconds recorded, a representative key,
-/// parameters, state of the base pipeline's key).
+/// One stage of the pipeline over all points: its distinct keys, how many are cached, the
+/// seconds their entries recorded, its parameters (as in the base pipeline).
 struct StageRow {
     keys: Vec<String>,
     cached: usize,
@@ -65,26 +79,22 @@ struct StageRow {
     params: String,
 }
 
-fn stage_rows(inp: &Inputs<'_>) -> anyhow::Result<(Plan, Vec<StageRow>)> {
-    let plans: Vec<(&Pipeline, Plan)> = match inp.study {
-        None => vec![(
-            inp.base,
-            Plan::make(inp.base, inp.cache).map_err(|e| anyhow::anyhow!("{e:?}"))?,
-        )],
-        Some(s) => s
-            .pipelines
-            .iter()
-            .map(|p| Plan::make(p, inp.cache).map(|plan| (p, plan)))
-            .collect::<Result<_, _>>()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+fn stage_rows(inp: &Inputs<'_>) -> anyhow::Result<Vec<StageRow>> {
+    let pipelines: Vec<&Pipeline> = match inp.study {
+        None => vec![inp.base],
+        Some(s) => s.pipelines.iter().collect(),
     };
-    let base_plan = Plan::make(inp.base, inp.cache).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let plans = pipelines
+        .into_iter()
+        .map(|p| Plan::make(p, inp.cache))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut rows = Vec::new();
     for (i, s) in inp.base.stages.iter().enumerate() {
         let mut keys: Vec<String> = Vec::new();
         let mut cached = 0;
         let mut seconds: Option<f64> = None;
-        for (_, plan) in &plans {
+        for plan in &plans {
             let sp = &plan.stages[i];
             if keys.contains(&sp.key) {
                 continue;
@@ -93,7 +103,7 @@ fn stage_rows(inp: &Inputs<'_>) -> anyhow::Result<(Plan, Vec<StageRow>)> {
             if let (State::Cached, Lookup::Hit(e)) = (&sp.state, inp.cache.lookup(&sp.key)) {
                 cached += 1;
                 if let Ok(f) = e.open()
-                    && let Ok(d) = crate::io::h5::read_attr::<f64>(&f, "quakeline_duration_s")
+                    && let Ok(d) = crate::io::h5::read_attr::<f64>(&f, crate::stage::DURATION_ATTR)
                 {
                     *seconds.get_or_insert(0.0) += d;
                 }
@@ -107,7 +117,7 @@ fn stage_rows(inp: &Inputs<'_>) -> anyhow::Result<(Plan, Vec<StageRow>)> {
             params,
         });
     }
-    Ok((base_plan, rows))
+    Ok(rows)
 }
 
 /// The DAG as an SVG: stages in columns by depth, coloured by state.
@@ -188,7 +198,7 @@ fn dag_svg(p: &Pipeline, rows: &[StageRow]) -> String {
 /// Writes the report and returns its path.
 pub fn write(inp: &Inputs<'_>) -> anyhow::Result<std::path::PathBuf> {
     let p = inp.base;
-    let (_, rows) = stage_rows(inp)?;
+    let rows = stage_rows(inp)?;
     let mut h = String::new();
     let title = match inp.study {
         Some(s) => format!("{} — sweep `{}`", p.name, s.spec.name),
@@ -252,19 +262,7 @@ th{{background:#f3f3f3}} code{{font-size:12px}} .k{{font-family:monospace}}
     if inp.metrics.metrics.is_empty() {
         h += "<p>No metrics yet (the evaluating stages have not run).</p>";
     } else {
-        h += "<table><tr><th>metric</th><th>value</th><th>std</th><th>n</th><th>better</th></tr>";
-        for (name, m) in &inp.metrics.metrics {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(name),
-                fmt(m.value),
-                fmt(m.std),
-                m.n.map(|n| n.to_string()).unwrap_or_default(),
-                m.direction.label()
-            );
-        }
-        h += "</table>";
+        h += &html_table(&crate::metrics::rows(inp.metrics, "value"));
     }
     if !p.gates.gates.is_empty() {
         let verdicts = crate::gates::check(&p.gates, inp.metrics, None)
@@ -296,36 +294,12 @@ th{{background:#f3f3f3}} code{{font-size:12px}} .k{{font-family:monospace}}
             escape(&study.spec.name),
             study.points.len()
         );
-        let keys = study.keys();
-        let cols = crate::sweep::summary::metric_columns(study, inp.points);
-        h += "<table><tr><th>point</th><th>status</th>";
-        for k in keys.iter().chain(&cols) {
-            let _ = write!(h, "<th>{}</th>", escape(k));
-        }
-        h += "</tr>";
-        for (pt, r) in study.points.iter().zip(inp.points) {
-            let _ = write!(
-                h,
-                r#"<tr><td class="k">{}</td><td>{}</td>"#,
-                pt.id, r.status
-            );
-            for k in &keys {
-                let _ = write!(
-                    h,
-                    "<td>{}</td>",
-                    escape(&pt.get(k).map(|v| v.text.clone()).unwrap_or_default())
-                );
-            }
-            for c in &cols {
-                let _ = write!(
-                    h,
-                    "<td>{}</td>",
-                    fmt(r.metrics.get(c).and_then(|m| m.value))
-                );
-            }
-            h += "</tr>";
-        }
-        h += "</table>";
+        h += &html_table(&crate::sweep::summary::point_rows(
+            study,
+            inp.points,
+            false,
+            &|v| fmt(v),
+        ));
     }
 
     h += "<h2>Plots</h2>";
@@ -362,11 +336,7 @@ th{{background:#f3f3f3}} code{{font-size:12px}} .k{{font-family:monospace}}
         );
     }
     h += "</body></html>\n";
-    let out = root.join("report.html");
-    std::fs::create_dir_all(&root)
-        .and_then(|()| crate::cache::write_atomic(&root, &out, h.as_bytes()))
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
-    Ok(out)
+    crate::stage::write_results_file(&root.join("report.html"), h.as_bytes())
 }
 
 #[cfg(test)]

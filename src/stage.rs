@@ -66,6 +66,9 @@ pub struct MetricSpec {
 /// or null).
 pub const METRICS_ATTR: &str = "quakeline_metrics";
 
+/// Name of the entry attribute holding the seconds the stage's `run` took.
+pub const DURATION_ATTR: &str = "quakeline_duration_s";
+
 /// What a stage may look at while the plan is made (no network, no cache).
 pub struct PlanCtx<'a> {
     /// Directory of the pipeline file; relative paths in parameters are relative to it.
@@ -153,7 +156,7 @@ impl RunCtx<'_> {
             Err(_) => self.output.create_group(RESULTS_GROUP)?,
         };
         crate::io::h5::write_array(&group, name, &[bytes.len()], bytes)?;
-        write_file_atomic(&self.results_dir.join(name), bytes)
+        write_results_file(&self.results_dir.join(name), bytes)
     }
 
     /// Records one of the kind's declared [`MetricSpec`]s; a non-finite value is stored as
@@ -172,7 +175,8 @@ impl RunCtx<'_> {
 }
 
 /// Writes a results file atomically (the cache's temp + fsync + rename), creating its directory.
-fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+/// Every file under `results/` goes through here (stage outputs, metrics, sweep tables, reports).
+pub fn write_results_file(path: &Path, bytes: &[u8]) -> anyhow::Result<PathBuf> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .and_then(|()| crate::cache::write_atomic(dir, path, bytes))
@@ -188,7 +192,7 @@ pub fn restore_results(entry: &hdf5::File, dir: &Path) -> anyhow::Result<()> {
     };
     for name in group.member_names()? {
         let (bytes, _) = crate::io::h5::read_array::<u8>(&group, &name)?;
-        write_file_atomic(&dir.join(&name), &bytes)?;
+        write_results_file(&dir.join(&name), &bytes)?;
     }
     Ok(())
 }

@@ -10,6 +10,21 @@ far|2014-11-07T06:00:00|35.0|-105.0|10.0|TEST||TEST||Mw|5.5|TEST|made up, 570 km
 ";
 
 fn pipeline(extra_label: &str, kp_file: &str) -> String {
+    fetch_and_label(
+        &format!("{}/bou2014110*vmin.min", iaga("").display()),
+        "catalog.txt",
+        kp_file,
+        extra_label,
+    )
+}
+
+/// IAGA-2002 files, a catalog and Kp fetched from paths and labelled with 1-day windows.
+pub(crate) fn fetch_and_label(
+    iaga_paths: &str,
+    catalog: &str,
+    kp: &str,
+    extra_label: &str,
+) -> String {
     format!(
         r#"[pipeline]
 name = "label"
@@ -17,11 +32,11 @@ seed = 5
 
 [stage.mag]
 kind = "fetch.iaga2002"
-paths = ["{iaga}/bou2014110*vmin.min"]
+paths = ["{iaga_paths}"]
 
 [stage.quakes]
 kind = "fetch.catalog"
-paths = ["catalog.txt"]
+paths = ["{catalog}"]
 
 [stage.kp]
 kind = "fetch.kp"
@@ -34,8 +49,6 @@ window = "1d"
 channels = ["H", "D", "Z"]
 {extra_label}
 "#,
-        iaga = iaga("").display(),
-        kp = kp_file,
     )
 }
 

@@ -236,35 +236,17 @@ fn empty_held_out_part_and_bad_fractions_are_clear_errors() {
 #[test]
 fn windows_all_rejected_by_the_gap_rule_and_events_outside_the_period() {
     let env = Env::new();
-    let text = format!(
-        r#"[pipeline]
-name = "gaps"
-
-[stage.mag]
-kind = "fetch.iaga2002"
-paths = ["{gaps}"]
-
-[stage.quakes]
-kind = "fetch.catalog"
-paths = ["{catalog}"]
-
-[stage.kp]
-kind = "fetch.kp"
-paths = ["{kp}"]
-
-[stage.label]
-kind = "label.precursor"
-inputs = {{ series = "mag", catalog = "quakes", kp = "kp" }}
-window = "1d"
-channels = ["H", "D", "Z"]
-"#,
-        gaps = data_dir()
+    let text = crate::label::fetch_and_label(
+        &data_dir()
             .join("iaga2002_gaps/bou20141101_gaps.min")
-            .display(),
-        catalog = data_dir()
+            .display()
+            .to_string(),
+        &data_dir()
             .join("../../pipelines/data/bou-2014-11-demo-catalog.txt")
-            .display(),
-        kp = data_dir().join("kp/SW-2014Q4.txt").display(),
+            .display()
+            .to_string(),
+        &data_dir().join("kp/SW-2014Q4.txt").display().to_string(),
+        "",
     );
     let p = env.write("gaps.toml", &text);
     let r = env.run(&["run", p.to_str().unwrap()]);

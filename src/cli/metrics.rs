@@ -68,23 +68,10 @@ fn show(a: ShowArgs) -> miette::Result<i32> {
         print!("{}", file.to_json());
         return Ok(exit::OK);
     }
-    let mut rows = vec![vec![
-        "metric".to_string(),
-        "value".into(),
-        "std".into(),
-        "n".into(),
-        "better".into(),
-    ]];
-    for (name, m) in &file.metrics {
-        rows.push(vec![
-            name.clone(),
-            fmt(m.value),
-            fmt(m.std),
-            m.n.map(|n| n.to_string()).unwrap_or_default(),
-            m.direction.label().into(),
-        ]);
-    }
-    print!("{}", table(&rows, a.format.md));
+    print!(
+        "{}",
+        table(&crate::metrics::rows(&file, "value"), a.format.md)
+    );
     Ok(exit::OK)
 }
 

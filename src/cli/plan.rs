@@ -90,10 +90,15 @@ fn sweep_plan(
         .iter()
         .map(|p| Plan::make(p, cache))
         .collect::<Result<Vec<_>, _>>()?;
+    // Per point: the stages its targets need.
+    let needed: Vec<Vec<bool>> = study
+        .pipelines
+        .iter()
+        .map(|p| p.needed(&study.spec.targets))
+        .collect();
     // stage id → key → (cached, points using it)
     let mut per_stage: BTreeMap<usize, BTreeMap<&str, (bool, usize)>> = BTreeMap::new();
-    for (p, plan) in study.pipelines.iter().zip(&plans) {
-        let needed = p.needed(&study.spec.targets);
+    for (needed, plan) in needed.iter().zip(&plans) {
         for (i, sp) in plan.stages.iter().enumerate() {
             if !needed[i] {
                 continue;
@@ -159,12 +164,11 @@ fn sweep_plan(
         "cached".into(),
         "pending".into(),
     ]];
-    for (p, plan) in study.points.iter().zip(&plans) {
-        let needed = study.pipelines[0].needed(&study.spec.targets);
+    for ((p, plan), needed) in study.points.iter().zip(&plans).zip(&needed) {
         let used: Vec<_> = plan
             .stages
             .iter()
-            .zip(&needed)
+            .zip(needed)
             .filter(|(_, n)| **n)
             .collect();
         let c = used

@@ -123,10 +123,9 @@ fn write_metrics(
     }
     let root = results.join(&r.base.name);
     let write = |path: PathBuf, bytes: &[u8]| -> miette::Result<()> {
-        let dir = path.parent().unwrap_or(std::path::Path::new("."));
-        std::fs::create_dir_all(dir)
-            .and_then(|()| crate::cache::write_atomic(dir, &path, bytes))
-            .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))
+        crate::stage::write_results_file(&path, bytes)
+            .map(drop)
+            .map_err(|e| miette::miette!("{e:#}"))
     };
     let Some(study) = &r.study else {
         if !file.metrics.is_empty() {

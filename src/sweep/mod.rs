@@ -31,7 +31,7 @@ use std::ops::Range;
 use toml_edit::{Item, TableLike};
 
 use crate::diag::{Source, SourceError};
-use crate::params::{convert, describe_toml, suggest};
+use crate::params::{convert, describe_toml, suggest, toml_number};
 use crate::pipeline::{Override, Pipeline, StageDecl};
 use crate::stage::Stage;
 
@@ -598,8 +598,7 @@ fn range(t: &toml_edit::InlineTable) -> Result<Vec<toml_edit::Value>, String> {
         .iter()
         .collect();
     let f = |x: &toml_edit::Value| -> Result<f64, String> {
-        x.as_float()
-            .or_else(|| x.as_integer().map(|i| i as f64))
+        toml_number(x)
             .filter(|x| x.is_finite())
             .ok_or_else(|| format!("`{kind}` takes numbers, found {}", describe_toml(x)))
     };

@@ -80,45 +80,63 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// `sweep.csv`: one row per point — id, label, status, each swept parameter, each metric
-/// (full precision, empty when not available).
-pub fn csv(study: &Study, results: &[PointResult]) -> String {
+/// The points table (header first): id, optionally the label, status, each swept parameter as
+/// written, then each metric rendered by `cell`. One table behind sweep.csv, sweep.md and the
+/// report.
+pub fn point_rows(
+    study: &Study,
+    results: &[PointResult],
+    with_label: bool,
+    cell: &dyn Fn(Option<f64>) -> String,
+) -> Vec<Vec<String>> {
     let keys = study.keys();
     let cols = metric_columns(study, results);
-    let mut out = String::new();
-    let header: Vec<String> = ["point", "label", "status"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain(keys.iter().cloned())
-        .chain(cols.iter().cloned())
-        .collect();
-    out += &header
-        .iter()
-        .map(|h| csv_field(h))
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push('\n');
+    let fixed: &[&str] = if with_label {
+        &["point", "label", "status"]
+    } else {
+        &["point", "status"]
+    };
+    let mut rows = vec![
+        fixed
+            .iter()
+            .map(|s| s.to_string())
+            .chain(keys.iter().cloned())
+            .chain(cols.iter().cloned())
+            .collect::<Vec<_>>(),
+    ];
     for (p, r) in study.points.iter().zip(results) {
-        let mut row = vec![p.id.clone(), p.label.clone(), r.status.to_string()];
+        let mut row = vec![p.id.clone()];
+        if with_label {
+            row.push(p.label.clone());
+        }
+        row.push(r.status.to_string());
         row.extend(
             keys.iter()
                 .map(|k| p.get(k).map(|v| v.text.clone()).unwrap_or_default()),
         );
-        row.extend(cols.iter().map(|c| {
-            r.metrics
-                .get(c)
-                .and_then(|m| m.value)
-                .map(|v| format!("{v}"))
-                .unwrap_or_default()
-        }));
-        out += &row
-            .iter()
-            .map(|f| csv_field(f))
-            .collect::<Vec<_>>()
-            .join(",");
-        out.push('\n');
+        row.extend(
+            cols.iter()
+                .map(|c| cell(r.metrics.get(c).and_then(|m| m.value))),
+        );
+        rows.push(row);
     }
-    out
+    rows
+}
+
+/// `sweep.csv`: one row per point — id, label, status, each swept parameter, each metric
+/// (full precision, empty when not available).
+pub fn csv(study: &Study, results: &[PointResult]) -> String {
+    let full = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_default();
+    point_rows(study, results, true, &full)
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect()
 }
 
 /// `sweep.md`: the points table, and the seed-aggregated table when seeds are swept.
@@ -128,57 +146,21 @@ pub fn markdown(
     results: &[PointResult],
     agg: &MetricsFile,
 ) -> String {
-    let keys = study.keys();
-    let cols = metric_columns(study, results);
     let mut out = format!(
         "# Sweep `{}` of pipeline `{pipeline}`\n\n{} points; swept: {}.\n\n",
         study.spec.name,
         study.points.len(),
-        keys.iter()
+        study
+            .keys()
+            .iter()
             .map(|k| format!("`{k}`"))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut rows = vec![
-        ["point", "status"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(keys.iter().cloned())
-            .chain(cols.iter().cloned())
-            .collect::<Vec<_>>(),
-    ];
-    for (p, r) in study.points.iter().zip(results) {
-        let mut row = vec![p.id.clone(), r.status.to_string()];
-        row.extend(
-            keys.iter()
-                .map(|k| p.get(k).map(|v| v.text.clone()).unwrap_or_default()),
-        );
-        row.extend(
-            cols.iter()
-                .map(|c| fmt(r.metrics.get(c).and_then(|m| m.value))),
-        );
-        rows.push(row);
-    }
-    out += &crate::metrics::table(&rows, true);
+    out += &crate::metrics::table(&point_rows(study, results, false, &|v| fmt(v)), true);
     if agg.metrics.values().any(|m| m.n.is_some()) {
         out += "\n## Mean ± standard deviation over seeds\n\n";
-        let mut rows = vec![vec![
-            "metric".to_string(),
-            "mean".into(),
-            "std".into(),
-            "n".into(),
-            "better".into(),
-        ]];
-        for (name, m) in &agg.metrics {
-            rows.push(vec![
-                name.clone(),
-                fmt(m.value),
-                fmt(m.std),
-                m.n.map(|n| n.to_string()).unwrap_or_default(),
-                m.direction.label().to_string(),
-            ]);
-        }
-        out += &crate::metrics::table(&rows, true);
+        out += &crate::metrics::table(&crate::metrics::rows(agg, "mean"), true);
     }
     out
 }
