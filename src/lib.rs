@@ -46,6 +46,7 @@ pub mod diag;
 pub mod exec;
 pub mod gates;
 pub mod geo;
+pub mod greens;
 pub mod io;
 pub mod metrics;
 pub mod nn;

@@ -23,6 +23,8 @@ mod http;
 mod label;
 // The inverse-power-law learning-curve fit against scipy curve_fit.
 mod learning_curve;
+// fk Green's functions reproduced (synth.greens core) against fk's own SAC output.
+mod greens;
 // The IAGA-2002 reader on the real files in tests/data/iaga2002.
 mod iaga2002;
 // Sweeps, metrics files, gates (`check`), `metrics diff` and the HTML report through the CLI.

@@ -6,3 +6,4 @@ pub mod h5;
 pub mod http;
 pub mod iaga2002;
 pub mod kp;
+pub mod sac;
