@@ -41,6 +41,14 @@ pub enum ParamType {
     },
     /// Non-empty list of strings.
     StrList,
+    /// A table: a non-empty array of rows, each an array of `min_cols` to `max_cols` numbers or
+    /// strings (stations `["CLC", 35.8157, -117.5975]`, model layers `[5.5, 3.18, 1.73, 600]`).
+    /// With `path_ok`, a string (the path of a file holding the table) is accepted instead.
+    Rows {
+        min_cols: usize,
+        max_cols: usize,
+        path_ok: bool,
+    },
 }
 
 impl ParamType {
@@ -64,6 +72,14 @@ impl ParamType {
                 format!("an array of {min_len} to {max_len} numbers")
             }
             ParamType::StrList => "an array of strings".into(),
+            ParamType::Rows {
+                min_cols,
+                max_cols,
+                path_ok,
+            } => format!(
+                "{}an array of rows of {min_cols} to {max_cols} numbers or strings",
+                if *path_ok { "a file path or " } else { "" }
+            ),
         }
     }
 }
@@ -297,6 +313,19 @@ impl Params {
             _ => Err(Self::missing(name)),
         }
     }
+    /// A [`ParamType::Rows`] table as rows of cells (`Value::Float` or `Value::Str`).
+    pub fn rows(&self, name: &str) -> anyhow::Result<Vec<Vec<Value>>> {
+        match self.get(name) {
+            Some(Value::List(rows)) => rows
+                .iter()
+                .map(|r| match r {
+                    Value::List(cells) => Ok(cells.clone()),
+                    _ => Err(Self::missing(name)),
+                })
+                .collect(),
+            _ => Err(Self::missing(name)),
+        }
+    }
     /// A string list, or an empty list when the optional parameter is absent.
     pub fn strs(&self, name: &str) -> anyhow::Result<Vec<String>> {
         match self.get(name) {
@@ -384,6 +413,47 @@ pub fn convert(spec: &ParamSpec, value: &toml_edit::Value) -> Result<Value, Stri
                 .collect::<Result<_, _>>()
                 .map(Value::List)
         }
+        (ParamType::Rows { path_ok: true, .. }, T::String(s)) => Ok(Value::Str(s.value().clone())),
+        (
+            ParamType::Rows {
+                min_cols, max_cols, ..
+            },
+            T::Array(rows),
+        ) if !rows.is_empty() => rows
+            .iter()
+            .enumerate()
+            .map(|(r, row)| match row {
+                T::Array(cells) if (min_cols..=max_cols).contains(&cells.len()) => cells
+                    .iter()
+                    .map(|c| match c {
+                        T::String(s) => Ok(Value::Str(s.value().clone())),
+                        v => match toml_number(v) {
+                            Some(x) if x.is_finite() => Ok(Value::Float(x)),
+                            _ => Err(format!(
+                                "`{}` row {}: cells must be finite numbers or strings, found {}",
+                                spec.name,
+                                r + 1,
+                                describe_toml(v)
+                            )),
+                        },
+                    })
+                    .collect::<Result<_, _>>()
+                    .map(Value::List),
+                T::Array(cells) => Err(format!(
+                    "`{}` row {} has {} cell(s); expected {min_cols} to {max_cols}",
+                    spec.name,
+                    r + 1,
+                    cells.len()
+                )),
+                v => Err(format!(
+                    "`{}` row {} must be an array, found {}",
+                    spec.name,
+                    r + 1,
+                    describe_toml(v)
+                )),
+            })
+            .collect::<Result<_, _>>()
+            .map(Value::List),
         (ParamType::StrList, T::Array(a)) => a
             .iter()
             .map(|v| match v {

@@ -13,6 +13,8 @@ mod catalog;
 mod kp;
 // Crash safety: kill -9 at random moments never leaves an entry that fails to verify or open.
 mod crash;
+// Focal mechanisms: Kagan angles vs pyrocko, radiation pattern vs fk's syn.
+mod focal;
 // Butterworth + sosfilt/sosfiltfilt against SciPy reference vectors, and filtering across NaN gaps.
 mod filter_reference;
 // WGS84 epicentral distances against geographiclib.

@@ -13,6 +13,7 @@
 //! | [`power_law`] | `err(n) = a·n^(−b) + c` fit and sample-size projection                |
 
 pub mod adamax;
+pub mod fmnet;
 pub mod metrics;
 pub mod optim;
 pub mod pm_cnn;
@@ -23,7 +24,7 @@ pub mod weights;
 use burn::tensor::Device;
 
 /// Model names `train` accepts.
-pub const MODELS: &[&str] = &["pm-cnn"];
+pub const MODELS: &[&str] = &["pm-cnn", "fmnet"];
 
 /// The compute device: burn's flex CPU backend on the global rayon pool (`RAYON_NUM_THREADS`
 /// sets its size).

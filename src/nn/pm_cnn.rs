@@ -154,18 +154,18 @@ pub fn parameter_count(s: Shape) -> usize {
 }
 
 /// Glorot-uniform values (Keras' default kernel initializer): U(−a, a), a = √(6 / (fan_in + fan_out)).
-fn glorot(rng: &mut Rng, n: usize, fan_in: usize, fan_out: usize) -> Vec<f32> {
+pub(crate) fn glorot(rng: &mut Rng, n: usize, fan_in: usize, fan_out: usize) -> Vec<f32> {
     let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
     (0..n)
         .map(|_| ((rng.uniform() * 2.0 - 1.0) * a) as f32)
         .collect()
 }
 
-fn param<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
+pub(crate) fn param<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
     Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
-fn conv(
+pub(crate) fn conv(
     rng: &mut Rng,
     [cin, cout]: [usize; 2],
     [kh, kw]: [usize; 2],

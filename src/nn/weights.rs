@@ -16,7 +16,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::pm_cnn::{PmCnn, Shape};
 use crate::io::h5;
 
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()

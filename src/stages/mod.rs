@@ -9,8 +9,11 @@
 //! | `filter`         | `filter.rs`           | Butterworth low/high/band-pass, zero-phase or causal |
 //! | `label.precursor`| `label_precursor.rs`  | labelled, normalised windows before earthquakes (P&M)|
 //! | `synth.geomag`   | `synth_geomag.rs`     | synthetic observatory data + catalog + Kp + precursor|
-//! | `train`          | `train.rs`            | trains a named classifier (pm-cnn) on windows        |
+//! | `synth.greens`   | `synth_greens.rs`     | fk Green's functions of a layered Earth (Zhu & Rivera)|
+//! | `synth.fmnet`    | `synth_fmnet.rs`      | FMNet training set from a bank, generated on demand  |
+//! | `train`          | `train.rs`            | trains a named model (pm-cnn, fmnet)                 |
 //! | `evaluate.classifier` | `evaluate_classifier.rs` | held-out accuracy, confusion, P/R/F1, ROC-AUC |
+//! | `evaluate.focal` | `evaluate_focal.rs`   | FMNet: angle errors, Kagan angles, feature search   |
 //! | `learning-curve` | `learning_curve.rs`   | retrain on subsets, power-law fit, size projection   |
 //! | `compare.training` | `compare_training.rs` | overlays histories of train stages (optimizers)   |
 //!
@@ -22,6 +25,7 @@ use crate::stage::Stage;
 
 pub mod compare_training;
 pub mod evaluate_classifier;
+pub mod evaluate_focal;
 pub mod fetch_catalog;
 pub mod fetch_iaga2002;
 pub mod fetch_kp;
@@ -30,7 +34,9 @@ pub mod gapfill;
 pub mod label_precursor;
 pub mod learning_curve;
 pub mod sources;
+pub mod synth_fmnet;
 pub mod synth_geomag;
+pub mod synth_greens;
 pub mod train;
 
 /// Every stage kind quakeline knows.
@@ -42,8 +48,11 @@ pub static REGISTRY: &[&'static dyn Stage] = &[
     &filter::Filter,
     &label_precursor::LabelPrecursor,
     &synth_geomag::SynthGeomag,
+    &synth_greens::SynthGreens,
+    &synth_fmnet::SynthFmnet,
     &train::Train,
     &evaluate_classifier::EvaluateClassifier,
+    &evaluate_focal::EvaluateFocal,
     &learning_curve::LearningCurve,
     &compare_training::CompareTraining,
 ];

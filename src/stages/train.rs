@@ -41,7 +41,7 @@ static PARAMS: &[ParamSpec] = &[
         "model",
         ParamType::Choice(nn::MODELS),
         Presence::Default("\"pm-cnn\""),
-        "network to train (pm-cnn: Petrescu & Moldovan 2022, Table 2)",
+        "network to train (pm-cnn: Petrescu & Moldovan 2022, Table 2; fmnet: Kuang et al. 2021, on a synth.fmnet input)",
     ),
     ParamSpec::new(
         "optimizer",
@@ -405,7 +405,7 @@ impl Stage for Train {
         METRICS
     }
     fn summary(&self) -> &'static str {
-        "train a named classifier (pm-cnn) on labelled windows; weights, per-epoch history, split"
+        "train a named model: pm-cnn on labelled windows, fmnet on a synth.fmnet set; weights, per-epoch history"
     }
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
@@ -413,7 +413,7 @@ impl Stage for Train {
     fn inputs(&self) -> &'static [InputSpec] {
         &[InputSpec {
             name: "input",
-            doc: "labelled windows (label.precursor)",
+            doc: "labelled windows (label.precursor) for pm-cnn; a synth.fmnet set for fmnet",
         }]
     }
     fn stochastic(&self) -> bool {
@@ -425,6 +425,9 @@ impl Stage for Train {
 
     fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
         let p = ctx.params;
+        if p.str("model")? == "fmnet" {
+            return run_fmnet(ctx);
+        }
         let data = read_windows(ctx.input("input")?, ctx.stage_id)?;
         let cfg = config(p, ctx.seed)?;
         let method = match p.str("split")? {
@@ -515,6 +518,89 @@ impl Stage for Train {
         ctx.write_result("history.png", &png)?;
         Ok(())
     }
+}
+
+/// `model = "fmnet"`: trains on a `synth.fmnet` entry, streaming samples from its generator
+/// (train, validation and test parts are the entry's; `validation_fraction`, `test_fraction`
+/// and `split` apply to pm-cnn only).
+fn run_fmnet(ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+    use crate::nn::fmnet;
+    let p = ctx.params;
+    let what = format!("the input of `{}` (model fmnet)", ctx.stage_id);
+    let g = super::synth_fmnet::read(ctx.input("input")?, &what)?;
+    anyhow::ensure!(
+        g.rows() == fmnet::ROWS && g.processing.window == fmnet::SAMPLES && g.labels.bins == fmnet::SAMPLES,
+        "{what} has {} rows x {} samples and {} label bins; FMNet's published topology takes 48 x 128 (16 stations) and 128 bins",
+        g.rows(),
+        g.processing.window,
+        g.labels.bins
+    );
+    let cfg = config(p, ctx.seed)?;
+    let n_train = g.n_train();
+    let bar = ctx.progress;
+    bar.set_length(cfg.steps(n_train) as u64);
+    let device = nn::device();
+    let (model, history) = fmnet::fit(&cfg, &g, &device, &mut |t| {
+        bar.set_position(t.steps() as u64);
+        bar.set_message(format!(
+            "epoch {}/{} batch {}/{} loss {:.5}",
+            t.epoch, t.epochs, t.batch, t.batches, t.loss
+        ));
+    })?;
+    let out = ctx.output;
+    let wg = out.create_group("weights")?;
+    h5::write_str_attr(&wg, "layout", "pytorch")?;
+    for (name, shape, v) in fmnet::tensors(&model) {
+        h5::write_array(&wg, &name, &shape, &v)?;
+    }
+    write_history(out, &history)?;
+    let root: &hdf5::Location = out;
+    h5::write_str_attr(root, "model", "fmnet")?;
+    h5::write_attr(root, "rows", g.rows() as u64)?;
+    h5::write_attr(root, "samples", g.processing.window as u64)?;
+    h5::write_attr(root, "parameters", fmnet::parameter_count(&model) as u64)?;
+    h5::write_str_attr(root, "optimizer", &cfg.optimizer)?;
+    h5::write_attr(root, "lr", cfg.lr)?;
+    h5::write_attr(root, "batch", cfg.batch as u64)?;
+    h5::write_attr(root, "epochs", cfg.epochs as u64)?;
+    let last = history.last().copied();
+    if let Some(h) = last {
+        ctx.metric("train_loss", h.train.loss);
+        ctx.metric("train_accuracy", h.train.accuracy);
+        ctx.metric("validation_loss", h.validation.loss);
+        ctx.metric("validation_accuracy", h.validation.accuracy);
+    }
+    let summary = json!({
+        "model": "fmnet",
+        "optimizer": cfg.optimizer, "lr": cfg.lr, "batch": cfg.batch, "epochs": cfg.epochs,
+        "accuracy": "fraction of samples whose peak mechanism is within 20 deg Kagan angle",
+        "samples": {"train": n_train, "validation": g.n_validation, "test": g.held_out.len() - g.n_validation},
+        "history": history.iter().enumerate().map(|(e, h)| json!({
+            "epoch": e + 1,
+            "train_loss": h.train.loss, "train_accuracy": h.train.accuracy,
+            "validation_loss": finite(h.validation.loss), "validation_accuracy": finite(h.validation.accuracy),
+        })).collect::<Vec<_>>(),
+    });
+    ctx.write_result("history.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    ctx.write_result("history.png", &plot::png(&history_panels(&history))?)?;
+    Ok(())
+}
+
+/// Loads FMNet weights written by `train` (model fmnet).
+pub(crate) fn read_fmnet(g: &hdf5::Group, device: &burn::tensor::Device) -> anyhow::Result<crate::nn::fmnet::Fmnet> {
+    let model = h5::read_str_attr(g, "model").unwrap_or_default();
+    anyhow::ensure!(model == "fmnet", "the entry holds a `{model}` model, not fmnet");
+    let wg = g.group("weights")?;
+    crate::nn::fmnet::from_tensors(
+        &|name, shape| {
+            let (v, s) = h5::read_array::<f32>(&wg, name)
+                .map_err(|e| anyhow::anyhow!("weights: dataset `{name}`: {e}"))?;
+            anyhow::ensure!(s == shape, "weights: `{name}` has shape {s:?}, FMNet needs {shape:?}");
+            let n = v.len();
+            Ok(burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(v, [n]), device))
+        },
+        device,
+    )
 }
 
 /// JSON has no NaN: absent values are null.

@@ -1,0 +1,346 @@
+//! FMNet (Kuang et al. 2021, Fig. 6 and Methods; layer facts from the authors' Keras code): a
+//! fully convolutional encoder–decoder from 3-component waveforms of 16 stations `[1, 48, 128]`
+//! to three Gaussian curves `[3, 128]` (strike, dip, rake).
+//!
+//! | part    | layers                                                                  | output        |
+//! |---------|-------------------------------------------------------------------------|---------------|
+//! | encoder | 5 × [Conv2D(64, 3×3, same) → MaxPool (2,2)…(2,2),(3,2) → LeakyReLU(0.2) → BN] | 64 × 1 × 4 |
+//! |         | 2 × [Conv2D(128, 1×3, same) → MaxPool (1,2) → LeakyReLU(0.2) → BN]      | 128 × 1 × 1 (the code) |
+//! | decoder | Conv2D(128, 1×1) and Conv2D(1×3) with 128, 64, 64, 64, 32, 32 channels, each → UpSampling (1,2) → LeakyReLU(0.2) → BN | 32 × 1 × 128 |
+//! |         | Conv2D(16, 1×3) → LeakyReLU(0.2) → BN; Conv2D(3, 1×3), linear           | 3 × 1 × 128   |
+//!
+//! 16 trainable convolutions. The loss is the mean squared error against the label curves
+//! (Adam, lr 1e-3, batch 16 in the paper). The encoder output (128 numbers) is the feature
+//! vector of the paper's Fig. 4–5 ([`Fmnet::encode`]). Initialisation as in Keras (Glorot-uniform
+//! kernels, zero biases, BN γ = 1, β = 0) from the seeded [`Rng`].
+
+use burn::module::{Module, Param};
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::tensor::activation::leaky_relu;
+use burn::tensor::{Device, Tensor};
+
+use super::pm_cnn::conv;
+use crate::rng::Rng;
+
+/// Input rows (3 components × 16 stations) and samples.
+pub const ROWS: usize = 48;
+pub const SAMPLES: usize = 128;
+/// Length of the code the encoder exports.
+pub const CODE: usize = 128;
+
+const ENCODER_POOLS: [[usize; 2]; 7] = [[2, 2], [2, 2], [2, 2], [2, 2], [3, 2], [1, 2], [1, 2]];
+const DECODER_CHANNELS: [usize; 7] = [128, 128, 64, 64, 64, 32, 32];
+
+#[derive(Module, Debug)]
+pub struct Block {
+    pub conv: Conv2d,
+    pub norm: BatchNorm,
+}
+
+#[derive(Module, Debug)]
+pub struct Fmnet {
+    pub encoder: Vec<Block>,
+    pub pools: Vec<MaxPool2d>,
+    pub decoder: Vec<Block>,
+    pub head: Block,
+    pub out: Conv2d,
+}
+
+fn block(rng: &mut Rng, cin: usize, cout: usize, k: [usize; 2], device: &Device) -> Block {
+    let pad = PaddingConfig2d::Explicit(k[0] / 2, k[1] / 2, k[0] / 2, k[1] / 2);
+    Block {
+        conv: conv(rng, [cin, cout], k, pad, device),
+        norm: BatchNormConfig::new(cout).with_momentum(0.1).with_epsilon(1e-3).init(device),
+    }
+}
+
+impl Fmnet {
+    pub fn new(seed: u64, device: &Device) -> Fmnet {
+        let mut rng = Rng::new(seed, "nn/fmnet/init");
+        let mut encoder = Vec::new();
+        let mut cin = 1;
+        for i in 0..7 {
+            let (cout, k) = if i < 5 { (64, [3, 3]) } else { (128, [1, 3]) };
+            encoder.push(block(&mut rng, cin, cout, k, device));
+            cin = cout;
+        }
+        let pools = ENCODER_POOLS
+            .iter()
+            .map(|&p| MaxPool2dConfig::new(p).with_strides(p).init())
+            .collect();
+        let mut decoder = Vec::new();
+        for (i, &cout) in DECODER_CHANNELS.iter().enumerate() {
+            let k = if i == 0 { [1, 1] } else { [1, 3] };
+            decoder.push(block(&mut rng, cin, cout, k, device));
+            cin = cout;
+        }
+        let head = block(&mut rng, cin, 16, [1, 3], device);
+        let out = conv(&mut rng, [16, 3], [1, 3], PaddingConfig2d::Explicit(0, 1, 0, 1), device);
+        Fmnet {
+            encoder,
+            pools,
+            decoder,
+            head,
+            out,
+        }
+    }
+
+    /// The 128-number code of waveforms `[batch, 48, 128]`.
+    pub fn encode(&self, x: Tensor<3>) -> Tensor<2> {
+        let [b, r, l] = x.dims();
+        let mut x = x.reshape([b, 1, r, l]);
+        for (blk, pool) in self.encoder.iter().zip(&self.pools) {
+            x = blk.norm.forward(leaky_relu(pool.forward(blk.conv.forward(x)), 0.2));
+        }
+        let [b, c, h, w] = x.dims();
+        x.reshape([b, c * h * w])
+    }
+
+    /// Label curves `[batch, 3, 128]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let code = self.encode(x);
+        let [b, c] = code.dims();
+        let mut x = code.reshape([b, c, 1, 1]);
+        for blk in &self.decoder {
+            let y = blk.conv.forward(x);
+            let [b, c, h, w] = y.dims();
+            // UpSampling2D((1, 2)): every sample repeated twice along time.
+            let y = y.reshape([b, c, h, w, 1]).repeat_dim(4, 2).reshape([b, c, h, 2 * w]);
+            x = blk.norm.forward(leaky_relu(y, 0.2));
+        }
+        let x = self.head.norm.forward(leaky_relu(self.head.conv.forward(x), 0.2));
+        let y = self.out.forward(x);
+        let [b, c, _, w] = y.dims();
+        y.reshape([b, c, w])
+    }
+}
+
+/// Every parameter and running statistic with its PyTorch-style path, shape and values.
+pub fn tensors(m: &Fmnet) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    let mut out = Vec::new();
+    let conv_t = |name: String, c: &Conv2d, out: &mut Vec<(String, Vec<usize>, Vec<f32>)>| {
+        out.push((format!("{name}.weight"), c.weight.dims().to_vec(), super::weights::values(c.weight.val())));
+        let b = c.bias.as_ref().expect("conv bias");
+        out.push((format!("{name}.bias"), b.dims().to_vec(), super::weights::values(b.val())));
+    };
+    let blocks = m
+        .encoder
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (format!("encoder.{i}"), b))
+        .chain(m.decoder.iter().enumerate().map(|(i, b)| (format!("decoder.{i}"), b)))
+        .chain([("head".to_string(), &m.head)]);
+    for (name, b) in blocks {
+        conv_t(format!("{name}.conv"), &b.conv, &mut out);
+        let n = &b.norm;
+        let d = vec![n.gamma.dims()[0]];
+        out.push((format!("{name}.norm.weight"), d.clone(), super::weights::values(n.gamma.val())));
+        out.push((format!("{name}.norm.bias"), d.clone(), super::weights::values(n.beta.val())));
+        out.push((format!("{name}.norm.running_mean"), d.clone(), super::weights::values(n.running_mean.value())));
+        out.push((format!("{name}.norm.running_var"), d, super::weights::values(n.running_var.value())));
+    }
+    conv_t("out".into(), &m.out, &mut out);
+    out
+}
+
+/// Rebuilds a network from [`tensors`] as stored by `weights::write_named`.
+pub fn from_tensors(
+    get: &dyn Fn(&str, &[usize]) -> anyhow::Result<Tensor<1>>,
+    device: &Device,
+) -> anyhow::Result<Fmnet> {
+    use burn::module::RunningState;
+    let mut m = Fmnet::new(0, device);
+    let load_conv = |name: &str, c: &mut Conv2d| -> anyhow::Result<()> {
+        let dims = c.weight.dims();
+        c.weight = Param::from_tensor(get(&format!("{name}.weight"), &dims)?.reshape(dims));
+        c.bias = Some(Param::from_tensor(get(&format!("{name}.bias"), &[dims[0]])?));
+        Ok(())
+    };
+    let load_block = |name: String, b: &mut Block| -> anyhow::Result<()> {
+        load_conv(&format!("{name}.conv"), &mut b.conv)?;
+        let d = [b.norm.gamma.dims()[0]];
+        b.norm.gamma = Param::from_tensor(get(&format!("{name}.norm.weight"), &d)?);
+        b.norm.beta = Param::from_tensor(get(&format!("{name}.norm.bias"), &d)?);
+        b.norm.running_mean = RunningState::new(get(&format!("{name}.norm.running_mean"), &d)?);
+        b.norm.running_var = RunningState::new(get(&format!("{name}.norm.running_var"), &d)?);
+        Ok(())
+    };
+    for (i, b) in m.encoder.iter_mut().enumerate() {
+        load_block(format!("encoder.{i}"), b)?;
+    }
+    for (i, b) in m.decoder.iter_mut().enumerate() {
+        load_block(format!("decoder.{i}"), b)?;
+    }
+    load_block("head".into(), &mut m.head)?;
+    load_conv("out", &mut m.out)?;
+    Ok(m)
+}
+
+/// Trainable parameters (convolutions and BN γ, β).
+pub fn parameter_count(m: &Fmnet) -> usize {
+    tensors(m)
+        .iter()
+        .filter(|(n, _, _)| !n.contains("running"))
+        .map(|(_, s, _)| s.iter().product::<usize>())
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    #[test]
+    fn shapes_code_and_conv_count() {
+        let dev = super::super::device();
+        let m = Fmnet::new(1, &dev);
+        let x = Tensor::<3>::from_data(TensorData::new(vec![0.1f32; 2 * ROWS * SAMPLES], [2, ROWS, SAMPLES]), &dev);
+        assert_eq!(m.encode(x.clone()).dims(), [2, CODE]);
+        assert_eq!(m.forward(x).dims(), [2, 3, SAMPLES]);
+        let convs = tensors(&m).iter().filter(|(n, _, _)| n.ends_with("conv.weight") || n == "out.weight").count();
+        assert_eq!(convs, 16);
+    }
+}
+
+// ---- training ----------------------------------------------------------------------------
+
+use burn::optim::GradientsParams;
+use burn::tensor::TensorData;
+use rayon::prelude::*;
+
+use super::optim;
+use super::train::{Config, Epoch, Score, Tick};
+use crate::synth::fmnet::Generator;
+
+/// Waveforms `[b, rows, window]` and label curves `[b, 3, bins]` of samples `idx`, generated in
+/// parallel (each sample is deterministic, so the batch is too).
+pub fn batch(g: &Generator, idx: &[usize]) -> (Vec<f32>, Vec<f32>) {
+    let (xs, ys) = (g.rows() * g.processing.window, 3 * g.labels.bins);
+    let parts: Vec<(Vec<f32>, Vec<f32>)> = idx
+        .par_iter()
+        .map(|&i| {
+            let (mut x, mut y) = (vec![0f32; xs], vec![0f32; ys]);
+            g.sample(i, &mut x, &mut y);
+            (x, y)
+        })
+        .collect();
+    let (mut x, mut y) = (Vec::with_capacity(idx.len() * xs), Vec::with_capacity(idx.len() * ys));
+    for (a, b) in parts {
+        x.extend(a);
+        y.extend(b);
+    }
+    (x, y)
+}
+
+fn tensor3(v: Vec<f32>, shape: [usize; 3], device: &Device) -> Tensor<3> {
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+/// Fraction of predictions within 20° Kagan angle of the truth (FMNet code's "good").
+fn good_fraction(g: &Generator, idx: &[usize], curves: &[f32]) -> usize {
+    let per = 3 * g.labels.bins;
+    idx.iter()
+        .zip(curves.chunks(per))
+        .filter(|(i, c)| {
+            let (_, truth) = g.source(**i);
+            crate::focal::kagan_angle(&g.labels.decode(c), &truth) <= 20.0
+        })
+        .count()
+}
+
+/// Label curves `[n][3·bins]` predicted for samples `idx`.
+pub fn predict(m: &Fmnet, g: &Generator, idx: &[usize], batch_size: usize, device: &Device) -> Vec<f32> {
+    let mut out = Vec::with_capacity(idx.len() * 3 * g.labels.bins);
+    for chunk in idx.chunks(batch_size.max(1)) {
+        let (x, _) = batch(g, chunk);
+        let x = tensor3(x, [chunk.len(), g.rows(), g.processing.window], device);
+        out.extend(m.forward(x).into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 output"));
+    }
+    out
+}
+
+/// MSE and the fraction within 20° Kagan angle on samples `idx`.
+pub fn score(m: &Fmnet, g: &Generator, idx: &[usize], batch_size: usize, device: &Device) -> Score {
+    let curves = predict(m, g, idx, batch_size, device);
+    let mut truth = vec![0f32; 3 * g.labels.bins];
+    let mut se = 0.0f64;
+    for (i, c) in idx.iter().zip(curves.chunks(truth.len())) {
+        let (_, mech) = g.source(*i);
+        g.labels.encode(&mech, &mut truth);
+        se += c.iter().zip(&truth).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>();
+    }
+    Score {
+        loss: se / curves.len().max(1) as f64,
+        accuracy: good_fraction(g, idx, &curves) as f64 / idx.len().max(1) as f64,
+    }
+}
+
+/// Trains a fresh FMNet on the generator's training samples (MSE against the label curves),
+/// scoring the validation samples after every epoch.
+pub fn fit(
+    cfg: &Config,
+    g: &Generator,
+    device: &Device,
+    tick: &mut dyn FnMut(&Tick),
+) -> anyhow::Result<(Fmnet, Vec<Epoch>)> {
+    let train: Vec<usize> = g.indices(crate::synth::fmnet::Part::Train).collect();
+    let validation: Vec<usize> = g.indices(crate::synth::fmnet::Part::Validation).collect();
+    anyhow::ensure!(!train.is_empty(), "no training samples");
+    let mut optimizer = optim::by_name(&cfg.optimizer)
+        .ok_or_else(|| anyhow::anyhow!("unknown optimizer `{}`", cfg.optimizer))?;
+    let ad = device.clone().autodiff();
+    let mut model = Fmnet::new(cfg.seed, device).train();
+    let mut order = train.clone();
+    let mut rng = Rng::new(cfg.seed, "nn/fmnet/batches");
+    let batches = train.len().div_ceil(cfg.batch);
+    let mut history = Vec::with_capacity(cfg.epochs);
+    for epoch in 0..cfg.epochs {
+        rng.shuffle(&mut order);
+        let (mut loss_sum, mut good) = (0.0f64, 0usize);
+        for (b, idx) in order.chunks(cfg.batch).enumerate() {
+            let (x, y) = batch(g, idx);
+            let x = tensor3(x, [idx.len(), g.rows(), g.processing.window], &ad);
+            let y = tensor3(y, [idx.len(), 3, g.labels.bins], &ad);
+            let pred = model.forward(x);
+            let loss = (pred.clone() - y).powi_scalar(2).mean();
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            anyhow::ensure!(
+                value.is_finite(),
+                "the loss became {value} in epoch {} batch {}: lower the learning rate ({})",
+                epoch + 1,
+                b + 1,
+                cfg.lr
+            );
+            let curves: Vec<f32> = pred.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32");
+            good += good_fraction(g, idx, &curves);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(cfg.lr, model, grads);
+            loss_sum += value * idx.len() as f64;
+            tick(&Tick {
+                epoch: epoch + 1,
+                epochs: cfg.epochs,
+                batch: b + 1,
+                batches,
+                loss: value,
+            });
+        }
+        let validation_score = if validation.is_empty() {
+            Score {
+                loss: f64::NAN,
+                accuracy: f64::NAN,
+            }
+        } else {
+            score(&model.valid(), g, &validation, cfg.batch.max(64), device)
+        };
+        history.push(Epoch {
+            train: Score {
+                loss: loss_sum / train.len() as f64,
+                accuracy: good as f64 / train.len() as f64,
+            },
+            validation: validation_score,
+        });
+    }
+    Ok((model.valid(), history))
+}

@@ -1,0 +1,245 @@
+//! `evaluate.focal` — FMNet on held-out synthetic samples: angle errors and Kagan angles.
+//!
+//! # Purpose
+//! Kuang et al. (2021) validate FMNet on 1,000 unseen synthetic samples; the prediction is the
+//! peak of each label curve. This stage scores the `test` part of a `synth.fmnet` set (noisy and
+//! shifted like the training data, mechanisms drawn continuously, not on the training grid): the
+//! absolute strike, dip and rake errors (strike modulo 360) and the Kagan (1991) angle between
+//! predicted and true double couples, which is immune to the nodal-plane ambiguity. The FMNet
+//! code counts a prediction "good" at ≤ 20°. With `neighbours > 0`, the paper's feature-space
+//! search (Fig. 4–5): for a few test samples, the training samples nearest in the 128-number
+//! encoder code (L2), with their mechanisms.
+//!
+//! # Inputs
+//! `model`: a `train` entry with `model = "fmnet"`; `data`: the `synth.fmnet` set it was trained on.
+//!
+//! # Outputs
+//! `predicted` and `truth` `[n, 3]` (strike, dip, rake), `kagan_deg` `[n]`; results
+//! `evaluation.json`, `kagan_histogram.png`, and `neighbours.json` when asked.
+//!
+//! # Cache key
+//! Parameters and the input keys.
+
+use serde_json::json;
+
+use crate::focal::{Mechanism, kagan_angle};
+use crate::io::h5;
+use crate::params::{ParamSpec, ParamType, Presence};
+use crate::plot::{self, Mark, Panel, Series};
+use crate::rng::Rng;
+use crate::stage::{Direction, InputSpec, MetricSpec, RunCtx, Stage};
+use crate::synth::fmnet::Part;
+
+pub struct EvaluateFocal;
+
+static PARAMS: &[ParamSpec] = &[
+    ParamSpec::new(
+        "good_deg",
+        ParamType::Float { positive: true },
+        Presence::Default("20.0"),
+        "Kagan angle at or below which a prediction counts as good (the FMNet code: 20)",
+    ),
+    ParamSpec::new(
+        "neighbours",
+        ParamType::Int { min: 0, max: 100 },
+        Presence::Default("0"),
+        "encoder feature-space search: nearest training samples reported per query (0: off)",
+    ),
+    ParamSpec::new(
+        "search_samples",
+        ParamType::Int { min: 1, max: 10_000_000 },
+        Presence::Default("5000"),
+        "training samples (a seeded random subset) encoded for the feature-space search",
+    ),
+    ParamSpec::new(
+        "queries",
+        ParamType::Int { min: 1, max: 1000 },
+        Presence::Default("5"),
+        "test samples whose neighbours are reported",
+    ),
+];
+
+static METRICS: &[MetricSpec] = &[
+    MetricSpec { name: "kagan_median", direction: Direction::Lower, doc: "median Kagan angle (deg) on the test samples" },
+    MetricSpec { name: "kagan_mean", direction: Direction::Lower, doc: "mean Kagan angle (deg)" },
+    MetricSpec { name: "good_fraction", direction: Direction::Higher, doc: "fraction with Kagan angle <= good_deg" },
+    MetricSpec { name: "strike_mae", direction: Direction::Lower, doc: "mean absolute strike error (deg, modulo 360)" },
+    MetricSpec { name: "dip_mae", direction: Direction::Lower, doc: "mean absolute dip error (deg)" },
+    MetricSpec { name: "rake_mae", direction: Direction::Lower, doc: "mean absolute rake error (deg)" },
+    MetricSpec { name: "n", direction: Direction::Neither, doc: "test samples scored" },
+];
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => 0.5 * (s[n / 2 - 1] + s[n / 2]),
+    }
+}
+
+impl Stage for EvaluateFocal {
+    fn kind(&self) -> &'static str {
+        "evaluate.focal"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn summary(&self) -> &'static str {
+        "FMNet on held-out synthetics: strike/dip/rake errors, Kagan angles, encoder feature search"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn inputs(&self) -> &'static [InputSpec] {
+        &[
+            InputSpec { name: "model", doc: "a train entry with model = \"fmnet\"" },
+            InputSpec { name: "data", doc: "the synth.fmnet set the model was trained on" },
+        ]
+    }
+    fn metrics(&self) -> &'static [MetricSpec] {
+        METRICS
+    }
+
+    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+        let p = ctx.params;
+        let device = crate::nn::device();
+        let model = super::train::read_fmnet(ctx.input("model")?, &device)
+            .map_err(|e| anyhow::anyhow!("input `model` of `{}`: {e}", ctx.stage_id))?;
+        let what = format!("input `data` of `{}`", ctx.stage_id);
+        let g = super::synth_fmnet::read(ctx.input("data")?, &what)?;
+        let test: Vec<usize> = g.indices(Part::Test).collect();
+        anyhow::ensure!(!test.is_empty(), "{what} has no test samples (synth.fmnet test_samples = 0)");
+        ctx.progress.set_length(test.len() as u64);
+        ctx.progress.set_message("test samples");
+        let bins = g.labels.bins;
+        let mut curves = Vec::with_capacity(test.len() * 3 * bins);
+        for chunk in test.chunks(256) {
+            curves.extend(crate::nn::fmnet::predict(&model, &g, chunk, 256, &device));
+            ctx.progress.inc(chunk.len() as u64);
+        }
+        let good_deg = p.float("good_deg")?;
+        let (mut kag, mut pred, mut truth) = (Vec::new(), Vec::new(), Vec::new());
+        let mut abs = [0.0f64; 3];
+        for (i, c) in test.iter().zip(curves.chunks(3 * bins)) {
+            let m = g.labels.decode(c);
+            let (_, t) = g.source(*i);
+            kag.push(kagan_angle(&m, &t));
+            let ds = (m.strike - t.strike).rem_euclid(360.0);
+            abs[0] += ds.min(360.0 - ds);
+            abs[1] += (m.dip - t.dip).abs();
+            abs[2] += (m.rake - t.rake).abs();
+            pred.extend([m.strike, m.dip, m.rake]);
+            truth.extend([t.strike, t.dip, t.rake]);
+        }
+        let n = test.len() as f64;
+        let good = kag.iter().filter(|k| **k <= good_deg).count() as f64 / n;
+        ctx.metric("kagan_median", median(&kag));
+        ctx.metric("kagan_mean", kag.iter().sum::<f64>() / n);
+        ctx.metric("good_fraction", good);
+        ctx.metric("strike_mae", abs[0] / n);
+        ctx.metric("dip_mae", abs[1] / n);
+        ctx.metric("rake_mae", abs[2] / n);
+        ctx.metric("n", n);
+        let out = ctx.output;
+        h5::write_array(out, "predicted", &[test.len(), 3], &pred)?;
+        h5::write_array(out, "truth", &[test.len(), 3], &truth)?;
+        h5::write_array(out, "kagan_deg", &[test.len()], &kag)?;
+
+        // Histogram of Kagan angles in 5° bins (0–120°, Kagan's maximum).
+        let mut counts = [0usize; 24];
+        for k in &kag {
+            counts[((k / 5.0) as usize).min(23)] += 1;
+        }
+        let mut steps = Vec::new();
+        for (b, c) in counts.iter().enumerate() {
+            steps.push((b as f64 * 5.0, *c as f64));
+            steps.push(((b + 1) as f64 * 5.0, *c as f64));
+        }
+        let png = plot::png(&[Panel {
+            title: format!("Kagan angle, {} held-out samples (median {:.1} deg)", test.len(), median(&kag)),
+            x_label: "Kagan angle (deg)".into(),
+            y_label: "samples".into(),
+            series: vec![
+                Series { label: "count per 5 deg".into(), points: steps, mark: Mark::Line },
+                Series {
+                    label: format!("good <= {good_deg} deg"),
+                    points: vec![(good_deg, 0.0), (good_deg, *counts.iter().max().unwrap_or(&1) as f64)],
+                    mark: Mark::Dashed,
+                },
+            ],
+            log_x: false,
+            x_categories: vec![],
+        }])?;
+        ctx.write_result("kagan_histogram.png", &png)?;
+
+        let k = p.int("neighbours")? as usize;
+        let neighbours = if k > 0 { Some(feature_search(ctx, &model, &g, &test, k)?) } else { None };
+        let summary = json!({
+            "test_samples": test.len(),
+            "kagan_deg": {"median": median(&kag), "mean": kag.iter().sum::<f64>() / n, "good_deg": good_deg, "good_fraction": good},
+            "mae_deg": {"strike": abs[0] / n, "dip": abs[1] / n, "rake": abs[2] / n},
+            "histogram_5deg": counts.to_vec(),
+        });
+        ctx.write_result("evaluation.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
+        if let Some(nb) = neighbours {
+            ctx.write_result("neighbours.json", serde_json::to_string_pretty(&nb)?.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Kuang et al. Fig. 4–5: nearest training samples to a few test samples in the encoder code.
+fn feature_search(
+    ctx: &RunCtx<'_>,
+    model: &crate::nn::fmnet::Fmnet,
+    g: &crate::synth::fmnet::Generator,
+    test: &[usize],
+    k: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let p = ctx.params;
+    let device = crate::nn::device();
+    let mut pool: Vec<usize> = g.indices(Part::Train).collect();
+    let mut rng = Rng::new(ctx.seed, "evaluate.focal/search");
+    rng.shuffle(&mut pool);
+    pool.truncate(p.int("search_samples")? as usize);
+    let queries: Vec<usize> = test.iter().copied().take(p.int("queries")? as usize).collect();
+    let encode = |idx: &[usize]| -> Vec<f32> {
+        let mut out = Vec::new();
+        for chunk in idx.chunks(256) {
+            let (x, _) = crate::nn::fmnet::batch(g, chunk);
+            let x = burn::tensor::Tensor::<3>::from_data(
+                burn::tensor::TensorData::new(x, [chunk.len(), g.rows(), g.processing.window]),
+                &device,
+            );
+            out.extend(model.encode(x).into_data().convert::<f32>().try_to_vec::<f32>().expect("f32"));
+        }
+        out
+    };
+    let code = crate::nn::fmnet::CODE;
+    let (pc, qc) = (encode(&pool), encode(&queries));
+    let mech = |m: Mechanism| json!({"strike": m.strike, "dip": m.dip, "rake": m.rake});
+    let rows: Vec<serde_json::Value> = queries
+        .iter()
+        .zip(qc.chunks(code))
+        .map(|(&q, qv)| {
+            let mut d: Vec<(f64, usize)> = pool
+                .iter()
+                .zip(pc.chunks(code))
+                .map(|(&i, v)| (qv.iter().zip(v).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt(), i))
+                .collect();
+            d.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (_, truth) = g.source(q);
+            json!({
+                "sample": q,
+                "truth": mech(truth),
+                "neighbours": d.iter().take(k).map(|(dist, i)| {
+                    let (gi, m) = g.source(*i);
+                    json!({"sample": i, "l2": dist, "mechanism": mech(m), "kagan_to_query_deg": kagan_angle(&m, &truth), "grid": {"lat": g.grid[gi].lat, "lon": g.grid[gi].lon, "depth_km": g.grid[gi].depth_km}})
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(json!({"code_length": code, "searched_training_samples": pool.len(), "queries": rows}))
+}

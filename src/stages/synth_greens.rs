@@ -1,0 +1,323 @@
+//! `synth.greens` — a Green's-function bank of a 1-D layered Earth (fk, Zhu & Rivera 2002).
+//!
+//! # Purpose
+//! Kuang et al. (2021) compute FMNet's training waveforms "by adopting the Thompson–Haskell
+//! propagator matrix" in a 1-D southern-California model; this stage computes the Green's
+//! functions once for every source depth and distance ([`crate::greens`], reproducing fk's SAC
+//! output), so the mechanisms and stations of `synth.fmnet` cost only weighted sums.
+//!
+//! # Inputs
+//! None.
+//!
+//! # Outputs
+//! - `greens` float32 `[depths, distances, 12, npts]`: terms in fk's order `.0`–`.8` (Z, R, T of
+//!   the DD, DS and SS fundamental double couples), then `.a`–`.c` (explosion); attribute `units`
+//!   (`1e-20 cm / (dyne cm)`, impulse moment rate) and `terms`;
+//! - `start_s` float64 `[depths, distances]`: time of the first sample after the origin (fk puts
+//!   it `samples_before` samples before the first P arrival, so it can be negative);
+//! - `p_arrival_s` float64 `[depths, distances]` (rounded to 0.01 s as fk.pl does);
+//! - `source_depths_km`, `distances_km`, `model` `[layers, 6]` (thickness, Vs, Vp, ρ, Qs, Qp);
+//! - attributes `dt_s`, `npts`, `samples_before`, `dk`, `kmax`, `taper`.
+//!
+//! # Parameters
+//! - `model`: fk model file (path relative to the pipeline file) or an inline table of rows
+//!   `[thickness_km, vs, vp_or_ratio, (rho, Qs, Qp)]`; `vp_vs_ratio` says whether the third
+//!   column is Vp/Vs (fk.pl's `/k`, true for `hk`).
+//! - `source_depths_km`, and `distances_km` or `distance_range_km = [first, last, step]`
+//!   (inclusive; a regular grid that `synth.fmnet` picks the nearest distance from).
+//! - `dt_s`, `npts` (even); fk's `dk`, `kmax`, `taper` with fk.pl's defaults.
+//!
+//! # Cache key
+//! Parameters with the model's layer values (not its path), so a file and the same layers inline
+//! share entries.
+//!
+//! # References
+//! Zhu & Rivera (2002), GJI 148, 619–627; fk 3.3 (`fk.pl`, `fk.f`); Haskell (1964).
+
+use crate::greens::{self, FkSettings, LayeredModel, TERM_SUFFIXES, TERMS};
+use crate::io::h5;
+use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence, Value};
+use crate::stage::{ContentDigest, InputSpec, PlanCtx, RunCtx, Stage};
+
+pub struct SynthGreens;
+
+static PARAMS: &[ParamSpec] = &[
+    ParamSpec::new(
+        "model",
+        ParamType::Rows {
+            min_cols: 3,
+            max_cols: 6,
+            path_ok: true,
+        },
+        Presence::Required,
+        "layered model: fk model file path, or inline rows [thickness_km, vs, vp_or_ratio, (rho, Qs, Qp)]",
+    )
+    .location(),
+    ParamSpec::new(
+        "vp_vs_ratio",
+        ParamType::Bool,
+        Presence::Default("true"),
+        "the third model column is Vp/Vs (fk.pl -Mmodel/depth/k), else Vp in km/s",
+    ),
+    ParamSpec::new(
+        "source_depths_km",
+        ParamType::FloatList {
+            min_len: 1,
+            max_len: 10_000,
+            positive: true,
+        },
+        Presence::Required,
+        "source depths in km",
+    ),
+    ParamSpec::new(
+        "distances_km",
+        ParamType::FloatList {
+            min_len: 1,
+            max_len: 100_000,
+            positive: true,
+        },
+        Presence::Optional,
+        "epicentral distances in km (or distance_range_km)",
+    ),
+    ParamSpec::new(
+        "distance_range_km",
+        ParamType::FloatList {
+            min_len: 3,
+            max_len: 3,
+            positive: true,
+        },
+        Presence::Optional,
+        "[first, last, step] km, inclusive: a regular distance grid",
+    ),
+    ParamSpec::new(
+        "dt_s",
+        ParamType::Float { positive: true },
+        Presence::Required,
+        "sampling interval in s",
+    ),
+    ParamSpec::new(
+        "npts",
+        ParamType::Int { min: 4, max: 1 << 16 },
+        Presence::Required,
+        "samples per trace (even)",
+    ),
+    ParamSpec::new(
+        "dk",
+        ParamType::Float { positive: true },
+        Presence::Default("0.3"),
+        "fk's non-dimensional wavenumber step (step = dk·π / max(distance, depth))",
+    ),
+    ParamSpec::new(
+        "kmax",
+        ParamType::Float { positive: true },
+        Presence::Default("15.0"),
+        "fk's largest wavenumber at zero frequency, in units of 1/depth",
+    ),
+    ParamSpec::new(
+        "taper",
+        ParamType::Float { positive: true },
+        Presence::Default("0.3"),
+        "fraction of the band below Nyquist tapered with a cosine (fk: 0.3)",
+    ),
+];
+
+fn pe(name: &str) -> impl Fn(anyhow::Error) -> ParamError + '_ {
+    move |e| ParamError::new(name, e.to_string())
+}
+
+/// The distances asked for, from either form.
+pub(crate) fn distances(p: &Params) -> Result<Vec<f64>, ParamError> {
+    match (p.get("distances_km"), p.get("distance_range_km")) {
+        (Some(_), Some(_)) => Err(ParamError::new(
+            "distance_range_km",
+            "give `distances_km` or `distance_range_km`, not both",
+        )),
+        (None, None) => Err(ParamError::new(
+            "distances_km",
+            "give `distances_km` (a list) or `distance_range_km = [first, last, step]`",
+        )),
+        (Some(_), None) => p.floats("distances_km").map_err(pe("distances_km")),
+        (None, Some(_)) => {
+            let r = p.floats("distance_range_km").map_err(pe("distance_range_km"))?;
+            inclusive_range(r[0], r[1], r[2]).map_err(|m| ParamError::new("distance_range_km", m))
+        }
+    }
+}
+
+/// `first, first + step, …, last` (last included when it lies on the grid, within 1e-9 steps).
+pub(crate) fn inclusive_range(first: f64, last: f64, step: f64) -> Result<Vec<f64>, String> {
+    if step <= 0.0 || last < first {
+        return Err(format!(
+            "[{first}, {last}, {step}] is empty: need first <= last and step > 0"
+        ));
+    }
+    let n = ((last - first) / step + 1e-9).floor() as usize + 1;
+    if n > 1_000_000 {
+        return Err(format!("[{first}, {last}, {step}] has {n} values; at most 1e6"));
+    }
+    Ok((0..n).map(|i| first + i as f64 * step).collect())
+}
+
+/// The model from its parameter (file or inline), with errors naming the file line or table row.
+pub(crate) fn model(p: &Params, dir: &std::path::Path) -> Result<(LayeredModel, String), ParamError> {
+    let kappa = p.bool("vp_vs_ratio").map_err(pe("vp_vs_ratio"))?;
+    match p.get("model") {
+        Some(Value::Str(path)) => {
+            let full = dir.join(path);
+            let text = std::fs::read_to_string(&full).map_err(|e| {
+                ParamError::new("model", format!("cannot read model file {}: {e}", full.display()))
+            })?;
+            let m = LayeredModel::parse_fk(&text, kappa).map_err(|e| {
+                let at = e.row.map(|r| format!(" line {r}")).unwrap_or_default();
+                ParamError::new("model", format!("model file {}{at}: {}", full.display(), e.message))
+            })?;
+            Ok((m, path.clone()))
+        }
+        Some(Value::List(_)) => {
+            let rows = p.rows("model").map_err(pe("model"))?;
+            let rows = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    r.iter()
+                        .map(|c| match c {
+                            Value::Float(x) => Ok(*x),
+                            other => Err(ParamError::new(
+                                "model",
+                                format!("inline model row {}: {other} is not a number", i + 1),
+                            )),
+                        })
+                        .collect::<Result<Vec<f64>, _>>()
+                        .map(|v| (i + 1, v))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let m = LayeredModel::from_rows(&rows, kappa).map_err(|e| {
+                let at = e.row.map(|r| format!(" row {r}")).unwrap_or_default();
+                ParamError::new("model", format!("inline model{at}: {}", e.message))
+            })?;
+            Ok((m, "inline model".into()))
+        }
+        _ => Err(ParamError::new("model", "missing")),
+    }
+}
+
+/// The canonical numbers of a model, hashed into the key.
+fn model_digest(m: &LayeredModel) -> String {
+    let rows: Vec<[f64; 6]> = m
+        .layers
+        .iter()
+        .map(|l| [l.thickness_km, l.vs, l.vp, l.rho, l.qs, l.qp])
+        .collect();
+    blake3::hash(serde_json::to_string(&rows).unwrap_or_default().as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+fn settings(p: &Params) -> anyhow::Result<FkSettings> {
+    let mut s = FkSettings::new(p.float("dt_s")?, p.int("npts")? as usize);
+    s.dk = p.float("dk")?;
+    s.kmax = p.float("kmax")?;
+    s.taper = p.float("taper")?;
+    Ok(s)
+}
+
+impl Stage for SynthGreens {
+    fn kind(&self) -> &'static str {
+        "synth.greens"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn summary(&self) -> &'static str {
+        "Green's functions of a layered Earth by frequency-wavenumber integration (fk, Zhu & Rivera 2002)"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn inputs(&self) -> &'static [InputSpec] {
+        &[]
+    }
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
+        distances(p)?;
+        if p.int("npts").map_err(pe("npts"))? % 2 != 0 {
+            return Err(ParamError::new("npts", "must be even (fk computes npts/2 frequencies)"));
+        }
+        let taper = p.float("taper").map_err(pe("taper"))?;
+        if taper > 1.0 {
+            return Err(ParamError::new("taper", format!("{taper} must be in (0, 1]")));
+        }
+        if p.float("dk").map_err(pe("dk"))? >= 0.5 {
+            return Err(ParamError::new("dk", "must be below 0.5 (fk recommends 0.1-0.4)"));
+        }
+        Ok(())
+    }
+    fn content_digests(&self, ctx: &PlanCtx<'_>, p: &Params) -> Result<Vec<ContentDigest>, ParamError> {
+        let (m, label) = model(p, ctx.pipeline_dir)?;
+        for d in p.floats("source_depths_km").map_err(pe("source_depths_km"))? {
+            m.with_source(d)
+                .map_err(|e| ParamError::new("source_depths_km", format!("{label}: {e}")))?;
+        }
+        Ok(vec![ContentDigest {
+            label,
+            blake3: model_digest(&m),
+        }])
+    }
+
+    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+        let p = ctx.params;
+        let (m, label) = model(p, ctx.pipeline_dir).map_err(|e| anyhow::anyhow!("{} ({})", e, p.locate("model")))?;
+        anyhow::ensure!(
+            ctx.content.iter().any(|c| c.blake3 == model_digest(&m)),
+            "{label} changed between planning and running; run again"
+        );
+        let depths = p.floats("source_depths_km")?;
+        let dist = distances(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let s = settings(p)?;
+        ctx.progress.set_length((depths.len() * (s.npts / 2)) as u64);
+        ctx.progress.set_message("(depth, frequency) wavenumber integrals");
+        let bar = ctx.progress.clone();
+        let bank = greens::compute(&m, &depths, &dist, s, &move || bar.inc(1))
+            .map_err(|e| anyhow::anyhow!("{label}: {e} ({})", p.locate("source_depths_km")))?;
+        let out = ctx.output;
+        let ds = h5::write_array(out, "greens", &[depths.len(), dist.len(), TERMS, s.npts], &bank.data)?;
+        h5::write_str_attr(&ds, "units", "1e-20 cm / (dyne cm), impulse moment-rate source")?;
+        h5::write_str_attr(&ds, "terms", &TERM_SUFFIXES.join(","))?;
+        h5::write_str_attr(
+            &ds,
+            "components",
+            "per fundamental source (DD, DS, SS, EX): Z up, R away from the source, T as fk",
+        )?;
+        let st = h5::write_array(out, "start_s", &[depths.len(), dist.len()], &bank.start_s)?;
+        h5::write_str_attr(&st, "units", "s after origin")?;
+        h5::write_array(out, "p_arrival_s", &[depths.len(), dist.len()], &bank.p_arrival_s)?;
+        h5::write_array(out, "source_depths_km", &[depths.len()], &depths)?;
+        h5::write_array(out, "distances_km", &[dist.len()], &dist)?;
+        let layers: Vec<f64> = m
+            .layers
+            .iter()
+            .flat_map(|l| [l.thickness_km, l.vs, l.vp, l.rho, l.qs, l.qp])
+            .collect();
+        let md = h5::write_array(out, "model", &[m.layers.len(), 6], &layers)?;
+        h5::write_str_attr(&md, "columns", "thickness_km,vs_km_s,vp_km_s,rho_g_cm3,qs,qp")?;
+        h5::write_attr(out, "dt_s", s.dt_s)?;
+        h5::write_attr(out, "npts", s.npts as u64)?;
+        h5::write_attr(out, "samples_before", s.samples_before as u64)?;
+        h5::write_attr(out, "dk", s.dk)?;
+        h5::write_attr(out, "kmax", s.kmax)?;
+        h5::write_attr(out, "taper", s.taper)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inclusive_ranges() {
+        assert_eq!(inclusive_range(2.0, 20.0, 2.0).unwrap().len(), 10);
+        let r = inclusive_range(35.4, 36.2, 0.1).unwrap();
+        assert_eq!(r.len(), 9);
+        assert!(inclusive_range(3.0, 2.0, 1.0).is_err());
+    }
+}

@@ -1,0 +1,53 @@
+//! Synthetic seismograms from a Green's-function bank ([`crate::greens`]).
+//!
+//! - [`fmnet`]: the FMNet training set of Kuang et al. (2021), generated on demand.
+//! - [`trapezoid`], [`convolve_causal`]: fk `syn`'s source time function and its convolution.
+
+pub mod fmnet;
+
+/// fk `syn`'s trapezoidal source time function of `duration_s` with rise fraction `rise`,
+/// sampled at `dt_s`, with unit sum (so convolving keeps the moment): `ns = max(2, duration/dt)`
+/// samples, ramps of `nr = max(1, rise·ns)` samples.
+pub fn trapezoid(duration_s: f64, rise: f64, dt_s: f64) -> Vec<f64> {
+    let ns = ((duration_s / dt_s) as usize).max(2);
+    let nr = ((rise * ns as f64) as usize).clamp(1, ns / 2);
+    let amp = 1.0 / (nr * (ns - nr)) as f64;
+    (0..=ns)
+        .map(|i| {
+            if i < nr {
+                amp * i as f64
+            } else if i < ns - nr {
+                amp * nr as f64
+            } else {
+                amp * (ns - i) as f64
+            }
+        })
+        .collect()
+}
+
+/// `x * h` truncated to the length of `x` (causal filtering by `h`, as `syn` does).
+pub fn convolve_causal(x: &[f64], h: &[f64]) -> Vec<f64> {
+    (0..x.len())
+        .map(|i| {
+            h.iter()
+                .take(i + 1)
+                .enumerate()
+                .map(|(j, hj)| hj * x[i - j])
+                .sum()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trapezoid_has_unit_area_and_fk_shape() {
+        let t = trapezoid(1.0, 0.5, 0.1);
+        assert_eq!(t.len(), 11);
+        assert!((t.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert_eq!(t[0], 0.0);
+        assert!((t[5] - 0.2).abs() < 1e-12 && t[10] == 0.0);
+    }
+}
