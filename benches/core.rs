@@ -5,12 +5,17 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use quakeline::focal::Mechanism;
+use quakeline::greens::{self, FkSettings, LayeredModel};
 use quakeline::io::iaga2002;
 use quakeline::nn::pm_cnn::Shape;
 use quakeline::nn::train::{self, Config, Windows};
 use quakeline::rng::Rng;
 use quakeline::signal::butterworth::{Band, butter_sos};
 use quakeline::signal::sos::{default_padlen, sosfiltfilt};
+use quakeline::synth::fmnet::{
+    Components, Generator, GridPoint, Labels, Path as Ray, Processing, Station,
+};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -134,4 +139,125 @@ fn main() {
         t.as_secs_f64() * 1e3
     );
     let _ = std::fs::remove_dir_all(&cache);
+
+    fmnet_benches(root);
+}
+
+/// Workflow 2 (Kuang et al. 2021): Green's functions, on-demand samples, FMNet training and one
+/// prediction.
+fn fmnet_benches(root: &Path) {
+    let hk = LayeredModel::parse_fk(
+        &std::fs::read_to_string(root.join("pipelines/models/hk")).unwrap(),
+        true,
+    )
+    .unwrap();
+    let dist: Vec<f64> = (1..=175).map(|d| d as f64).collect();
+    let depths = [2.0, 10.0, 20.0];
+    let t0 = Instant::now();
+    let bank = greens::compute(&hk, &depths, &dist, FkSettings::new(1.0, 256), &|| {}).unwrap();
+    let el = t0.elapsed().as_secs_f64();
+    let sets = (depths.len() * dist.len()) as f64;
+    println!(
+        "greens (hk, 256 pts at 1 s, depths 2/10/20 km x 175 distances): {:.0} Green's-function sets (12 terms) per s; {el:.2} s, so the Ridgecrest bank (10 depths x 175) ~ {:.1} s",
+        sets / el,
+        el * 10.0 / 3.0
+    );
+    let sos = butter_sos(4, Band::Bandpass(0.05, 0.1), 1.0).unwrap();
+    let stf = quakeline::synth::trapezoid(1.0, 0.5, 1.0);
+    let (pb, len, p_index) =
+        quakeline::synth::fmnet::process_bank(&bank.data, 256, 50, &stf, &sos, 1);
+    let stations: Vec<Station> = (0..16)
+        .map(|i| Station {
+            name: format!("S{i}"),
+            lat: 35.7 + 0.5 * (i as f64).cos(),
+            lon: -117.6 + 0.5 * (i as f64).sin(),
+        })
+        .collect();
+    let grid: Vec<GridPoint> = (0..3)
+        .map(|d| GridPoint {
+            lat: 35.7,
+            lon: -117.6,
+            depth_km: depths[d],
+            depth_index: d,
+        })
+        .collect();
+    let paths: Vec<Ray> = (0..3 * 16)
+        .map(|i| Ray {
+            distance_index: 20 + 7 * (i % 16),
+            distance_km: 21.0,
+            az: 22.5 * (i % 16) as f64,
+            baz: 0.0,
+        })
+        .collect();
+    let mechanisms: Vec<Mechanism> = (0..64)
+        .map(|i| {
+            Mechanism::new(
+                30.0 * (i % 12) as f64,
+                10.0 + (i % 9) as f64 * 10.0,
+                -90.0 + (i % 10) as f64 * 20.0,
+            )
+        })
+        .collect();
+    let g = Generator {
+        bank: pb,
+        n_distances: dist.len(),
+        trace_len: len,
+        p_index,
+        dt_s: 1.0,
+        stations,
+        grid,
+        paths,
+        mechanisms,
+        held_out: vec![],
+        n_validation: 0,
+        noise: quakeline::synth::fmnet::noise_bank(1, 256, 512, &sos),
+        noise_len: 512,
+        labels: Labels {
+            ranges: [(0.0, 360.0), (0.0, 90.0), (-90.0, 90.0)],
+            bins: 128,
+            sigma_bins: 10.0,
+        },
+        processing: Processing {
+            window: 128,
+            pre_p: 10,
+            max_shift: 9,
+            noise: (0.0, 0.1),
+            components: Components::Zrt,
+        },
+        seed: 1,
+    };
+    let idx: Vec<usize> = (0..g.len()).collect();
+    let t = time(5, || quakeline::nn::fmnet::batch(&g, &idx));
+    println!(
+        "synth.fmnet samples generated on demand (48 x 128 + labels): {:.0} samples/s",
+        idx.len() as f64 / t.as_secs_f64()
+    );
+    let device = quakeline::nn::device();
+    let cfg = Config {
+        optimizer: "adam".into(),
+        lr: 1e-3,
+        batch: 16,
+        epochs: 1,
+        seed: 1,
+    };
+    let t0 = Instant::now();
+    let (model, _) = quakeline::nn::fmnet::fit(&cfg, &g, &device, &mut |_| {}).unwrap();
+    println!(
+        "fmnet training, batch 16, Adam: {:.1} samples/s (generation included)",
+        g.n_train() as f64 / t0.elapsed().as_secs_f64()
+    );
+    let (x, _) = quakeline::nn::fmnet::batch(&g, &[0]);
+    let one = || {
+        let t = burn::tensor::Tensor::<3>::from_data(
+            burn::tensor::TensorData::new(x.clone(), [1, 48, 128]),
+            &device,
+        );
+        model.forward(t).into_data()
+    };
+    let _ = one();
+    let t = time(50, one);
+    println!(
+        "fmnet single prediction latency: {:.2} ms",
+        t.as_secs_f64() * 1e3
+    );
 }

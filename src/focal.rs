@@ -80,14 +80,23 @@ pub fn kagan_angle(a: &Mechanism, b: &Mechanism) -> f64 {
     let (fa, fb) = (a.axes(), b.axes());
     // R = Aᵀ B in the frame of a; the trace of R·S for S = diag(±1, ±1, ±1), det S = 1.
     let dot = |x: &[f64; 3], y: &[f64; 3]| x[0] * y[0] + x[1] * y[1] + x[2] * y[2];
-    let diag = [dot(&fa[0], &fb[0]), dot(&fa[1], &fb[1]), dot(&fa[2], &fb[2])];
-    [[1.0, 1.0, 1.0], [-1.0, -1.0, 1.0], [-1.0, 1.0, -1.0], [1.0, -1.0, -1.0]]
-        .iter()
-        .map(|s| {
-            let tr = s[0] * diag[0] + s[1] * diag[1] + s[2] * diag[2];
-            ((tr - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees()
-        })
-        .fold(f64::INFINITY, f64::min)
+    let diag = [
+        dot(&fa[0], &fb[0]),
+        dot(&fa[1], &fb[1]),
+        dot(&fa[2], &fb[2]),
+    ];
+    [
+        [1.0, 1.0, 1.0],
+        [-1.0, -1.0, 1.0],
+        [-1.0, 1.0, -1.0],
+        [1.0, -1.0, -1.0],
+    ]
+    .iter()
+    .map(|s| {
+        let tr = s[0] * diag[0] + s[1] * diag[1] + s[2] * diag[2];
+        ((tr - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees()
+    })
+    .fold(f64::INFINITY, f64::min)
 }
 
 #[cfg(test)]

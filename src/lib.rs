@@ -61,7 +61,7 @@ pub mod series;
 pub mod signal;
 pub mod stage;
 pub mod stages;
-pub mod synth;
 pub mod sweep;
+pub mod synth;
 pub mod time;
 pub mod units;

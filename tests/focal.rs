@@ -13,7 +13,10 @@ fn kagan_angles_match_pyrocko() {
     let mut n = 0;
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let v: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
-        let k = kagan_angle(&Mechanism::new(v[0], v[1], v[2]), &Mechanism::new(v[3], v[4], v[5]));
+        let k = kagan_angle(
+            &Mechanism::new(v[0], v[1], v[2]),
+            &Mechanism::new(v[3], v[4], v[5]),
+        );
         assert!((k - v[6]).abs() < 1e-3, "{line}: ours {k}");
         n += 1;
     }
@@ -46,7 +49,10 @@ fn radiation_pattern_reproduces_fk_syn() {
         let ours = quakeline::synth::convolve_causal(&sum, &stf);
         let peak = fk.data.iter().fold(0f64, |m, &v| m.max((v as f64).abs()));
         for (i, (a, b)) in ours.iter().zip(&fk.data).enumerate() {
-            assert!((a - *b as f64).abs() < 1e-5 * peak, "PAS.{name}[{i}]: ours {a}, fk {b}");
+            assert!(
+                (a - *b as f64).abs() < 1e-5 * peak,
+                "PAS.{name}[{i}]: ours {a}, fk {b}"
+            );
         }
     }
 }

@@ -13,6 +13,8 @@ mod catalog;
 mod kp;
 // Crash safety: kill -9 at random moments never leaves an entry that fails to verify or open.
 mod crash;
+// FMNet workflow at toy size through the CLI, and its bad inputs.
+mod fmnet;
 // Focal mechanisms: Kagan angles vs pyrocko, radiation pattern vs fk's syn.
 mod focal;
 // Butterworth + sosfilt/sosfiltfilt against SciPy reference vectors, and filtering across NaN gaps.

@@ -9,6 +9,7 @@ mod gc;
 mod metrics;
 mod model;
 mod plan;
+mod predict;
 mod report;
 mod run;
 mod show;
@@ -171,6 +172,9 @@ enum Command {
     /// Inspect models: `quakeline model summary pm-cnn --set window=7d`.
     #[command(subcommand)]
     Model(model::Command),
+    /// Predict one focal mechanism with a trained FMNet entry from an HDF5 `waveforms` [48, 128]
+    /// file or 48 SAC files; prints strike/dip/rake and the time it took.
+    Predict(predict::Args),
     /// Print the BLAKE3 digest of files (to pin `urls` with `blake3 = [...]`).
     Digest {
         /// Files to hash.
@@ -209,6 +213,7 @@ pub fn main() -> i32 {
         Command::Gc(a) => gc::exec(a),
         Command::Stages => stages::exec(),
         Command::Model(c) => model::exec(c),
+        Command::Predict(a) => predict::exec(a),
         Command::Check(a) => check::exec(a),
         Command::Metrics(c) => metrics::exec(c),
         Command::Report(a) => report::exec(a),

@@ -52,7 +52,10 @@ fn block(rng: &mut Rng, cin: usize, cout: usize, k: [usize; 2], device: &Device)
     let pad = PaddingConfig2d::Explicit(k[0] / 2, k[1] / 2, k[0] / 2, k[1] / 2);
     Block {
         conv: conv(rng, [cin, cout], k, pad, device),
-        norm: BatchNormConfig::new(cout).with_momentum(0.1).with_epsilon(1e-3).init(device),
+        norm: BatchNormConfig::new(cout)
+            .with_momentum(0.1)
+            .with_epsilon(1e-3)
+            .init(device),
     }
 }
 
@@ -77,7 +80,13 @@ impl Fmnet {
             cin = cout;
         }
         let head = block(&mut rng, cin, 16, [1, 3], device);
-        let out = conv(&mut rng, [16, 3], [1, 3], PaddingConfig2d::Explicit(0, 1, 0, 1), device);
+        let out = conv(
+            &mut rng,
+            [16, 3],
+            [1, 3],
+            PaddingConfig2d::Explicit(0, 1, 0, 1),
+            device,
+        );
         Fmnet {
             encoder,
             pools,
@@ -92,7 +101,9 @@ impl Fmnet {
         let [b, r, l] = x.dims();
         let mut x = x.reshape([b, 1, r, l]);
         for (blk, pool) in self.encoder.iter().zip(&self.pools) {
-            x = blk.norm.forward(leaky_relu(pool.forward(blk.conv.forward(x)), 0.2));
+            x = blk
+                .norm
+                .forward(leaky_relu(pool.forward(blk.conv.forward(x)), 0.2));
         }
         let [b, c, h, w] = x.dims();
         x.reshape([b, c * h * w])
@@ -107,10 +118,16 @@ impl Fmnet {
             let y = blk.conv.forward(x);
             let [b, c, h, w] = y.dims();
             // UpSampling2D((1, 2)): every sample repeated twice along time.
-            let y = y.reshape([b, c, h, w, 1]).repeat_dim(4, 2).reshape([b, c, h, 2 * w]);
+            let y = y
+                .reshape([b, c, h, w, 1])
+                .repeat_dim(4, 2)
+                .reshape([b, c, h, 2 * w]);
             x = blk.norm.forward(leaky_relu(y, 0.2));
         }
-        let x = self.head.norm.forward(leaky_relu(self.head.conv.forward(x), 0.2));
+        let x = self
+            .head
+            .norm
+            .forward(leaky_relu(self.head.conv.forward(x), 0.2));
         let y = self.out.forward(x);
         let [b, c, _, w] = y.dims();
         y.reshape([b, c, w])
@@ -121,25 +138,54 @@ impl Fmnet {
 pub fn tensors(m: &Fmnet) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     let mut out = Vec::new();
     let conv_t = |name: String, c: &Conv2d, out: &mut Vec<(String, Vec<usize>, Vec<f32>)>| {
-        out.push((format!("{name}.weight"), c.weight.dims().to_vec(), super::weights::values(c.weight.val())));
+        out.push((
+            format!("{name}.weight"),
+            c.weight.dims().to_vec(),
+            super::weights::values(c.weight.val()),
+        ));
         let b = c.bias.as_ref().expect("conv bias");
-        out.push((format!("{name}.bias"), b.dims().to_vec(), super::weights::values(b.val())));
+        out.push((
+            format!("{name}.bias"),
+            b.dims().to_vec(),
+            super::weights::values(b.val()),
+        ));
     };
     let blocks = m
         .encoder
         .iter()
         .enumerate()
         .map(|(i, b)| (format!("encoder.{i}"), b))
-        .chain(m.decoder.iter().enumerate().map(|(i, b)| (format!("decoder.{i}"), b)))
+        .chain(
+            m.decoder
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (format!("decoder.{i}"), b)),
+        )
         .chain([("head".to_string(), &m.head)]);
     for (name, b) in blocks {
         conv_t(format!("{name}.conv"), &b.conv, &mut out);
         let n = &b.norm;
         let d = vec![n.gamma.dims()[0]];
-        out.push((format!("{name}.norm.weight"), d.clone(), super::weights::values(n.gamma.val())));
-        out.push((format!("{name}.norm.bias"), d.clone(), super::weights::values(n.beta.val())));
-        out.push((format!("{name}.norm.running_mean"), d.clone(), super::weights::values(n.running_mean.value())));
-        out.push((format!("{name}.norm.running_var"), d, super::weights::values(n.running_var.value())));
+        out.push((
+            format!("{name}.norm.weight"),
+            d.clone(),
+            super::weights::values(n.gamma.val()),
+        ));
+        out.push((
+            format!("{name}.norm.bias"),
+            d.clone(),
+            super::weights::values(n.beta.val()),
+        ));
+        out.push((
+            format!("{name}.norm.running_mean"),
+            d.clone(),
+            super::weights::values(n.running_mean.value()),
+        ));
+        out.push((
+            format!("{name}.norm.running_var"),
+            d,
+            super::weights::values(n.running_var.value()),
+        ));
     }
     conv_t("out".into(), &m.out, &mut out);
     out
@@ -155,7 +201,10 @@ pub fn from_tensors(
     let load_conv = |name: &str, c: &mut Conv2d| -> anyhow::Result<()> {
         let dims = c.weight.dims();
         c.weight = Param::from_tensor(get(&format!("{name}.weight"), &dims)?.reshape(dims));
-        c.bias = Some(Param::from_tensor(get(&format!("{name}.bias"), &[dims[0]])?));
+        c.bias = Some(Param::from_tensor(get(
+            &format!("{name}.bias"),
+            &[dims[0]],
+        )?));
         Ok(())
     };
     let load_block = |name: String, b: &mut Block| -> anyhow::Result<()> {
@@ -187,23 +236,6 @@ pub fn parameter_count(m: &Fmnet) -> usize {
         .sum()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use burn::tensor::TensorData;
-
-    #[test]
-    fn shapes_code_and_conv_count() {
-        let dev = super::super::device();
-        let m = Fmnet::new(1, &dev);
-        let x = Tensor::<3>::from_data(TensorData::new(vec![0.1f32; 2 * ROWS * SAMPLES], [2, ROWS, SAMPLES]), &dev);
-        assert_eq!(m.encode(x.clone()).dims(), [2, CODE]);
-        assert_eq!(m.forward(x).dims(), [2, 3, SAMPLES]);
-        let convs = tensors(&m).iter().filter(|(n, _, _)| n.ends_with("conv.weight") || n == "out.weight").count();
-        assert_eq!(convs, 16);
-    }
-}
-
 // ---- training ----------------------------------------------------------------------------
 
 use burn::optim::GradientsParams;
@@ -226,7 +258,10 @@ pub fn batch(g: &Generator, idx: &[usize]) -> (Vec<f32>, Vec<f32>) {
             (x, y)
         })
         .collect();
-    let (mut x, mut y) = (Vec::with_capacity(idx.len() * xs), Vec::with_capacity(idx.len() * ys));
+    let (mut x, mut y) = (
+        Vec::with_capacity(idx.len() * xs),
+        Vec::with_capacity(idx.len() * ys),
+    );
     for (a, b) in parts {
         x.extend(a);
         y.extend(b);
@@ -251,12 +286,24 @@ fn good_fraction(g: &Generator, idx: &[usize], curves: &[f32]) -> usize {
 }
 
 /// Label curves `[n][3·bins]` predicted for samples `idx`.
-pub fn predict(m: &Fmnet, g: &Generator, idx: &[usize], batch_size: usize, device: &Device) -> Vec<f32> {
+pub fn predict(
+    m: &Fmnet,
+    g: &Generator,
+    idx: &[usize],
+    batch_size: usize,
+    device: &Device,
+) -> Vec<f32> {
     let mut out = Vec::with_capacity(idx.len() * 3 * g.labels.bins);
     for chunk in idx.chunks(batch_size.max(1)) {
         let (x, _) = batch(g, chunk);
         let x = tensor3(x, [chunk.len(), g.rows(), g.processing.window], device);
-        out.extend(m.forward(x).into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 output"));
+        out.extend(
+            m.forward(x)
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32 output"),
+        );
     }
     out
 }
@@ -269,7 +316,11 @@ pub fn score(m: &Fmnet, g: &Generator, idx: &[usize], batch_size: usize, device:
     for (i, c) in idx.iter().zip(curves.chunks(truth.len())) {
         let (_, mech) = g.source(*i);
         g.labels.encode(&mech, &mut truth);
-        se += c.iter().zip(&truth).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>();
+        se += c
+            .iter()
+            .zip(&truth)
+            .map(|(a, b)| ((a - b) as f64).powi(2))
+            .sum::<f64>();
     }
     Score {
         loss: se / curves.len().max(1) as f64,
@@ -313,7 +364,11 @@ pub fn fit(
                 b + 1,
                 cfg.lr
             );
-            let curves: Vec<f32> = pred.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32");
+            let curves: Vec<f32> = pred
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32");
             good += good_fraction(g, idx, &curves);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(cfg.lr, model, grads);
@@ -343,4 +398,27 @@ pub fn fit(
         });
     }
     Ok((model.valid(), history))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    #[test]
+    fn shapes_code_and_conv_count() {
+        let dev = super::super::device();
+        let m = Fmnet::new(1, &dev);
+        let x = Tensor::<3>::from_data(
+            TensorData::new(vec![0.1f32; 2 * ROWS * SAMPLES], [2, ROWS, SAMPLES]),
+            &dev,
+        );
+        assert_eq!(m.encode(x.clone()).dims(), [2, CODE]);
+        assert_eq!(m.forward(x).dims(), [2, 3, SAMPLES]);
+        let convs = tensors(&m)
+            .iter()
+            .filter(|(n, _, _)| n.ends_with("conv.weight") || n == "out.weight")
+            .count();
+        assert_eq!(convs, 16);
+    }
 }

@@ -161,7 +161,11 @@ pub(crate) fn glorot(rng: &mut Rng, n: usize, fan_in: usize, fan_out: usize) -> 
         .collect()
 }
 
-pub(crate) fn param<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
+pub(crate) fn param<const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    device: &Device,
+) -> Param<Tensor<D>> {
     Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
 }
 

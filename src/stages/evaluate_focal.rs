@@ -47,7 +47,10 @@ static PARAMS: &[ParamSpec] = &[
     ),
     ParamSpec::new(
         "search_samples",
-        ParamType::Int { min: 1, max: 10_000_000 },
+        ParamType::Int {
+            min: 1,
+            max: 10_000_000,
+        },
         Presence::Default("5000"),
         "training samples (a seeded random subset) encoded for the feature-space search",
     ),
@@ -60,13 +63,41 @@ static PARAMS: &[ParamSpec] = &[
 ];
 
 static METRICS: &[MetricSpec] = &[
-    MetricSpec { name: "kagan_median", direction: Direction::Lower, doc: "median Kagan angle (deg) on the test samples" },
-    MetricSpec { name: "kagan_mean", direction: Direction::Lower, doc: "mean Kagan angle (deg)" },
-    MetricSpec { name: "good_fraction", direction: Direction::Higher, doc: "fraction with Kagan angle <= good_deg" },
-    MetricSpec { name: "strike_mae", direction: Direction::Lower, doc: "mean absolute strike error (deg, modulo 360)" },
-    MetricSpec { name: "dip_mae", direction: Direction::Lower, doc: "mean absolute dip error (deg)" },
-    MetricSpec { name: "rake_mae", direction: Direction::Lower, doc: "mean absolute rake error (deg)" },
-    MetricSpec { name: "n", direction: Direction::Neither, doc: "test samples scored" },
+    MetricSpec {
+        name: "kagan_median",
+        direction: Direction::Lower,
+        doc: "median Kagan angle (deg) on the test samples",
+    },
+    MetricSpec {
+        name: "kagan_mean",
+        direction: Direction::Lower,
+        doc: "mean Kagan angle (deg)",
+    },
+    MetricSpec {
+        name: "good_fraction",
+        direction: Direction::Higher,
+        doc: "fraction with Kagan angle <= good_deg",
+    },
+    MetricSpec {
+        name: "strike_mae",
+        direction: Direction::Lower,
+        doc: "mean absolute strike error (deg, modulo 360)",
+    },
+    MetricSpec {
+        name: "dip_mae",
+        direction: Direction::Lower,
+        doc: "mean absolute dip error (deg)",
+    },
+    MetricSpec {
+        name: "rake_mae",
+        direction: Direction::Lower,
+        doc: "mean absolute rake error (deg)",
+    },
+    MetricSpec {
+        name: "n",
+        direction: Direction::Neither,
+        doc: "test samples scored",
+    },
 ];
 
 fn median(v: &[f64]) -> f64 {
@@ -94,8 +125,14 @@ impl Stage for EvaluateFocal {
     }
     fn inputs(&self) -> &'static [InputSpec] {
         &[
-            InputSpec { name: "model", doc: "a train entry with model = \"fmnet\"" },
-            InputSpec { name: "data", doc: "the synth.fmnet set the model was trained on" },
+            InputSpec {
+                name: "model",
+                doc: "a train entry with model = \"fmnet\"",
+            },
+            InputSpec {
+                name: "data",
+                doc: "the synth.fmnet set the model was trained on",
+            },
         ]
     }
     fn metrics(&self) -> &'static [MetricSpec] {
@@ -110,7 +147,10 @@ impl Stage for EvaluateFocal {
         let what = format!("input `data` of `{}`", ctx.stage_id);
         let g = super::synth_fmnet::read(ctx.input("data")?, &what)?;
         let test: Vec<usize> = g.indices(Part::Test).collect();
-        anyhow::ensure!(!test.is_empty(), "{what} has no test samples (synth.fmnet test_samples = 0)");
+        anyhow::ensure!(
+            !test.is_empty(),
+            "{what} has no test samples (synth.fmnet test_samples = 0)"
+        );
         ctx.progress.set_length(test.len() as u64);
         ctx.progress.set_message("test samples");
         let bins = g.labels.bins;
@@ -158,14 +198,25 @@ impl Stage for EvaluateFocal {
             steps.push(((b + 1) as f64 * 5.0, *c as f64));
         }
         let png = plot::png(&[Panel {
-            title: format!("Kagan angle, {} held-out samples (median {:.1} deg)", test.len(), median(&kag)),
+            title: format!(
+                "Kagan angle, {} held-out samples (median {:.1} deg)",
+                test.len(),
+                median(&kag)
+            ),
             x_label: "Kagan angle (deg)".into(),
             y_label: "samples".into(),
             series: vec![
-                Series { label: "count per 5 deg".into(), points: steps, mark: Mark::Line },
+                Series {
+                    label: "count per 5 deg".into(),
+                    points: steps,
+                    mark: Mark::Line,
+                },
                 Series {
                     label: format!("good <= {good_deg} deg"),
-                    points: vec![(good_deg, 0.0), (good_deg, *counts.iter().max().unwrap_or(&1) as f64)],
+                    points: vec![
+                        (good_deg, 0.0),
+                        (good_deg, *counts.iter().max().unwrap_or(&1) as f64),
+                    ],
                     mark: Mark::Dashed,
                 },
             ],
@@ -175,16 +226,26 @@ impl Stage for EvaluateFocal {
         ctx.write_result("kagan_histogram.png", &png)?;
 
         let k = p.int("neighbours")? as usize;
-        let neighbours = if k > 0 { Some(feature_search(ctx, &model, &g, &test, k)?) } else { None };
+        let neighbours = if k > 0 {
+            Some(feature_search(ctx, &model, &g, &test, k)?)
+        } else {
+            None
+        };
         let summary = json!({
             "test_samples": test.len(),
             "kagan_deg": {"median": median(&kag), "mean": kag.iter().sum::<f64>() / n, "good_deg": good_deg, "good_fraction": good},
             "mae_deg": {"strike": abs[0] / n, "dip": abs[1] / n, "rake": abs[2] / n},
             "histogram_5deg": counts.to_vec(),
         });
-        ctx.write_result("evaluation.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
+        ctx.write_result(
+            "evaluation.json",
+            serde_json::to_string_pretty(&summary)?.as_bytes(),
+        )?;
         if let Some(nb) = neighbours {
-            ctx.write_result("neighbours.json", serde_json::to_string_pretty(&nb)?.as_bytes())?;
+            ctx.write_result(
+                "neighbours.json",
+                serde_json::to_string_pretty(&nb)?.as_bytes(),
+            )?;
         }
         Ok(())
     }
@@ -204,7 +265,11 @@ fn feature_search(
     let mut rng = Rng::new(ctx.seed, "evaluate.focal/search");
     rng.shuffle(&mut pool);
     pool.truncate(p.int("search_samples")? as usize);
-    let queries: Vec<usize> = test.iter().copied().take(p.int("queries")? as usize).collect();
+    let queries: Vec<usize> = test
+        .iter()
+        .copied()
+        .take(p.int("queries")? as usize)
+        .collect();
     let encode = |idx: &[usize]| -> Vec<f32> {
         let mut out = Vec::new();
         for chunk in idx.chunks(256) {
@@ -213,7 +278,14 @@ fn feature_search(
                 burn::tensor::TensorData::new(x, [chunk.len(), g.rows(), g.processing.window]),
                 &device,
             );
-            out.extend(model.encode(x).into_data().convert::<f32>().try_to_vec::<f32>().expect("f32"));
+            out.extend(
+                model
+                    .encode(x)
+                    .into_data()
+                    .convert::<f32>()
+                    .try_to_vec::<f32>()
+                    .expect("f32"),
+            );
         }
         out
     };

@@ -82,14 +82,46 @@ static PARAMS: &[ParamSpec] = &[
         Presence::Required,
         "rows [name, latitude, longitude] (degrees, WGS84); their order is the input row order",
     ),
-    triple("lat_deg", "[35.4, 36.2, 0.1]", "source-grid latitudes [first, last, step], inclusive"),
-    triple("lon_deg", "[-118.0, -117.2, 0.1]", "source-grid longitudes [first, last, step], inclusive"),
-    triple("strike_deg", "[0.0, 330.0, 30.0]", "training strikes [first, last, step], inclusive"),
-    triple("dip_deg", "[10.0, 90.0, 10.0]", "training dips [first, last, step], inclusive"),
-    triple("rake_deg", "[-90.0, 70.0, 20.0]", "training rakes [first, last, step], inclusive"),
-    pair("label_strike_deg", "[0.0, 360.0]", "strike range of the label curve [low, high]"),
-    pair("label_dip_deg", "[0.0, 90.0]", "dip range of the label curve [low, high]"),
-    pair("label_rake_deg", "[-90.0, 90.0]", "rake range of the label curve [low, high]"),
+    triple(
+        "lat_deg",
+        "[35.4, 36.2, 0.1]",
+        "source-grid latitudes [first, last, step], inclusive",
+    ),
+    triple(
+        "lon_deg",
+        "[-118.0, -117.2, 0.1]",
+        "source-grid longitudes [first, last, step], inclusive",
+    ),
+    triple(
+        "strike_deg",
+        "[0.0, 330.0, 30.0]",
+        "training strikes [first, last, step], inclusive",
+    ),
+    triple(
+        "dip_deg",
+        "[10.0, 90.0, 10.0]",
+        "training dips [first, last, step], inclusive",
+    ),
+    triple(
+        "rake_deg",
+        "[-90.0, 70.0, 20.0]",
+        "training rakes [first, last, step], inclusive",
+    ),
+    pair(
+        "label_strike_deg",
+        "[0.0, 360.0]",
+        "strike range of the label curve [low, high]",
+    ),
+    pair(
+        "label_dip_deg",
+        "[0.0, 90.0]",
+        "dip range of the label curve [low, high]",
+    ),
+    pair(
+        "label_rake_deg",
+        "[-90.0, 90.0]",
+        "rake range of the label curve [low, high]",
+    ),
     ParamSpec::new(
         "label_bins",
         ParamType::Int { min: 2, max: 4096 },
@@ -110,7 +142,10 @@ static PARAMS: &[ParamSpec] = &[
     ),
     ParamSpec::new(
         "window",
-        ParamType::Int { min: 8, max: 1 << 16 },
+        ParamType::Int {
+            min: 8,
+            max: 1 << 16,
+        },
         Presence::Default("128"),
         "samples per trace (the paper: 128)",
     ),
@@ -126,8 +161,16 @@ static PARAMS: &[ParamSpec] = &[
         Presence::Default("10.0"),
         "per-station random time shifts are whole samples with |shift| < this (the paper: 10 s)",
     ),
-    pair("noise_rms", "[0.02, 0.2]", "noise RMS relative to the peak, uniform in [min, max] per sample"),
-    pair("bandpass_hz", "[0.05, 0.1]", "band-pass corners in Hz (the paper: 0.05-0.1)"),
+    pair(
+        "noise_rms",
+        "[0.02, 0.2]",
+        "noise RMS relative to the peak, uniform in [min, max] per sample",
+    ),
+    pair(
+        "bandpass_hz",
+        "[0.05, 0.1]",
+        "band-pass corners in Hz (the paper: 0.05-0.1)",
+    ),
     ParamSpec::new(
         "filter_order",
         ParamType::Int { min: 1, max: 12 },
@@ -148,13 +191,19 @@ static PARAMS: &[ParamSpec] = &[
     ),
     ParamSpec::new(
         "validation_samples",
-        ParamType::Int { min: 0, max: 10_000_000 },
+        ParamType::Int {
+            min: 0,
+            max: 10_000_000,
+        },
         Presence::Default("1000"),
         "extra samples at random grid points and mechanisms for validation (the paper: 1000)",
     ),
     ParamSpec::new(
         "test_samples",
-        ParamType::Int { min: 0, max: 10_000_000 },
+        ParamType::Int {
+            min: 0,
+            max: 10_000_000,
+        },
         Presence::Default("1000"),
         "extra held-out samples for evaluate.focal",
     ),
@@ -203,12 +252,18 @@ pub(crate) fn stations(p: &Params) -> Result<Vec<Station>, ParamError> {
 
 fn labels(p: &Params) -> Result<Labels, ParamError> {
     let mut ranges = [(0.0, 0.0); 3];
-    for (k, name) in ["label_strike_deg", "label_dip_deg", "label_rake_deg"].iter().enumerate() {
+    for (k, name) in ["label_strike_deg", "label_dip_deg", "label_rake_deg"]
+        .iter()
+        .enumerate()
+    {
         let v = p.floats(name).map_err(pe(name))?;
         if v[0] >= v[1] {
             return Err(ParamError::new(
                 name,
-                format!("the label range [{}, {}] is empty: need low < high", v[0], v[1]),
+                format!(
+                    "the label range [{}, {}] is empty: need low < high",
+                    v[0], v[1]
+                ),
             ));
         }
         ranges[k] = (v[0], v[1]);
@@ -216,7 +271,9 @@ fn labels(p: &Params) -> Result<Labels, ParamError> {
     Ok(Labels {
         ranges,
         bins: p.int("label_bins").map_err(pe("label_bins"))? as usize,
-        sigma_bins: p.float("label_sigma_bins").map_err(pe("label_sigma_bins"))?,
+        sigma_bins: p
+            .float("label_sigma_bins")
+            .map_err(pe("label_sigma_bins"))?,
     })
 }
 
@@ -287,7 +344,10 @@ impl Stage for SynthFmnet {
         if hi >= 0.5 / dt {
             return Err(ParamError::new(
                 "dt_s",
-                format!("dt_s = {dt} s has Nyquist {} Hz, not above the band-pass corner {hi} Hz", 0.5 / dt),
+                format!(
+                    "dt_s = {dt} s has Nyquist {} Hz, not above the band-pass corner {hi} Hz",
+                    0.5 / dt
+                ),
             ));
         }
         let noise = p.floats("noise_rms").map_err(pe("noise_rms"))?;
@@ -302,7 +362,10 @@ impl Stage for SynthFmnet {
         let here = |name: &str| p.locate(name);
         let g = ctx.input("greens")?;
         let not_bank = |e: hdf5::Error| {
-            anyhow::anyhow!("the `greens` input of `{}` is not a synth.greens bank: {e}", ctx.stage_id)
+            anyhow::anyhow!(
+                "the `greens` input of `{}` is not a synth.greens bank: {e}",
+                ctx.stage_id
+            )
         };
         let (raw, shape) = h5::read_array::<f32>(g, "greens").map_err(not_bank)?;
         let (depths, _) = h5::read_array::<f64>(g, "source_depths_km").map_err(not_bank)?;
@@ -329,15 +392,24 @@ impl Stage for SynthFmnet {
             .map_err(|e| anyhow::anyhow!("{e} ({})", here("bandpass_hz")))?;
         let stf = crate::synth::trapezoid(p.float("stf_duration_s")?, 0.5, bank_dt);
         ctx.progress.set_message("band-passing the bank");
-        let (bank, trace_len, p_index) = process_bank(&raw, npts, before as usize, &stf, &sos, factor);
+        let (bank, trace_len, p_index) =
+            process_bank(&raw, npts, before as usize, &stf, &sos, factor);
 
         let stations = stations(p).map_err(|e| anyhow::anyhow!("{e} ({})", here("stations")))?;
-        let (lats, lons) = (range_of(p, "lat_deg").map_err(|e| anyhow::anyhow!("{e}"))?, range_of(p, "lon_deg").map_err(|e| anyhow::anyhow!("{e}"))?);
+        let (lats, lons) = (
+            range_of(p, "lat_deg").map_err(|e| anyhow::anyhow!("{e}"))?,
+            range_of(p, "lon_deg").map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
         let mut grid = Vec::new();
         for &lat in &lats {
             for &lon in &lons {
                 for (di, &depth_km) in depths.iter().enumerate() {
-                    grid.push(GridPoint { lat, lon, depth_km, depth_index: di });
+                    grid.push(GridPoint {
+                        lat,
+                        lon,
+                        depth_km,
+                        depth_index: di,
+                    });
                 }
             }
         }
@@ -349,7 +421,10 @@ impl Stage for SynthFmnet {
                 anyhow::ensure!(
                     d >= 0.5,
                     "station {} is at zero distance ({d:.3} km) from grid point {:.4}N {:.4}E: fk's Green's functions and the azimuth are undefined there ({})",
-                    st.name, gp.lat, gp.lon, here("stations")
+                    st.name,
+                    gp.lat,
+                    gp.lon,
+                    here("stations")
                 );
                 let (xi, bd) = bank_dist
                     .iter()
@@ -360,7 +435,9 @@ impl Stage for SynthFmnet {
                 anyhow::ensure!(
                     (bd - d).abs() <= tol,
                     "station {} is {d:.2} km from grid point {:.4}N {:.4}E; the nearest bank distance is {bd} km (tolerance {tol} km): extend the synth.greens distances",
-                    st.name, gp.lat, gp.lon
+                    st.name,
+                    gp.lat,
+                    gp.lon
                 );
                 paths.push(Path {
                     distance_index: xi,
@@ -376,15 +453,23 @@ impl Stage for SynthFmnet {
         anyhow::ensure!(
             p_index + max_shift >= pre_p && p_index + max_shift + window <= trace_len + pre_p,
             "the bank's traces ({npts} samples at {bank_dt} s, P at sample {before}) are too short for a {window}-sample window starting {} s before P with shifts up to {} samples: compute the bank with more npts ({})",
-            p.float("pre_p_s")?, max_shift, here("window")
+            p.float("pre_p_s")?,
+            max_shift,
+            here("window")
         );
         anyhow::ensure!(
-            pre_p + max_shift <= p_index + max_shift && p_index + max_shift + window - pre_p <= trace_len,
-            "window does not fit in the bank traces ({})", here("window")
+            pre_p + max_shift <= p_index + max_shift
+                && p_index + max_shift + window - pre_p <= trace_len,
+            "window does not fit in the bank traces ({})",
+            here("window")
         );
         let labels = labels(p).map_err(|e| anyhow::anyhow!("{e} ({})", here(&e.param)))?;
-        let mechanisms = mechanisms(p, &labels).map_err(|e| anyhow::anyhow!("{e} ({})", here(&e.param)))?;
-        let (nv, nt) = (p.int("validation_samples")? as usize, p.int("test_samples")? as usize);
+        let mechanisms =
+            mechanisms(p, &labels).map_err(|e| anyhow::anyhow!("{e} ({})", here(&e.param)))?;
+        let (nv, nt) = (
+            p.int("validation_samples")? as usize,
+            p.int("test_samples")? as usize,
+        );
         let span = |name: &str| -> anyhow::Result<(f64, f64)> {
             let v = p.floats(name)?;
             Ok((v[0], v[1]))
@@ -437,7 +522,11 @@ impl Stage for SynthFmnet {
 pub(crate) fn write(out: &hdf5::Group, g: &Generator) -> anyhow::Result<()> {
     let nd = g.bank.len() / (g.n_distances * 9 * g.trace_len);
     h5::write_array(out, "bank", &[nd, g.n_distances, 9, g.trace_len], &g.bank)?;
-    let grid: Vec<f64> = g.grid.iter().flat_map(|p| [p.lat, p.lon, p.depth_km]).collect();
+    let grid: Vec<f64> = g
+        .grid
+        .iter()
+        .flat_map(|p| [p.lat, p.lon, p.depth_km])
+        .collect();
     h5::write_array(out, "grid", &[g.grid.len(), 3], &grid)?;
     let gd: Vec<u32> = g.grid.iter().map(|p| p.depth_index as u32).collect();
     h5::write_array(out, "grid_depth", &[g.grid.len()], &gd)?;
@@ -460,7 +549,12 @@ pub(crate) fn write(out: &hdf5::Group, g: &Generator) -> anyhow::Result<()> {
         .flat_map(|(gi, m)| [*gi as f64, m.strike, m.dip, m.rake])
         .collect();
     h5::write_array(out, "held_out", &[g.held_out.len(), 4], &ho)?;
-    h5::write_array(out, "noise", &[g.noise.len() / g.noise_len, g.noise_len], &g.noise)?;
+    h5::write_array(
+        out,
+        "noise",
+        &[g.noise.len() / g.noise_len, g.noise_len],
+        &g.noise,
+    )?;
     h5::write_attr(out, "n_validation", g.n_validation as u64)?;
     h5::write_attr(out, "p_index", g.p_index as u64)?;
     h5::write_attr(out, "dt_s", g.dt_s)?;
@@ -500,7 +594,11 @@ pub(crate) fn read(g: &hdf5::Group, what: &str) -> anyhow::Result<Generator> {
     let stations: Vec<Station> = names
         .split(',')
         .zip(coords.chunks(2))
-        .map(|(n, c)| Station { name: n.to_string(), lat: c[0], lon: c[1] })
+        .map(|(n, c)| Station {
+            name: n.to_string(),
+            lat: c[0],
+            lon: c[1],
+        })
         .collect();
     Ok(Generator {
         n_distances: bs[1],
@@ -511,15 +609,31 @@ pub(crate) fn read(g: &hdf5::Group, what: &str) -> anyhow::Result<Generator> {
         grid: grid
             .chunks(3)
             .zip(&gd)
-            .map(|(c, d)| GridPoint { lat: c[0], lon: c[1], depth_km: c[2], depth_index: *d as usize })
+            .map(|(c, d)| GridPoint {
+                lat: c[0],
+                lon: c[1],
+                depth_km: c[2],
+                depth_index: *d as usize,
+            })
             .collect(),
         paths: paths
             .chunks(4)
-            .map(|c| Path { distance_index: c[0] as usize, distance_km: c[1], az: c[2], baz: c[3] })
+            .map(|c| Path {
+                distance_index: c[0] as usize,
+                distance_km: c[1],
+                az: c[2],
+                baz: c[3],
+            })
             .collect(),
         stations,
-        mechanisms: ms.chunks(3).map(|c| Mechanism::new(c[0], c[1], c[2])).collect(),
-        held_out: ho.chunks(4).map(|c| (c[0] as usize, Mechanism::new(c[1], c[2], c[3]))).collect(),
+        mechanisms: ms
+            .chunks(3)
+            .map(|c| Mechanism::new(c[0], c[1], c[2]))
+            .collect(),
+        held_out: ho
+            .chunks(4)
+            .map(|c| (c[0] as usize, Mechanism::new(c[1], c[2], c[3])))
+            .collect(),
         n_validation: u("n_validation")?,
         noise_len: ns[1],
         noise,

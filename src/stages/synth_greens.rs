@@ -138,7 +138,9 @@ pub(crate) fn distances(p: &Params) -> Result<Vec<f64>, ParamError> {
         )),
         (Some(_), None) => p.floats("distances_km").map_err(pe("distances_km")),
         (None, Some(_)) => {
-            let r = p.floats("distance_range_km").map_err(pe("distance_range_km"))?;
+            let r = p
+                .floats("distance_range_km")
+                .map_err(pe("distance_range_km"))?;
             inclusive_range(r[0], r[1], r[2]).map_err(|m| ParamError::new("distance_range_km", m))
         }
     }
@@ -153,23 +155,34 @@ pub(crate) fn inclusive_range(first: f64, last: f64, step: f64) -> Result<Vec<f6
     }
     let n = ((last - first) / step + 1e-9).floor() as usize + 1;
     if n > 1_000_000 {
-        return Err(format!("[{first}, {last}, {step}] has {n} values; at most 1e6"));
+        return Err(format!(
+            "[{first}, {last}, {step}] has {n} values; at most 1e6"
+        ));
     }
     Ok((0..n).map(|i| first + i as f64 * step).collect())
 }
 
 /// The model from its parameter (file or inline), with errors naming the file line or table row.
-pub(crate) fn model(p: &Params, dir: &std::path::Path) -> Result<(LayeredModel, String), ParamError> {
+pub(crate) fn model(
+    p: &Params,
+    dir: &std::path::Path,
+) -> Result<(LayeredModel, String), ParamError> {
     let kappa = p.bool("vp_vs_ratio").map_err(pe("vp_vs_ratio"))?;
     match p.get("model") {
         Some(Value::Str(path)) => {
             let full = dir.join(path);
             let text = std::fs::read_to_string(&full).map_err(|e| {
-                ParamError::new("model", format!("cannot read model file {}: {e}", full.display()))
+                ParamError::new(
+                    "model",
+                    format!("cannot read model file {}: {e}", full.display()),
+                )
             })?;
             let m = LayeredModel::parse_fk(&text, kappa).map_err(|e| {
                 let at = e.row.map(|r| format!(" line {r}")).unwrap_or_default();
-                ParamError::new("model", format!("model file {}{at}: {}", full.display(), e.message))
+                ParamError::new(
+                    "model",
+                    format!("model file {}{at}: {}", full.display(), e.message),
+                )
             })?;
             Ok((m, path.clone()))
         }
@@ -240,20 +253,36 @@ impl Stage for SynthGreens {
     fn check(&self, p: &Params) -> Result<(), ParamError> {
         distances(p)?;
         if p.int("npts").map_err(pe("npts"))? % 2 != 0 {
-            return Err(ParamError::new("npts", "must be even (fk computes npts/2 frequencies)"));
+            return Err(ParamError::new(
+                "npts",
+                "must be even (fk computes npts/2 frequencies)",
+            ));
         }
         let taper = p.float("taper").map_err(pe("taper"))?;
         if taper > 1.0 {
-            return Err(ParamError::new("taper", format!("{taper} must be in (0, 1]")));
+            return Err(ParamError::new(
+                "taper",
+                format!("{taper} must be in (0, 1]"),
+            ));
         }
         if p.float("dk").map_err(pe("dk"))? >= 0.5 {
-            return Err(ParamError::new("dk", "must be below 0.5 (fk recommends 0.1-0.4)"));
+            return Err(ParamError::new(
+                "dk",
+                "must be below 0.5 (fk recommends 0.1-0.4)",
+            ));
         }
         Ok(())
     }
-    fn content_digests(&self, ctx: &PlanCtx<'_>, p: &Params) -> Result<Vec<ContentDigest>, ParamError> {
+    fn content_digests(
+        &self,
+        ctx: &PlanCtx<'_>,
+        p: &Params,
+    ) -> Result<Vec<ContentDigest>, ParamError> {
         let (m, label) = model(p, ctx.pipeline_dir)?;
-        for d in p.floats("source_depths_km").map_err(pe("source_depths_km"))? {
+        for d in p
+            .floats("source_depths_km")
+            .map_err(pe("source_depths_km"))?
+        {
             m.with_source(d)
                 .map_err(|e| ParamError::new("source_depths_km", format!("{label}: {e}")))?;
         }
@@ -265,7 +294,8 @@ impl Stage for SynthGreens {
 
     fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
         let p = ctx.params;
-        let (m, label) = model(p, ctx.pipeline_dir).map_err(|e| anyhow::anyhow!("{} ({})", e, p.locate("model")))?;
+        let (m, label) = model(p, ctx.pipeline_dir)
+            .map_err(|e| anyhow::anyhow!("{} ({})", e, p.locate("model")))?;
         anyhow::ensure!(
             ctx.content.iter().any(|c| c.blake3 == model_digest(&m)),
             "{label} changed between planning and running; run again"
@@ -273,14 +303,25 @@ impl Stage for SynthGreens {
         let depths = p.floats("source_depths_km")?;
         let dist = distances(p).map_err(|e| anyhow::anyhow!("{e}"))?;
         let s = settings(p)?;
-        ctx.progress.set_length((depths.len() * (s.npts / 2)) as u64);
-        ctx.progress.set_message("(depth, frequency) wavenumber integrals");
+        ctx.progress
+            .set_length((depths.len() * (s.npts / 2)) as u64);
+        ctx.progress
+            .set_message("(depth, frequency) wavenumber integrals");
         let bar = ctx.progress.clone();
         let bank = greens::compute(&m, &depths, &dist, s, &move || bar.inc(1))
             .map_err(|e| anyhow::anyhow!("{label}: {e} ({})", p.locate("source_depths_km")))?;
         let out = ctx.output;
-        let ds = h5::write_array(out, "greens", &[depths.len(), dist.len(), TERMS, s.npts], &bank.data)?;
-        h5::write_str_attr(&ds, "units", "1e-20 cm / (dyne cm), impulse moment-rate source")?;
+        let ds = h5::write_array(
+            out,
+            "greens",
+            &[depths.len(), dist.len(), TERMS, s.npts],
+            &bank.data,
+        )?;
+        h5::write_str_attr(
+            &ds,
+            "units",
+            "1e-20 cm / (dyne cm), impulse moment-rate source",
+        )?;
         h5::write_str_attr(&ds, "terms", &TERM_SUFFIXES.join(","))?;
         h5::write_str_attr(
             &ds,
@@ -289,7 +330,12 @@ impl Stage for SynthGreens {
         )?;
         let st = h5::write_array(out, "start_s", &[depths.len(), dist.len()], &bank.start_s)?;
         h5::write_str_attr(&st, "units", "s after origin")?;
-        h5::write_array(out, "p_arrival_s", &[depths.len(), dist.len()], &bank.p_arrival_s)?;
+        h5::write_array(
+            out,
+            "p_arrival_s",
+            &[depths.len(), dist.len()],
+            &bank.p_arrival_s,
+        )?;
         h5::write_array(out, "source_depths_km", &[depths.len()], &depths)?;
         h5::write_array(out, "distances_km", &[dist.len()], &dist)?;
         let layers: Vec<f64> = m
@@ -298,7 +344,11 @@ impl Stage for SynthGreens {
             .flat_map(|l| [l.thickness_km, l.vs, l.vp, l.rho, l.qs, l.qp])
             .collect();
         let md = h5::write_array(out, "model", &[m.layers.len(), 6], &layers)?;
-        h5::write_str_attr(&md, "columns", "thickness_km,vs_km_s,vp_km_s,rho_g_cm3,qs,qp")?;
+        h5::write_str_attr(
+            &md,
+            "columns",
+            "thickness_km,vs_km_s,vp_km_s,rho_g_cm3,qs,qp",
+        )?;
         h5::write_attr(out, "dt_s", s.dt_s)?;
         h5::write_attr(out, "npts", s.npts as u64)?;
         h5::write_attr(out, "samples_before", s.samples_before as u64)?;

@@ -529,7 +529,9 @@ fn run_fmnet(ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
     let what = format!("the input of `{}` (model fmnet)", ctx.stage_id);
     let g = super::synth_fmnet::read(ctx.input("input")?, &what)?;
     anyhow::ensure!(
-        g.rows() == fmnet::ROWS && g.processing.window == fmnet::SAMPLES && g.labels.bins == fmnet::SAMPLES,
+        g.rows() == fmnet::ROWS
+            && g.processing.window == fmnet::SAMPLES
+            && g.labels.bins == fmnet::SAMPLES,
         "{what} has {} rows x {} samples and {} label bins; FMNet's published topology takes 48 x 128 (16 stations) and 128 bins",
         g.rows(),
         g.processing.window,
@@ -556,6 +558,14 @@ fn run_fmnet(ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
     write_history(out, &history)?;
     let root: &hdf5::Location = out;
     h5::write_str_attr(root, "model", "fmnet")?;
+    // What `quakeline predict` needs to turn curves into angles without the data set.
+    let lr: Vec<f64> = g.labels.ranges.iter().flat_map(|(a, b)| [*a, *b]).collect();
+    h5::write_array(out, "label_ranges", &[3, 2], &lr)?;
+    h5::write_attr(root, "label_sigma_bins", g.labels.sigma_bins)?;
+    h5::write_attr(root, "dt_s", g.dt_s)?;
+    h5::write_str_attr(root, "component_order", g.processing.components.name())?;
+    let names: Vec<&str> = g.stations.iter().map(|s| s.name.as_str()).collect();
+    h5::write_str_attr(root, "stations", &names.join(","))?;
     h5::write_attr(root, "rows", g.rows() as u64)?;
     h5::write_attr(root, "samples", g.processing.window as u64)?;
     h5::write_attr(root, "parameters", fmnet::parameter_count(&model) as u64)?;
@@ -581,23 +591,38 @@ fn run_fmnet(ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
             "validation_loss": finite(h.validation.loss), "validation_accuracy": finite(h.validation.accuracy),
         })).collect::<Vec<_>>(),
     });
-    ctx.write_result("history.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    ctx.write_result(
+        "history.json",
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
     ctx.write_result("history.png", &plot::png(&history_panels(&history))?)?;
     Ok(())
 }
 
 /// Loads FMNet weights written by `train` (model fmnet).
-pub(crate) fn read_fmnet(g: &hdf5::Group, device: &burn::tensor::Device) -> anyhow::Result<crate::nn::fmnet::Fmnet> {
+pub(crate) fn read_fmnet(
+    g: &hdf5::Group,
+    device: &burn::tensor::Device,
+) -> anyhow::Result<crate::nn::fmnet::Fmnet> {
     let model = h5::read_str_attr(g, "model").unwrap_or_default();
-    anyhow::ensure!(model == "fmnet", "the entry holds a `{model}` model, not fmnet");
+    anyhow::ensure!(
+        model == "fmnet",
+        "the entry holds a `{model}` model, not fmnet"
+    );
     let wg = g.group("weights")?;
     crate::nn::fmnet::from_tensors(
         &|name, shape| {
             let (v, s) = h5::read_array::<f32>(&wg, name)
                 .map_err(|e| anyhow::anyhow!("weights: dataset `{name}`: {e}"))?;
-            anyhow::ensure!(s == shape, "weights: `{name}` has shape {s:?}, FMNet needs {shape:?}");
+            anyhow::ensure!(
+                s == shape,
+                "weights: `{name}` has shape {s:?}, FMNet needs {shape:?}"
+            );
             let n = v.len();
-            Ok(burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(v, [n]), device))
+            Ok(burn::tensor::Tensor::from_data(
+                burn::tensor::TensorData::new(v, [n]),
+                device,
+            ))
         },
         device,
     )

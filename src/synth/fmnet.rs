@@ -17,8 +17,8 @@
 
 use crate::focal::{Mechanism, radiation};
 use crate::rng::Rng;
-use crate::signal::sos::{default_padlen, sosfiltfilt};
 use crate::signal::butterworth::Section;
+use crate::signal::sos::{default_padlen, sosfiltfilt};
 
 /// A station (name and WGS84 coordinates in degrees).
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +66,10 @@ impl Labels {
     pub fn encode(&self, m: &Mechanism, out: &mut [f32]) {
         for (k, v) in [m.strike, m.dip, m.rake].into_iter().enumerate() {
             let c = self.position(k, v);
-            for (b, o) in out[k * self.bins..(k + 1) * self.bins].iter_mut().enumerate() {
+            for (b, o) in out[k * self.bins..(k + 1) * self.bins]
+                .iter_mut()
+                .enumerate()
+            {
                 *o = (-0.5 * ((b as f64 - c) / self.sigma_bins).powi(2)).exp() as f32;
             }
         }
@@ -80,7 +83,9 @@ impl Labels {
                 let peak = c
                     .iter()
                     .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (i, &x)| if x > best.1 { (i, x) } else { best })
+                    .fold((0, f32::NEG_INFINITY), |best, (i, &x)| {
+                        if x > best.1 { (i, x) } else { best }
+                    })
                     .0;
                 let (lo, hi) = self.ranges[k];
                 lo + peak as f64 / (self.bins - 1) as f64 * (hi - lo)
@@ -230,8 +235,8 @@ impl Generator {
             let start = self.p_index + p.max_shift - p.pre_p - shift;
             let mut comps = vec![0f64; 3 * w];
             for (c, comp) in comps.chunks_mut(w).enumerate() {
-                for n in 0..3 {
-                    let r = rad[n][c];
+                for (n, rn) in rad.iter().enumerate() {
+                    let r = rn[c];
                     if r == 0.0 {
                         continue;
                     }
@@ -315,7 +320,11 @@ pub fn process_bank(
             let x: Vec<f64> = t.iter().map(|&v| v as f64).collect();
             let x = super::convolve_causal(&x, stf);
             let x = sosfiltfilt(sos, &x, padlen);
-            x.iter().skip(phase).step_by(factor).map(|&v| v as f32).collect()
+            x.iter()
+                .skip(phase)
+                .step_by(factor)
+                .map(|&v| v as f32)
+                .collect()
         })
         .collect();
     (out.concat(), len, (p_sample - phase) / factor)
@@ -329,7 +338,9 @@ pub fn noise_bank(seed: u64, rows: usize, len: usize, sos: &[Section]) -> Vec<f3
     for _ in 0..rows {
         let white: Vec<f64> = (0..len).map(|_| rng.normal()).collect();
         let x = sosfiltfilt(sos, &white, padlen);
-        let rms = (x.iter().map(|v| v * v).sum::<f64>() / len as f64).sqrt().max(1e-300);
+        let rms = (x.iter().map(|v| v * v).sum::<f64>() / len as f64)
+            .sqrt()
+            .max(1e-300);
         out.extend(x.iter().map(|v| (v / rms) as f32));
     }
     out

@@ -1,0 +1,224 @@
+//! Workflow 2 (Kuang et al. 2021) through the CLI at toy size: the synth.greens stage reproduces
+//! fk through the cache (inline model = file model, same key), synth.fmnet samples are
+//! deterministic and normalised, a one-epoch FMNet trains, evaluate.focal and predict run; and
+//! every bad input of the issue gives a located error.
+
+use crate::util::{Env, data_dir};
+
+const STATIONS: &str = r#"stations = [
+  ["CLC", 35.8157, -117.5975], ["WRC2", 35.9479, -117.6504], ["SLA", 35.8909, -117.2833],
+  ["TOW2", 35.8086, -117.7649], ["SRT", 35.6923, -117.7505], ["WBM", 35.6084, -117.8905],
+  ["LRL", 35.4795, -117.6821], ["CCC", 35.5249, -117.3645], ["MPM", 36.0580, -117.4890],
+  ["JRC2", 35.9825, -117.8089], ["WMF", 36.1176, -117.8546], ["ISA", 35.6628, -118.4739],
+  ["CWC", 36.4394, -118.0803], ["GSC", 35.3018, -116.8057], ["EDW2", 34.8826, -117.9909],
+  ["FUR", 36.4671, -116.8631],
+]"#;
+
+fn model_path() -> String {
+    data_dir().join("greens/hk").display().to_string()
+}
+
+/// A toy FMNet pipeline: one grid point, 2 x 2 x 2 mechanisms, one epoch.
+fn tiny(extra_dataset: &str) -> String {
+    format!(
+        r#"[pipeline]
+name = "fmnet-tiny"
+seed = 3
+
+[stage.greens]
+kind = "synth.greens"
+model = "{}"
+source_depths_km = [10.0]
+distance_range_km = [1.0, 175.0, 1.0]
+dt_s = 1.0
+npts = 256
+
+[stage.dataset]
+kind = "synth.fmnet"
+inputs = {{ greens = "greens" }}
+lat_deg = [35.7, 35.7, 0.1]
+lon_deg = [-117.6, -117.6, 0.1]
+strike_deg = [0.0, 90.0, 90.0]
+dip_deg = [45.0, 90.0, 45.0]
+rake_deg = [0.0, 90.0, 90.0]
+validation_samples = 4
+test_samples = 6
+{STATIONS}
+{extra_dataset}
+
+[stage.train]
+kind = "train"
+model = "fmnet"
+input = "dataset"
+batch = 4
+epochs = 1
+
+[stage.evaluate]
+kind = "evaluate.focal"
+inputs = {{ model = "train", data = "dataset" }}
+neighbours = 2
+search_samples = 8
+queries = 2
+"#,
+        model_path()
+    )
+}
+
+#[test]
+fn tiny_fmnet_workflow_trains_evaluates_and_predicts() {
+    let env = Env::new();
+    let p = env.write("tiny.toml", &tiny(""));
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let g = env.entry(&p, "greens");
+    assert_eq!(g.dataset("greens").unwrap().shape(), vec![1, 175, 12, 256]);
+    let d = env.entry(&p, "dataset");
+    assert_eq!(d.dataset("held_out").unwrap().shape(), vec![10, 4]);
+    let metrics: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.path().join("results/fmnet-tiny/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    let median = metrics["metrics"]["evaluate.kagan_median"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!((0.0..=120.0).contains(&median), "{metrics}");
+    let nb = std::fs::read_to_string(
+        env.path()
+            .join("results/fmnet-tiny/evaluate/neighbours.json"),
+    )
+    .unwrap();
+    assert!(nb.contains("kagan_to_query_deg"));
+
+    // predict: one HDF5 waveform file → one mechanism and a timing.
+    let wave = env.path().join("wave.h5");
+    {
+        let f = hdf5::File::create(&wave).unwrap();
+        let x: Vec<f32> = (0..48 * 128)
+            .map(|i| ((i % 128) as f32 * 0.1).sin())
+            .collect();
+        quakeline::io::h5::write_array(&f, "waveforms", &[48, 128], &x).unwrap();
+    }
+    let t = env.entry(&p, "train");
+    let entry = t.filename();
+    drop(t);
+    let r = env.run(&["predict", &entry, wave.to_str().unwrap(), "--repeat", "3"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("strike") && r.stdout.contains("ms per prediction"),
+        "{r:?}"
+    );
+    // Wrong input shape: an error, not a panic.
+    let r = env.run(&["predict", &entry, p.to_str().unwrap()]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("48 SAC files"), "{r:?}");
+}
+
+#[test]
+fn inline_model_shares_the_key_of_the_same_layers_in_a_file() {
+    let env = Env::new();
+    let file = tiny("");
+    let inline = file.replace(
+        &format!("model = \"{}\"", model_path()),
+        "model = [[5.5, 3.18, 1.730, 600], [10.5, 3.64, 1.731, 600], [16.0, 3.87, 1.731, 600], [90.0, 4.50, 1.733, 900]]",
+    );
+    let a = env.write("a.toml", &file);
+    let b = env.write("b.toml", &inline);
+    let key = |p: &std::path::Path| {
+        let r = env.run(&["plan", p.to_str().unwrap(), "--json"]);
+        let v: serde_json::Value =
+            serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{r:?}"));
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["stage"] == "greens")
+            .unwrap()["key"]
+            .clone()
+    };
+    assert_eq!(key(&a), key(&b));
+}
+
+#[test]
+fn samples_are_deterministic_normalised_and_labelled() {
+    let env = Env::new();
+    let p = env.write("tiny.toml", &tiny(""));
+    let r = env.run(&[
+        "run",
+        p.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        "train.epochs=1",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let d = env.entry(&p, "dataset");
+    // Regenerate two samples from the stored generator, twice.
+    let bank = d.dataset("bank").unwrap().shape();
+    assert_eq!(bank[2], 9);
+    let noise = d.dataset("noise").unwrap().shape();
+    assert_eq!(noise[1], 4 * 128);
+    let ho: Vec<f64> = d.dataset("held_out").unwrap().read_raw().unwrap();
+    assert!(
+        ho.chunks(4)
+            .all(|r| r[0] == 0.0 && (0.0..=90.0).contains(&r[1]) && (45.0..=90.0).contains(&r[2]))
+    );
+}
+
+fn bad(extra_greens: &str, extra_dataset: &str, model: Option<&str>) -> (i32, String) {
+    let env = Env::new();
+    let mut text = tiny(extra_dataset);
+    if let Some(m) = model {
+        let path = env.write("bad.model", m);
+        text = text.replace(&model_path(), path.to_str().unwrap());
+    }
+    let text = text.replace("npts = 256\n", &format!("npts = 256\n{extra_greens}\n"));
+    let p = env.write("bad.toml", &text);
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert!(!r.stderr.contains("panicked"), "{r:?}");
+    (r.code, r.stderr)
+}
+
+#[test]
+fn non_physical_layers_name_the_model_line() {
+    let (code, err) = bad(
+        "",
+        "",
+        Some("5.5 3.18 1.73 600\n10.5 0.0 1.73 600\n0 4.5 1.73 900\n"),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("line 2") && err.contains("Vs = 0"), "{err}");
+    let (code, err) = bad("", "", Some("5.5 3.18 1.2 600\n0 4.5 1.73 900\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("line 1") && err.contains("sqrt(2)"), "{err}");
+}
+
+#[test]
+fn source_below_the_model_is_refused() {
+    let (code, err) = bad("", "", Some("5.5 3.18 1.73 600\n4.0 4.5 1.73 900\n"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("below the model") && err.contains("source_depths_km"),
+        "{err}"
+    );
+}
+
+#[test]
+fn station_at_zero_distance_is_refused() {
+    let env_text = tiny("").replace("[\"CLC\", 35.8157, -117.5975]", "[\"CLC\", 35.7, -117.6]");
+    let env = Env::new();
+    let p = env.write("z.toml", &env_text);
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("station CLC is at zero distance"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn dt_too_large_for_the_band_and_empty_label_range() {
+    let (code, err) = bad("", "dt_s = 8.0", None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("Nyquist") && err.contains("dt_s"), "{err}");
+    let (code, err) = bad("", "label_dip_deg = [90.0, 90.0]", None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("label range [90, 90] is empty"), "{err}");
+}
