@@ -203,6 +203,11 @@ impl ParamError {
     }
 }
 
+/// Maps an error reading parameter `name` to a [`ParamError`] on it (for `?` in checks).
+pub fn on(name: &str) -> impl Fn(anyhow::Error) -> ParamError + '_ {
+    move |e| ParamError::new(name, e.to_string())
+}
+
 impl std::fmt::Display for ParamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "parameter `{}`: {}", self.param, self.message)

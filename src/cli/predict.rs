@@ -113,12 +113,8 @@ fn run(a: &Args) -> anyhow::Result<()> {
     let mut x = load_input(&a.input, dt)?;
     crate::synth::fmnet::normalise(&mut x);
     let predict = |x: &[f32]| {
-        let t = burn::tensor::Tensor::<3>::from_data(
-            burn::tensor::TensorData::new(x.to_vec(), [1, ROWS, SAMPLES]),
-            &device,
-        );
         let y: Vec<f32> = model
-            .forward(t)
+            .forward(crate::nn::fmnet::input(x.to_vec(), 1, &device))
             .into_data()
             .convert::<f32>()
             .try_to_vec::<f32>()

@@ -22,7 +22,7 @@ pub mod model;
 use num_complex::Complex64 as C;
 use rayon::prelude::*;
 
-use kernel::{LayerAtFreq, SOURCES};
+use kernel::LayerAtFreq;
 pub use model::{Layer, LayeredModel, ModelError};
 
 /// Number of Green's-function terms per (depth, distance), fk's `.0`–`.8` then `.a`–`.c`.
@@ -132,17 +132,25 @@ pub fn compute(
     let mut start = vec![0.0; depths_km.len() * nx];
     let mut p_arrival = vec![0.0; depths_km.len() * nx];
     let inverse = InverseDft::new(s.npts);
+    // Thickness and Vp columns of each depth's layer stack, for the travel times.
+    let columns: Vec<(Vec<f64>, Vec<f64>, usize)> = prepared
+        .iter()
+        .map(|(layers, src)| {
+            (
+                layers.iter().map(|l| l.thickness_km).collect(),
+                layers.iter().map(|l| l.vp).collect(),
+                *src,
+            )
+        })
+        .collect();
     data.par_chunks_mut(TERMS * s.npts)
         .zip(start.par_iter_mut().zip(p_arrival.par_iter_mut()))
         .enumerate()
         .for_each(|(dx, (out, (t_start, t_p)))| {
             let (d, x) = (dx / nx, dx % nx);
-            let (layers, src) = &prepared[d];
-            let th: Vec<f64> = layers.iter().map(|l| l.thickness_km).collect();
-            let vp: Vec<f64> = layers.iter().map(|l| l.vp).collect();
+            let (th, vp, src) = &columns[d];
             // fk.pl takes the travel time from `trav` printed with two decimals.
-            *t_p =
-                (arrivals::first_arrival(&th, &vp, *src, distances_km[x]) * 100.0).round() / 100.0;
+            *t_p = (arrivals::first_arrival(th, vp, *src, distances_km[x]) * 100.0).round() / 100.0;
             let t0 = *t_p - s.samples_before as f64 * s.dt_s;
             *t_start = t0;
             let dk = s.dk * std::f64::consts::PI / r_max.max(depths_km[d]);
@@ -240,7 +248,6 @@ fn frequency_column(
             acc[11] += -u[3][2] * j1;
         }
     }
-    debug_assert_eq!(SOURCES, 4);
     col
 }
 

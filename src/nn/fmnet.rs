@@ -19,7 +19,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::leaky_relu;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use super::pm_cnn::conv;
 use crate::rng::Rng;
@@ -191,12 +191,14 @@ pub fn tensors(m: &Fmnet) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     out
 }
 
-/// Rebuilds a network from [`tensors`] as stored by `weights::write_named`.
-pub fn from_tensors(
-    get: &dyn Fn(&str, &[usize]) -> anyhow::Result<Tensor<1>>,
-    device: &Device,
-) -> anyhow::Result<Fmnet> {
+/// Rebuilds a network from the [`tensors`] stored in `group` by `weights::write_tensors`.
+pub fn read(group: &hdf5::Group, device: &Device) -> anyhow::Result<Fmnet> {
     use burn::module::RunningState;
+    let get = |name: &str, shape: &[usize]| -> anyhow::Result<Tensor<1>> {
+        let v = super::weights::read_values(group, name, shape)?;
+        let n = v.len();
+        Ok(Tensor::from_data(TensorData::new(v, [n]), device))
+    };
     let mut m = Fmnet::new(0, device);
     let load_conv = |name: &str, c: &mut Conv2d| -> anyhow::Result<()> {
         let dims = c.weight.dims();
@@ -239,7 +241,6 @@ pub fn parameter_count(m: &Fmnet) -> usize {
 // ---- training ----------------------------------------------------------------------------
 
 use burn::optim::GradientsParams;
-use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::optim;
@@ -273,6 +274,49 @@ fn tensor3(v: Vec<f32>, shape: [usize; 3], device: &Device) -> Tensor<3> {
     Tensor::from_data(TensorData::new(v, shape), device)
 }
 
+/// `n` waveforms `[n, 48, 128]` as a network input on `device`.
+pub fn input(x: Vec<f32>, n: usize, device: &Device) -> Tensor<3> {
+    tensor3(x, [n, ROWS, SAMPLES], device)
+}
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 tensor")
+}
+
+/// `f` applied to the generated waveforms of `idx` in batches, outputs concatenated.
+fn over_batches(
+    g: &Generator,
+    idx: &[usize],
+    batch_size: usize,
+    device: &Device,
+    f: impl Fn(Tensor<3>) -> Tensor<2>,
+) -> Vec<f32> {
+    let mut out = Vec::new();
+    for chunk in idx.chunks(batch_size.max(1)) {
+        let (x, _) = batch(g, chunk);
+        out.extend(to_vec(f(tensor3(
+            x,
+            [chunk.len(), g.rows(), g.processing.window],
+            device,
+        ))));
+    }
+    out
+}
+
+/// Encoder codes `[n][CODE]` of samples `idx` (the paper's Fig. 4–5 feature space).
+pub fn encode_samples(
+    m: &Fmnet,
+    g: &Generator,
+    idx: &[usize],
+    batch_size: usize,
+    device: &Device,
+) -> Vec<f32> {
+    over_batches(g, idx, batch_size, device, |x| m.encode(x))
+}
+
 /// Fraction of predictions within 20° Kagan angle of the truth (FMNet code's "good").
 fn good_fraction(g: &Generator, idx: &[usize], curves: &[f32]) -> usize {
     let per = 3 * g.labels.bins;
@@ -293,19 +337,11 @@ pub fn predict(
     batch_size: usize,
     device: &Device,
 ) -> Vec<f32> {
-    let mut out = Vec::with_capacity(idx.len() * 3 * g.labels.bins);
-    for chunk in idx.chunks(batch_size.max(1)) {
-        let (x, _) = batch(g, chunk);
-        let x = tensor3(x, [chunk.len(), g.rows(), g.processing.window], device);
-        out.extend(
-            m.forward(x)
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .expect("f32 output"),
-        );
-    }
-    out
+    over_batches(g, idx, batch_size, device, |x| {
+        let y = m.forward(x);
+        let [b, c, w] = y.dims();
+        y.reshape([b, c * w])
+    })
 }
 
 /// MSE and the fraction within 20° Kagan angle on samples `idx`.
@@ -403,7 +439,6 @@ pub fn fit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::TensorData;
 
     #[test]
     fn shapes_code_and_conv_count() {

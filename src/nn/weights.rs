@@ -54,11 +54,34 @@ pub fn tensors(m: &PmCnn) -> Vec<(String, Vec<usize>, Vec<f32>)> {
 
 /// Writes the weights of `m` into `group`.
 pub fn write(group: &hdf5::Group, m: &PmCnn) -> hdf5::Result<()> {
+    write_tensors(group, tensors(m))
+}
+
+/// Writes named tensors (any model's `tensors()`) with the PyTorch layout marker.
+pub fn write_tensors(
+    group: &hdf5::Group,
+    tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
+) -> hdf5::Result<()> {
     h5::write_str_attr(group, "layout", "pytorch")?;
-    for (name, shape, v) in tensors(m) {
+    for (name, shape, v) in tensors {
         h5::write_array(group, &name, &shape, &v)?;
     }
     Ok(())
+}
+
+/// The values of dataset `name`, refusing any shape but `expected`.
+pub fn read_values(
+    group: &hdf5::Group,
+    name: &str,
+    expected: &[usize],
+) -> anyhow::Result<Vec<f32>> {
+    let (v, shape) = h5::read_array::<f32>(group, name)
+        .map_err(|e| anyhow::anyhow!("weights: dataset `{name}`: {e}"))?;
+    anyhow::ensure!(
+        shape == expected,
+        "weights: `{name}` has shape {shape:?}, the network for this input needs {expected:?}"
+    );
+    Ok(v)
 }
 
 fn load<const D: usize>(
@@ -67,12 +90,7 @@ fn load<const D: usize>(
     expected: [usize; D],
     device: &Device,
 ) -> anyhow::Result<Tensor<D>> {
-    let (v, shape) = h5::read_array::<f32>(group, name)
-        .map_err(|e| anyhow::anyhow!("weights: dataset `{name}`: {e}"))?;
-    anyhow::ensure!(
-        shape == expected,
-        "weights: `{name}` has shape {shape:?}, the network for this input needs {expected:?}"
-    );
+    let v = read_values(group, name, &expected)?;
     Ok(Tensor::from_data(TensorData::new(v, expected), device))
 }
 

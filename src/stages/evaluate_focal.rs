@@ -270,26 +270,8 @@ fn feature_search(
         .copied()
         .take(p.int("queries")? as usize)
         .collect();
-    let encode = |idx: &[usize]| -> Vec<f32> {
-        let mut out = Vec::new();
-        for chunk in idx.chunks(256) {
-            let (x, _) = crate::nn::fmnet::batch(g, chunk);
-            let x = burn::tensor::Tensor::<3>::from_data(
-                burn::tensor::TensorData::new(x, [chunk.len(), g.rows(), g.processing.window]),
-                &device,
-            );
-            out.extend(
-                model
-                    .encode(x)
-                    .into_data()
-                    .convert::<f32>()
-                    .try_to_vec::<f32>()
-                    .expect("f32"),
-            );
-        }
-        out
-    };
     let code = crate::nn::fmnet::CODE;
+    let encode = |idx: &[usize]| crate::nn::fmnet::encode_samples(model, g, idx, 256, &device);
     let (pc, qc) = (encode(&pool), encode(&queries));
     let mech = |m: Mechanism| json!({"strike": m.strike, "dip": m.dip, "rake": m.rake});
     let rows: Vec<serde_json::Value> = queries

@@ -33,7 +33,7 @@
 
 use crate::focal::Mechanism;
 use crate::io::h5;
-use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence, Value};
+use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence, Value, on};
 use crate::rng::Rng;
 use crate::signal::butterworth::{Band, butter_sos};
 use crate::stage::{InputSpec, RunCtx, Stage};
@@ -215,18 +215,14 @@ static PARAMS: &[ParamSpec] = &[
     ),
 ];
 
-fn pe(name: &str) -> impl Fn(anyhow::Error) -> ParamError + '_ {
-    move |e| ParamError::new(name, e.to_string())
-}
-
 fn range_of(p: &Params, name: &str) -> Result<Vec<f64>, ParamError> {
-    let v = p.floats(name).map_err(pe(name))?;
+    let v = p.floats(name).map_err(on(name))?;
     inclusive_range(v[0], v[1], v[2]).map_err(|m| ParamError::new(name, m))
 }
 
 pub(crate) fn stations(p: &Params) -> Result<Vec<Station>, ParamError> {
     p.rows("stations")
-        .map_err(pe("stations"))?
+        .map_err(on("stations"))?
         .iter()
         .enumerate()
         .map(|(i, r)| match r.as_slice() {
@@ -256,7 +252,7 @@ fn labels(p: &Params) -> Result<Labels, ParamError> {
         .iter()
         .enumerate()
     {
-        let v = p.floats(name).map_err(pe(name))?;
+        let v = p.floats(name).map_err(on(name))?;
         if v[0] >= v[1] {
             return Err(ParamError::new(
                 name,
@@ -270,10 +266,10 @@ fn labels(p: &Params) -> Result<Labels, ParamError> {
     }
     Ok(Labels {
         ranges,
-        bins: p.int("label_bins").map_err(pe("label_bins"))? as usize,
+        bins: p.int("label_bins").map_err(on("label_bins"))? as usize,
         sigma_bins: p
             .float("label_sigma_bins")
-            .map_err(pe("label_sigma_bins"))?,
+            .map_err(on("label_sigma_bins"))?,
     })
 }
 
@@ -305,7 +301,7 @@ fn mechanisms(p: &Params, l: &Labels) -> Result<Vec<Mechanism>, ParamError> {
 }
 
 fn band(p: &Params) -> Result<(f64, f64), ParamError> {
-    let b = p.floats("bandpass_hz").map_err(pe("bandpass_hz"))?;
+    let b = p.floats("bandpass_hz").map_err(on("bandpass_hz"))?;
     if !(b[0] > 0.0 && b[0] < b[1]) {
         return Err(ParamError::new("bandpass_hz", "need 0 < low < high"));
     }
@@ -340,7 +336,7 @@ impl Stage for SynthFmnet {
         range_of(p, "lon_deg")?;
         mechanisms(p, &labels(p)?)?;
         let (_, hi) = band(p)?;
-        let dt = p.float("dt_s").map_err(pe("dt_s"))?;
+        let dt = p.float("dt_s").map_err(on("dt_s"))?;
         if hi >= 0.5 / dt {
             return Err(ParamError::new(
                 "dt_s",
@@ -350,7 +346,7 @@ impl Stage for SynthFmnet {
                 ),
             ));
         }
-        let noise = p.floats("noise_rms").map_err(pe("noise_rms"))?;
+        let noise = p.floats("noise_rms").map_err(on("noise_rms"))?;
         if noise[0] < 0.0 || noise[0] > noise[1] {
             return Err(ParamError::new("noise_rms", "need 0 <= min <= max"));
         }

@@ -36,7 +36,7 @@
 
 use crate::greens::{self, FkSettings, LayeredModel, TERM_SUFFIXES, TERMS};
 use crate::io::h5;
-use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence, Value};
+use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence, Value, on};
 use crate::stage::{ContentDigest, InputSpec, PlanCtx, RunCtx, Stage};
 
 pub struct SynthGreens;
@@ -121,10 +121,6 @@ static PARAMS: &[ParamSpec] = &[
     ),
 ];
 
-fn pe(name: &str) -> impl Fn(anyhow::Error) -> ParamError + '_ {
-    move |e| ParamError::new(name, e.to_string())
-}
-
 /// The distances asked for, from either form.
 pub(crate) fn distances(p: &Params) -> Result<Vec<f64>, ParamError> {
     match (p.get("distances_km"), p.get("distance_range_km")) {
@@ -136,11 +132,11 @@ pub(crate) fn distances(p: &Params) -> Result<Vec<f64>, ParamError> {
             "distances_km",
             "give `distances_km` (a list) or `distance_range_km = [first, last, step]`",
         )),
-        (Some(_), None) => p.floats("distances_km").map_err(pe("distances_km")),
+        (Some(_), None) => p.floats("distances_km").map_err(on("distances_km")),
         (None, Some(_)) => {
             let r = p
                 .floats("distance_range_km")
-                .map_err(pe("distance_range_km"))?;
+                .map_err(on("distance_range_km"))?;
             inclusive_range(r[0], r[1], r[2]).map_err(|m| ParamError::new("distance_range_km", m))
         }
     }
@@ -167,7 +163,7 @@ pub(crate) fn model(
     p: &Params,
     dir: &std::path::Path,
 ) -> Result<(LayeredModel, String), ParamError> {
-    let kappa = p.bool("vp_vs_ratio").map_err(pe("vp_vs_ratio"))?;
+    let kappa = p.bool("vp_vs_ratio").map_err(on("vp_vs_ratio"))?;
     match p.get("model") {
         Some(Value::Str(path)) => {
             let full = dir.join(path);
@@ -187,7 +183,7 @@ pub(crate) fn model(
             Ok((m, path.clone()))
         }
         Some(Value::List(_)) => {
-            let rows = p.rows("model").map_err(pe("model"))?;
+            let rows = p.rows("model").map_err(on("model"))?;
             let rows = rows
                 .iter()
                 .enumerate()
@@ -252,20 +248,20 @@ impl Stage for SynthGreens {
     }
     fn check(&self, p: &Params) -> Result<(), ParamError> {
         distances(p)?;
-        if p.int("npts").map_err(pe("npts"))? % 2 != 0 {
+        if p.int("npts").map_err(on("npts"))? % 2 != 0 {
             return Err(ParamError::new(
                 "npts",
                 "must be even (fk computes npts/2 frequencies)",
             ));
         }
-        let taper = p.float("taper").map_err(pe("taper"))?;
+        let taper = p.float("taper").map_err(on("taper"))?;
         if taper > 1.0 {
             return Err(ParamError::new(
                 "taper",
                 format!("{taper} must be in (0, 1]"),
             ));
         }
-        if p.float("dk").map_err(pe("dk"))? >= 0.5 {
+        if p.float("dk").map_err(on("dk"))? >= 0.5 {
             return Err(ParamError::new(
                 "dk",
                 "must be below 0.5 (fk recommends 0.1-0.4)",
@@ -281,7 +277,7 @@ impl Stage for SynthGreens {
         let (m, label) = model(p, ctx.pipeline_dir)?;
         for d in p
             .floats("source_depths_km")
-            .map_err(pe("source_depths_km"))?
+            .map_err(on("source_depths_km"))?
         {
             m.with_source(d)
                 .map_err(|e| ParamError::new("source_depths_km", format!("{label}: {e}")))?;

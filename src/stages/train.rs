@@ -471,52 +471,24 @@ impl Stage for Train {
 
         let out = ctx.output;
         weights::write(&out.create_group("weights")?, &model)?;
-        write_history(out, &history)?;
         let codes: Vec<i8> = parts.iter().map(|&p| p as i8).collect();
         let ds = h5::write_array(out, "split", &[codes.len()], &codes)?;
         h5::write_str_attr(&ds, "legend", "0 train, 1 validation, 2 test")?;
-        let root: &hdf5::Location = out;
-        h5::write_str_attr(root, "model", p.str("model")?)?;
-        h5::write_attr(root, "rows", data.shape.rows as u64)?;
-        h5::write_attr(root, "samples", data.shape.samples as u64)?;
-        h5::write_attr(
-            root,
-            "parameters",
-            nn::pm_cnn::parameter_count(data.shape) as u64,
-        )?;
-        h5::write_str_attr(root, "optimizer", &cfg.optimizer)?;
-        h5::write_attr(root, "lr", cfg.lr)?;
-        h5::write_attr(root, "batch", cfg.batch as u64)?;
-        h5::write_attr(root, "epochs", cfg.epochs as u64)?;
-
-        let last = history.last().copied();
-        if let Some(h) = last {
-            ctx.metric("train_loss", h.train.loss);
-            ctx.metric("train_accuracy", h.train.accuracy);
-            ctx.metric("validation_loss", h.validation.loss);
-            ctx.metric("validation_accuracy", h.validation.accuracy);
-        }
-        let summary = json!({
-            "model": p.str("model")?,
-            "optimizer": cfg.optimizer,
-            "lr": cfg.lr,
-            "batch": cfg.batch,
-            "epochs": cfg.epochs,
-            "windows": {"train": train.len(), "validation": validation.len(), "test": indices(&parts, Part::Test).len()},
-            "history": history.iter().enumerate().map(|(e, h)| json!({
-                "epoch": e + 1,
-                "train_loss": h.train.loss, "train_accuracy": h.train.accuracy,
-                "validation_loss": finite(h.validation.loss), "validation_accuracy": finite(h.validation.accuracy),
-            })).collect::<Vec<_>>(),
-            "final": last.map(|h| json!({"train_accuracy": h.train.accuracy, "validation_accuracy": finite(h.validation.accuracy)})),
-        });
-        ctx.write_result(
-            "history.json",
-            serde_json::to_string_pretty(&summary)?.as_bytes(),
-        )?;
-        let png = plot::png(&history_panels(&history))?;
-        ctx.write_result("history.png", &png)?;
-        Ok(())
+        record(
+            ctx,
+            Trained {
+                model: p.str("model")?,
+                rows: data.shape.rows,
+                samples: data.shape.samples,
+                parameters: nn::pm_cnn::parameter_count(data.shape),
+                cfg: &cfg,
+                history: &history,
+            },
+            json!({
+                "windows": {"train": train.len(), "validation": validation.len(), "test": indices(&parts, Part::Test).len()},
+                "final": history.last().map(|h| json!({"train_accuracy": h.train.accuracy, "validation_accuracy": finite(h.validation.accuracy)})),
+            }),
+        )
     }
 }
 
@@ -550,14 +522,8 @@ fn run_fmnet(ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
         ));
     })?;
     let out = ctx.output;
-    let wg = out.create_group("weights")?;
-    h5::write_str_attr(&wg, "layout", "pytorch")?;
-    for (name, shape, v) in fmnet::tensors(&model) {
-        h5::write_array(&wg, &name, &shape, &v)?;
-    }
-    write_history(out, &history)?;
+    weights::write_tensors(&out.create_group("weights")?, fmnet::tensors(&model))?;
     let root: &hdf5::Location = out;
-    h5::write_str_attr(root, "model", "fmnet")?;
     // What `quakeline predict` needs to turn curves into angles without the data set.
     let lr: Vec<f64> = g.labels.ranges.iter().flat_map(|(a, b)| [*a, *b]).collect();
     h5::write_array(out, "label_ranges", &[3, 2], &lr)?;
@@ -566,36 +532,73 @@ fn run_fmnet(ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
     h5::write_str_attr(root, "component_order", g.processing.components.name())?;
     let names: Vec<&str> = g.stations.iter().map(|s| s.name.as_str()).collect();
     h5::write_str_attr(root, "stations", &names.join(","))?;
-    h5::write_attr(root, "rows", g.rows() as u64)?;
-    h5::write_attr(root, "samples", g.processing.window as u64)?;
-    h5::write_attr(root, "parameters", fmnet::parameter_count(&model) as u64)?;
-    h5::write_str_attr(root, "optimizer", &cfg.optimizer)?;
-    h5::write_attr(root, "lr", cfg.lr)?;
-    h5::write_attr(root, "batch", cfg.batch as u64)?;
-    h5::write_attr(root, "epochs", cfg.epochs as u64)?;
-    let last = history.last().copied();
-    if let Some(h) = last {
+    record(
+        ctx,
+        Trained {
+            model: "fmnet",
+            rows: g.rows(),
+            samples: g.processing.window,
+            parameters: fmnet::parameter_count(&model),
+            cfg: &cfg,
+            history: &history,
+        },
+        json!({
+            "accuracy": "fraction of samples whose peak mechanism is within 20 deg Kagan angle",
+            "samples": {"train": n_train, "validation": g.n_validation, "test": g.held_out.len() - g.n_validation},
+        }),
+    )
+}
+
+/// What every trained model records, whatever the network.
+struct Trained<'a> {
+    model: &'a str,
+    rows: usize,
+    samples: usize,
+    parameters: usize,
+    cfg: &'a Config,
+    history: &'a [Epoch],
+}
+
+/// Writes the history, the model and hyper-parameter attributes, the final metrics and
+/// `history.json` (the fields of `t` plus the model-specific `extra` object) and `history.png`.
+fn record(ctx: &mut RunCtx<'_>, t: Trained<'_>, extra: serde_json::Value) -> anyhow::Result<()> {
+    let out = ctx.output;
+    write_history(out, t.history)?;
+    let root: &hdf5::Location = out;
+    h5::write_str_attr(root, "model", t.model)?;
+    h5::write_attr(root, "rows", t.rows as u64)?;
+    h5::write_attr(root, "samples", t.samples as u64)?;
+    h5::write_attr(root, "parameters", t.parameters as u64)?;
+    h5::write_str_attr(root, "optimizer", &t.cfg.optimizer)?;
+    h5::write_attr(root, "lr", t.cfg.lr)?;
+    h5::write_attr(root, "batch", t.cfg.batch as u64)?;
+    h5::write_attr(root, "epochs", t.cfg.epochs as u64)?;
+    if let Some(h) = t.history.last() {
         ctx.metric("train_loss", h.train.loss);
         ctx.metric("train_accuracy", h.train.accuracy);
         ctx.metric("validation_loss", h.validation.loss);
         ctx.metric("validation_accuracy", h.validation.accuracy);
     }
-    let summary = json!({
-        "model": "fmnet",
-        "optimizer": cfg.optimizer, "lr": cfg.lr, "batch": cfg.batch, "epochs": cfg.epochs,
-        "accuracy": "fraction of samples whose peak mechanism is within 20 deg Kagan angle",
-        "samples": {"train": n_train, "validation": g.n_validation, "test": g.held_out.len() - g.n_validation},
-        "history": history.iter().enumerate().map(|(e, h)| json!({
+    let mut summary = json!({
+        "model": t.model,
+        "optimizer": t.cfg.optimizer,
+        "lr": t.cfg.lr,
+        "batch": t.cfg.batch,
+        "epochs": t.cfg.epochs,
+        "history": t.history.iter().enumerate().map(|(e, h)| json!({
             "epoch": e + 1,
             "train_loss": h.train.loss, "train_accuracy": h.train.accuracy,
             "validation_loss": finite(h.validation.loss), "validation_accuracy": finite(h.validation.accuracy),
         })).collect::<Vec<_>>(),
     });
+    if let (Some(s), serde_json::Value::Object(e)) = (summary.as_object_mut(), extra) {
+        s.extend(e);
+    }
     ctx.write_result(
         "history.json",
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
-    ctx.write_result("history.png", &plot::png(&history_panels(&history))?)?;
+    ctx.write_result("history.png", &plot::png(&history_panels(t.history))?)?;
     Ok(())
 }
 
@@ -609,23 +612,7 @@ pub(crate) fn read_fmnet(
         model == "fmnet",
         "the entry holds a `{model}` model, not fmnet"
     );
-    let wg = g.group("weights")?;
-    crate::nn::fmnet::from_tensors(
-        &|name, shape| {
-            let (v, s) = h5::read_array::<f32>(&wg, name)
-                .map_err(|e| anyhow::anyhow!("weights: dataset `{name}`: {e}"))?;
-            anyhow::ensure!(
-                s == shape,
-                "weights: `{name}` has shape {s:?}, FMNet needs {shape:?}"
-            );
-            let n = v.len();
-            Ok(burn::tensor::Tensor::from_data(
-                burn::tensor::TensorData::new(v, [n]),
-                device,
-            ))
-        },
-        device,
-    )
+    crate::nn::fmnet::read(&g.group("weights")?, device)
 }
 
 /// JSON has no NaN: absent values are null.
