@@ -148,7 +148,7 @@ targets = ["evaluate"]
     }
     let _ = child.kill(); // SIGKILL
     let _ = child.wait();
-    let done_before = env.entries().len();
+    let done_before = env.committed().len();
     assert!(
         done_before >= 4,
         "killed too early to test resumption ({done_before} entries)"

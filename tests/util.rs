@@ -98,6 +98,16 @@ impl Env {
         .unwrap()
     }
 
+    /// Committed entries: `.h5` files whose manifest exists (the manifest is the commit point; a
+    /// process killed between moving the file in and writing the manifest leaves an `.h5` the
+    /// cache rightly treats as missing).
+    pub fn committed(&self) -> Vec<PathBuf> {
+        self.entries()
+            .into_iter()
+            .filter(|p| p.with_extension("json").exists())
+            .collect()
+    }
+
     /// Entries (`.h5` files) in the cache's objects directory.
     pub fn entries(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
