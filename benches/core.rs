@@ -208,6 +208,7 @@ fn fmnet_benches(root: &Path) {
         grid,
         paths,
         mechanisms,
+        realisations: 1,
         held_out: vec![],
         n_validation: 0,
         noise: quakeline::synth::fmnet::noise_bank(1, 256, 512, &sos),

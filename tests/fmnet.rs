@@ -64,6 +64,12 @@ queries = 2
     )
 }
 
+/// The toy pipeline's Green's functions and data set only.
+fn data_only(extra_dataset: &str) -> String {
+    let full = tiny(extra_dataset);
+    full[..full.find("[stage.train]").unwrap()].to_string()
+}
+
 #[test]
 fn tiny_fmnet_workflow_trains_evaluates_and_predicts() {
     let env = Env::new();
@@ -111,6 +117,26 @@ fn tiny_fmnet_workflow_trains_evaluates_and_predicts() {
     let r = env.run(&["predict", &entry, p.to_str().unwrap()]);
     assert_ne!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("48 SAC files"), "{r:?}");
+
+    // Same seed, fresh cache: bit-identical weights (burn's CPU backend runs its convolutions
+    // on several threads; each output element must still be summed in one fixed order).
+    let weights = |env: &Env, p: &std::path::Path| -> Vec<u32> {
+        let t = env.entry(p, "train");
+        let w = t.group("weights").unwrap();
+        [
+            "encoder.1.conv.weight",
+            "decoder.3.norm.running_var",
+            "out.weight",
+        ]
+        .iter()
+        .flat_map(|n| w.dataset(n).unwrap().read_raw::<f32>().unwrap())
+        .map(f32::to_bits)
+        .collect()
+    };
+    let env2 = Env::new();
+    let p2 = env2.write("tiny.toml", &tiny(""));
+    assert_eq!(env2.run(&["run", p2.to_str().unwrap(), "--quiet"]).code, 0);
+    assert_eq!(weights(&env, &p), weights(&env2, &p2));
 }
 
 #[test]
@@ -140,26 +166,70 @@ fn inline_model_shares_the_key_of_the_same_layers_in_a_file() {
 #[test]
 fn samples_are_deterministic_normalised_and_labelled() {
     let env = Env::new();
-    let p = env.write("tiny.toml", &tiny(""));
-    let r = env.run(&[
-        "run",
-        p.to_str().unwrap(),
-        "--quiet",
-        "--set",
-        "train.epochs=1",
-    ]);
+    let p = env.write("tiny.toml", &data_only(""));
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
     assert_eq!(r.code, 0, "{r:?}");
     let d = env.entry(&p, "dataset");
-    // Regenerate two samples from the stored generator, twice.
-    let bank = d.dataset("bank").unwrap().shape();
-    assert_eq!(bank[2], 9);
-    let noise = d.dataset("noise").unwrap().shape();
-    assert_eq!(noise[1], 4 * 128);
+    assert_eq!(d.dataset("bank").unwrap().shape()[2], 9);
+    assert_eq!(d.dataset("noise").unwrap().shape()[1], 4 * 128);
     let ho: Vec<f64> = d.dataset("held_out").unwrap().read_raw().unwrap();
     assert!(
         ho.chunks(4)
             .all(|r| r[0] == 0.0 && (0.0..=90.0).contains(&r[1]) && (45.0..=90.0).contains(&r[2]))
     );
+    // Regenerate samples from the stored generator: the same index gives the same bytes, every
+    // sample peaks at exactly 1, and the label curves peak at the sample's mechanism.
+    let g = quakeline::stages::synth_fmnet::read(&d, "dataset").unwrap();
+    assert_eq!(g.n_train(), 8);
+    let sample = |i: usize| {
+        let (mut x, mut y) = (vec![0f32; 48 * 128], vec![0f32; 3 * 128]);
+        g.sample(i, &mut x, &mut y);
+        (x, y)
+    };
+    for i in [0, 5, 9, 17] {
+        let (x, y) = sample(i);
+        assert_eq!((x.clone(), y.clone()), sample(i), "sample {i}");
+        let peak = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert_eq!(peak, 1.0, "sample {i}");
+        let (_, m) = g.source(i);
+        let back = g.labels.decode(&y);
+        let bin = |range: (f64, f64)| (range.1 - range.0) / 127.0;
+        assert!((back.strike - m.strike).abs() <= bin(g.labels.ranges[0]) / 2.0 + 1e-9);
+        assert!((back.dip - m.dip).abs() <= bin(g.labels.ranges[1]) / 2.0 + 1e-9);
+        assert!((back.rake - m.rake).abs() <= bin(g.labels.ranges[2]) / 2.0 + 1e-9);
+    }
+    // Different mechanisms give different waveforms.
+    assert_ne!(sample(0).0, sample(1).0);
+}
+
+#[test]
+fn realisations_repeat_each_mechanism_with_fresh_noise_and_shifts() {
+    let env = Env::new();
+    let p = env.write("tiny.toml", &data_only("realisations = 3"));
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let d = env.entry(&p, "dataset");
+    let g = quakeline::stages::synth_fmnet::read(&d, "dataset").unwrap();
+    // 1 point x 8 mechanisms x 3 realisations, then the 10 held-out samples.
+    assert_eq!((g.n_train(), g.len()), (24, 34));
+    let sample = |g: &quakeline::synth::fmnet::Generator, i: usize| {
+        let (mut x, mut y) = (vec![0f32; 48 * 128], vec![0f32; 3 * 128]);
+        g.sample(i, &mut x, &mut y);
+        (x, y)
+    };
+    for m in 0..8 {
+        let (a, b, c) = (sample(&g, m), sample(&g, m + 8), sample(&g, m + 16));
+        assert_eq!(g.source(m), g.source(m + 8));
+        assert_eq!(g.source(m), g.source(m + 16));
+        assert!(a.1 == b.1 && b.1 == c.1, "mechanism {m}: same labels");
+        assert!(a.0 != b.0 && b.0 != c.0, "mechanism {m}: different noise");
+    }
+    // Without noise and shifts the realisations are the same waveform.
+    let mut quiet = g.clone();
+    quiet.processing.noise = (0.0, 0.0);
+    quiet.processing.max_shift = 0;
+    assert_eq!(sample(&quiet, 3), sample(&quiet, 3 + 8));
+    assert_eq!(sample(&quiet, 3), sample(&quiet, 3 + 16));
 }
 
 fn bad(extra_greens: &str, extra_dataset: &str, model: Option<&str>) -> (i32, String) {

@@ -15,8 +15,9 @@
 //! band-pass and resampling to `dt_s`), `grid` `[points, 3]` (lat, lon, depth km), `grid_depth`
 //! `[points]`, `paths` `[points, stations, 4]` (bank distance index, distance km, azimuth,
 //! back-azimuth), `stations` (names; `station_coords` `[stations, 2]`), `mechanisms` `[m, 3]`
-//! (training grid), `held_out` `[validation + test, 4]` (grid index, strike, dip, rake), `noise`
-//! `[rows, len]`, and attributes for the processing and labels.
+//! (training grid; attribute `realisations`: training samples per point and mechanism),
+//! `held_out` `[validation + test, 4]` (grid index, strike, dip, rake), `noise` `[rows, len]`,
+//! and attributes for the processing and labels.
 //!
 //! # Parameters
 //! Grid triples `[first, last, step]` are inclusive. Defaults are the paper's: strike 0–330 by
@@ -26,7 +27,10 @@
 //! |shift| < 10 s; band-limited Gaussian noise of RMS `noise_rms` (relative to the peak) for
 //! the paper's unspecified "realistic noise". `validation_samples` and `test_samples` are extra
 //! samples at random grid points with mechanisms drawn uniformly (continuously) within the grid's
-//! span: the paper's 1,000 unseen validation samples.
+//! span: the paper's 1,000 unseen validation samples. `realisations = R` repeats every training
+//! (point, mechanism) R times with independent noise and shifts: the paper's 787,320 samples are
+//! one realisation each, but a reduced grid seen for many epochs otherwise lets the network
+//! memorise each sample's noise instead of learning the mechanism.
 //!
 //! # Cache key
 //! Parameters, the bank's key and the seed.
@@ -188,6 +192,16 @@ static PARAMS: &[ParamSpec] = &[
         ParamType::Choice(&["ZRT", "ZNE"]),
         Presence::Default("\"ZRT\""),
         "the three rows of each station: ZRT (fk's up/radial/transverse) or ZNE (rotated with the back-azimuth)",
+    ),
+    ParamSpec::new(
+        "realisations",
+        ParamType::Int {
+            min: 1,
+            max: 1_000_000,
+        },
+        Presence::Default("1"),
+        "training samples per (grid point, mechanism), each with its own noise and shifts (the \
+         paper: 1)",
     ),
     ParamSpec::new(
         "validation_samples",
@@ -493,6 +507,7 @@ impl Stage for SynthFmnet {
             grid,
             paths,
             mechanisms,
+            realisations: p.int("realisations")? as usize,
             held_out,
             n_validation: nv,
             noise: noise_bank(ctx.seed, 256, noise_len, &out_sos),
@@ -552,6 +567,7 @@ pub(crate) fn write(out: &hdf5::Group, g: &Generator) -> anyhow::Result<()> {
         &g.noise,
     )?;
     h5::write_attr(out, "n_validation", g.n_validation as u64)?;
+    h5::write_attr(out, "realisations", g.realisations as u64)?;
     h5::write_attr(out, "p_index", g.p_index as u64)?;
     h5::write_attr(out, "dt_s", g.dt_s)?;
     h5::write_attr(out, "seed", g.seed)?;
@@ -572,7 +588,7 @@ pub(crate) fn write(out: &hdf5::Group, g: &Generator) -> anyhow::Result<()> {
 }
 
 /// Reads a generator written by [`write`]; `what` names the stage input for messages.
-pub(crate) fn read(g: &hdf5::Group, what: &str) -> anyhow::Result<Generator> {
+pub fn read(g: &hdf5::Group, what: &str) -> anyhow::Result<Generator> {
     let bad = |e: hdf5::Error| anyhow::anyhow!("{what} is not a synth.fmnet entry: {e}");
     let (bank, bs) = h5::read_array::<f32>(g, "bank").map_err(bad)?;
     let (grid, _) = h5::read_array::<f64>(g, "grid").map_err(bad)?;
@@ -630,6 +646,7 @@ pub(crate) fn read(g: &hdf5::Group, what: &str) -> anyhow::Result<Generator> {
             .chunks(4)
             .map(|c| (c[0] as usize, Mechanism::new(c[1], c[2], c[3])))
             .collect(),
+        realisations: u("realisations")?,
         n_validation: u("n_validation")?,
         noise_len: ns[1],
         noise,

@@ -150,6 +150,10 @@ pub struct Generator {
     pub paths: Vec<Path>,
     /// The training mechanisms (the grid of strikes × dips × rakes).
     pub mechanisms: Vec<Mechanism>,
+    /// Training samples per (grid point, mechanism): copies that differ only in their noise and
+    /// shifts, so that a small grid still shows the network fresh noise every time it sees a
+    /// mechanism instead of a noise realisation it can memorise.
+    pub realisations: usize,
     /// Validation then test samples: (grid index, mechanism).
     pub held_out: Vec<(usize, Mechanism)>,
     pub n_validation: usize,
@@ -171,7 +175,7 @@ pub enum Part {
 
 impl Generator {
     pub fn n_train(&self) -> usize {
-        self.grid.len() * self.mechanisms.len()
+        self.grid.len() * self.mechanisms.len() * self.realisations
     }
     pub fn len(&self) -> usize {
         self.n_train() + self.held_out.len()
@@ -200,11 +204,13 @@ impl Generator {
             Part::Test => t + v..self.len(),
         }
     }
-    /// Grid index and mechanism of sample `i`.
+    /// Grid index and mechanism of sample `i`. Training samples run through the mechanisms
+    /// fastest, then the realisations, then the grid points (with one realisation: point
+    /// `i / m`, mechanism `i % m`).
     pub fn source(&self, i: usize) -> (usize, Mechanism) {
         let m = self.mechanisms.len();
         if i < self.n_train() {
-            (i / m, self.mechanisms[i % m])
+            (i / (m * self.realisations), self.mechanisms[i % m])
         } else {
             self.held_out[i - self.n_train()]
         }
