@@ -228,7 +228,7 @@ fn fmnet_benches(root: &Path) {
         seed: 1,
     };
     let idx: Vec<usize> = (0..g.len()).collect();
-    let t = time(5, || quakeline::nn::fmnet::batch(&g, &idx));
+    let t = time(5, || g.batch(&idx));
     println!(
         "synth.fmnet samples generated on demand (48 x 128 + labels): {:.0} samples/s",
         idx.len() as f64 / t.as_secs_f64()
@@ -247,7 +247,7 @@ fn fmnet_benches(root: &Path) {
         "fmnet training, batch 16, Adam: {:.1} samples/s (generation included)",
         g.n_train() as f64 / t0.elapsed().as_secs_f64()
     );
-    let (x, _) = quakeline::nn::fmnet::batch(&g, &[0]);
+    let (x, _) = g.batch(&[0]);
     let one = || {
         let t = burn::tensor::Tensor::<3>::from_data(
             burn::tensor::TensorData::new(x.clone(), [1, 48, 128]),

@@ -232,6 +232,35 @@ fn realisations_repeat_each_mechanism_with_fresh_noise_and_shifts() {
     assert_eq!(sample(&quiet, 3), sample(&quiet, 3 + 16));
 }
 
+#[test]
+fn materialized_arrays_are_the_samples_generated_on_demand() {
+    let env = Env::new();
+    let p = env.write(
+        "tiny.toml",
+        &data_only("realisations = 2\nmaterialize = true"),
+    );
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let d = env.entry(&p, "dataset");
+    let g = quakeline::stages::synth_fmnet::read(&d, "dataset").unwrap();
+    let (xd, yd) = (d.dataset("x").unwrap(), d.dataset("y").unwrap());
+    assert_eq!(xd.shape(), vec![26, 48, 128]);
+    assert_eq!(yd.shape(), vec![26, 3, 128]);
+    assert!(xd.chunk().is_some());
+    let x: Vec<f32> = xd.read_raw().unwrap();
+    let y: Vec<f32> = yd.read_raw().unwrap();
+    for i in 0..g.len() {
+        let (mut xi, mut yi) = (vec![0f32; 48 * 128], vec![0f32; 3 * 128]);
+        g.sample(i, &mut xi, &mut yi);
+        assert_eq!(&x[i * 48 * 128..(i + 1) * 48 * 128], &xi[..], "sample {i}");
+        assert_eq!(&y[i * 3 * 128..(i + 1) * 3 * 128], &yi[..], "sample {i}");
+    }
+    // Without the option the entry holds the generator only.
+    let p2 = env.write("lean.toml", &data_only(""));
+    assert_eq!(env.run(&["run", p2.to_str().unwrap(), "--quiet"]).code, 0);
+    assert!(env.entry(&p2, "dataset").dataset("x").is_err());
+}
+
 fn bad(extra_greens: &str, extra_dataset: &str, model: Option<&str>) -> (i32, String) {
     let env = Env::new();
     let mut text = tiny(extra_dataset);

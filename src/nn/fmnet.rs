@@ -241,34 +241,10 @@ pub fn parameter_count(m: &Fmnet) -> usize {
 // ---- training ----------------------------------------------------------------------------
 
 use burn::optim::GradientsParams;
-use rayon::prelude::*;
 
 use super::optim;
 use super::train::{Config, Epoch, Score, Tick};
 use crate::synth::fmnet::Generator;
-
-/// Waveforms `[b, rows, window]` and label curves `[b, 3, bins]` of samples `idx`, generated in
-/// parallel (each sample is deterministic, so the batch is too).
-pub fn batch(g: &Generator, idx: &[usize]) -> (Vec<f32>, Vec<f32>) {
-    let (xs, ys) = (g.rows() * g.processing.window, 3 * g.labels.bins);
-    let parts: Vec<(Vec<f32>, Vec<f32>)> = idx
-        .par_iter()
-        .map(|&i| {
-            let (mut x, mut y) = (vec![0f32; xs], vec![0f32; ys]);
-            g.sample(i, &mut x, &mut y);
-            (x, y)
-        })
-        .collect();
-    let (mut x, mut y) = (
-        Vec::with_capacity(idx.len() * xs),
-        Vec::with_capacity(idx.len() * ys),
-    );
-    for (a, b) in parts {
-        x.extend(a);
-        y.extend(b);
-    }
-    (x, y)
-}
 
 fn tensor3(v: Vec<f32>, shape: [usize; 3], device: &Device) -> Tensor<3> {
     Tensor::from_data(TensorData::new(v, shape), device)
@@ -296,7 +272,7 @@ fn over_batches(
 ) -> Vec<f32> {
     let mut out = Vec::new();
     for chunk in idx.chunks(batch_size.max(1)) {
-        let (x, _) = batch(g, chunk);
+        let (x, _) = g.batch(chunk);
         out.extend(to_vec(f(tensor3(
             x,
             [chunk.len(), g.rows(), g.processing.window],
@@ -387,7 +363,7 @@ pub fn fit(
         rng.shuffle(&mut order);
         let (mut loss_sum, mut good) = (0.0f64, 0usize);
         for (b, idx) in order.chunks(cfg.batch).enumerate() {
-            let (x, y) = batch(g, idx);
+            let (x, y) = g.batch(idx);
             let x = tensor3(x, [idx.len(), g.rows(), g.processing.window], &ad);
             let y = tensor3(y, [idx.len(), 3, g.labels.bins], &ad);
             let pred = model.forward(x);

@@ -17,7 +17,9 @@
 //! back-azimuth), `stations` (names; `station_coords` `[stations, 2]`), `mechanisms` `[m, 3]`
 //! (training grid; attribute `realisations`: training samples per point and mechanism),
 //! `held_out` `[validation + test, 4]` (grid index, strike, dip, rake), `noise` `[rows, len]`,
-//! and attributes for the processing and labels.
+//! and attributes for the processing and labels. With `materialize = true` also `x` float32
+//! `[samples, rows, window]` and `y` float32 `[samples, 3, bins]`, every sample in index order
+//! (training, validation, test), chunked along samples.
 //!
 //! # Parameters
 //! Grid triples `[first, last, step]` are inclusive. Defaults are the paper's: strike 0–330 by
@@ -202,6 +204,13 @@ static PARAMS: &[ParamSpec] = &[
         Presence::Default("1"),
         "training samples per (grid point, mechanism), each with its own noise and shifts (the \
          paper: 1)",
+    ),
+    ParamSpec::new(
+        "materialize",
+        ParamType::Bool,
+        Presence::Default("false"),
+        "also write every sample as `x` [n, rows, window] and `y` [n, 3, bins] float32 (the full \
+         Ridgecrest set is 19 GB)",
     ),
     ParamSpec::new(
         "validation_samples",
@@ -523,6 +532,11 @@ impl Stage for SynthFmnet {
             seed: ctx.seed,
         };
         write(ctx.output, &generator)?;
+        if p.bool("materialize")? {
+            ctx.progress.set_length(generator.len() as u64);
+            ctx.progress.set_message("materialising samples");
+            materialize(ctx.output, &generator, &|n| ctx.progress.inc(n as u64))?;
+        }
         h5::write_attr(ctx.output, "samples", generator.len() as u64)?;
         h5::write_attr(ctx.output, "train_samples", generator.n_train() as u64)?;
         Ok(())
@@ -584,6 +598,46 @@ pub(crate) fn write(out: &hdf5::Group, g: &Generator) -> anyhow::Result<()> {
     h5::write_attr(out, "label_bins", l.bins as u64)?;
     h5::write_attr(out, "label_sigma_bins", l.sigma_bins)?;
     h5::write_str_attr(out, "rows", "3 * station + component (component_order)")?;
+    Ok(())
+}
+
+/// Samples per HDF5 chunk of the materialised arrays (1.5 MiB of waveforms at 48 × 128) and
+/// per generated block.
+const CHUNK: usize = 64;
+const BLOCK: usize = 64 * CHUNK;
+
+/// Writes every sample of `g` (training, validation, test, in index order) as `x` float32
+/// `[n, rows, window]` and `y` float32 `[n, 3, bins]`, chunked along samples and generated block by
+/// block, so memory stays at one block however large the set: the same values the training stage
+/// generates on demand, for users who want the arrays themselves (h5py, another framework).
+pub(crate) fn materialize(
+    out: &hdf5::Group,
+    g: &Generator,
+    done: &dyn Fn(usize),
+) -> anyhow::Result<()> {
+    use ndarray::ArrayView3;
+    let n = g.len();
+    let (rows, w, bins) = (g.rows(), g.processing.window, g.labels.bins);
+    let create = |name: &str, shape: [usize; 3]| {
+        out.new_dataset::<f32>()
+            .shape(shape)
+            .chunk([CHUNK.min(n).max(1), shape[1], shape[2]])
+            .obj_track_times(false)
+            .create(name)
+    };
+    let (xd, yd) = (create("x", [n, rows, w])?, create("y", [n, 3, bins])?);
+    h5::write_str_attr(&xd, "rows", "3 * station + component (component_order)")?;
+    for start in (0..n).step_by(BLOCK) {
+        let idx: Vec<usize> = (start..(start + BLOCK).min(n)).collect();
+        let (x, y) = g.batch(&idx);
+        let b = idx.len();
+        fn view(v: &[f32], shape: (usize, usize, usize)) -> anyhow::Result<ArrayView3<'_, f32>> {
+            ArrayView3::from_shape(shape, v).map_err(|e| anyhow::anyhow!("{e}"))
+        }
+        xd.write_slice(view(&x, (b, rows, w))?, (start..start + b, .., ..))?;
+        yd.write_slice(view(&y, (b, 3, bins))?, (start..start + b, .., ..))?;
+        done(b);
+    }
     Ok(())
 }
 

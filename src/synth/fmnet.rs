@@ -286,6 +286,30 @@ impl Generator {
         }
         self.labels.encode(&mech, y);
     }
+
+    /// Waveforms `[b, rows, window]` and label curves `[b, 3, bins]` of samples `idx`, generated
+    /// in parallel (each sample is deterministic, so the batch is too).
+    pub fn batch(&self, idx: &[usize]) -> (Vec<f32>, Vec<f32>) {
+        use rayon::prelude::*;
+        let (xs, ys) = (self.rows() * self.processing.window, 3 * self.labels.bins);
+        let parts: Vec<(Vec<f32>, Vec<f32>)> = idx
+            .par_iter()
+            .map(|&i| {
+                let (mut x, mut y) = (vec![0f32; xs], vec![0f32; ys]);
+                self.sample(i, &mut x, &mut y);
+                (x, y)
+            })
+            .collect();
+        let (mut x, mut y) = (
+            Vec::with_capacity(idx.len() * xs),
+            Vec::with_capacity(idx.len() * ys),
+        );
+        for (a, b) in parts {
+            x.extend(a);
+            y.extend(b);
+        }
+        (x, y)
+    }
 }
 
 /// Divides by the largest absolute value (left alone when all zero).
