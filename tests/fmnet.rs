@@ -261,6 +261,168 @@ fn materialized_arrays_are_the_samples_generated_on_demand() {
     assert!(env.entry(&p2, "dataset").dataset("x").is_err());
 }
 
+/// Writes an event file: `waveforms` (as f64 when `wide`) and optional attributes.
+fn event_file(
+    path: &std::path::Path,
+    x: &[f32],
+    shape: [usize; 2],
+    attrs: &[(&str, f64)],
+    wide: bool,
+) {
+    let f = hdf5::File::create(path).unwrap();
+    if wide {
+        let w: Vec<f64> = x.iter().map(|v| *v as f64).collect();
+        quakeline::io::h5::write_array(&f, "waveforms", &shape, &w).unwrap();
+    } else {
+        quakeline::io::h5::write_array(&f, "waveforms", &shape, x).unwrap();
+    }
+    for (name, v) in attrs {
+        quakeline::io::h5::write_attr(&f, name, *v).unwrap();
+    }
+}
+
+#[test]
+fn events_are_predicted_like_the_same_held_out_sample_and_scored_by_kagan_angle() {
+    let env = Env::new();
+    let p = env.write("tiny.toml", &tiny(""));
+    let ps = p.to_str().unwrap();
+    assert_eq!(env.run(&["run", ps, "--quiet"]).code, 0);
+    let d = env.entry(&p, "dataset");
+    let g = quakeline::stages::synth_fmnet::read(&d, "dataset").unwrap();
+    drop(d);
+    let e = env.entry(&p, "evaluate");
+    let held_pred: Vec<f64> = e.dataset("predicted").unwrap().read_raw().unwrap();
+    let held_kagan: Vec<f64> = e.dataset("kagan_deg").unwrap().read_raw().unwrap();
+    drop(e);
+    // Test samples 0 and 1 as event files: one with its true mechanism (stored as f64), one
+    // without a reference. The sample is already normalised, so the event path must give the
+    // held-out prediction exactly.
+    let first = g.indices(quakeline::synth::fmnet::Part::Test).start;
+    std::fs::create_dir_all(env.path().join("ev")).unwrap();
+    let (mut x, mut y) = (vec![0f32; 48 * 128], vec![0f32; 3 * 128]);
+    g.sample(first, &mut x, &mut y);
+    let (_, truth) = g.source(first);
+    let with_ref = [
+        ("strike_deg", truth.strike),
+        ("dip_deg", truth.dip),
+        ("rake_deg", truth.rake),
+        ("dt_s", 1.0),
+    ];
+    event_file(&env.path().join("ev/a.h5"), &x, [48, 128], &with_ref, true);
+    let mut x1 = vec![0f32; 48 * 128];
+    g.sample(first + 1, &mut x1, &mut y);
+    // Scaled by 7: the stage normalises like training, so the prediction is unchanged.
+    let x1: Vec<f32> = x1.iter().map(|v| v * 7.0).collect();
+    event_file(&env.path().join("ev/b.h5"), &x1, [48, 128], &[], false);
+
+    let r = env.run(&[
+        "run",
+        ps,
+        "--quiet",
+        "--set",
+        r#"evaluate.events=["ev/*.h5"]"#,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let ev: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.path().join("results/fmnet-tiny/evaluate/events.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let rows = ev["events"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{ev}");
+    for (k, row) in rows.iter().enumerate() {
+        let pr = &row["predicted"];
+        let got = [
+            pr["strike"].as_f64().unwrap(),
+            pr["dip"].as_f64().unwrap(),
+            pr["rake"].as_f64().unwrap(),
+        ];
+        assert_eq!(&got[..], &held_pred[3 * k..3 * k + 3], "{ev}");
+    }
+    assert_eq!(rows[0]["event"], "a");
+    assert!(
+        (rows[0]["kagan_deg"].as_f64().unwrap() - held_kagan[0]).abs() < 1e-9,
+        "{ev}"
+    );
+    assert!(
+        rows[1]["reference"].is_null() && rows[1]["kagan_deg"].is_null(),
+        "{ev}"
+    );
+    assert_eq!(ev["with_reference"], 1);
+    let metrics: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.path().join("results/fmnet-tiny/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    let m = metrics["metrics"]["evaluate.event_kagan_median"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!((m - held_kagan[0]).abs() < 1e-9, "{metrics}");
+
+    // Bad event files: a wrong shape, and a partial reference mechanism. Located errors.
+    event_file(
+        &env.path().join("ev/c.h5"),
+        &x[..47 * 128],
+        [47, 128],
+        &[],
+        false,
+    );
+    let r = env.run(&[
+        "run",
+        ps,
+        "--quiet",
+        "--set",
+        r#"evaluate.events=["ev/c.h5"]"#,
+    ]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("c.h5") && r.stderr.contains("[47, 128]") && r.stderr.contains("events"),
+        "{r:?}"
+    );
+    event_file(
+        &env.path().join("ev/d.h5"),
+        &x,
+        [48, 128],
+        &with_ref[..2],
+        false,
+    );
+    let r = env.run(&[
+        "run",
+        ps,
+        "--quiet",
+        "--set",
+        r#"evaluate.events=["ev/d.h5"]"#,
+    ]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("d.h5") && r.stderr.contains("rake_deg"),
+        "{r:?}"
+    );
+    // A glob that matches nothing is refused before anything runs.
+    let r = env.run(&[
+        "run",
+        ps,
+        "--quiet",
+        "--set",
+        r#"evaluate.events=["nothing/*.h5"]"#,
+    ]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("matches no file"), "{r:?}");
+
+    // predict on the event file prints the Kagan angle to its reference.
+    let t = env.entry(&p, "train");
+    let entry = t.filename();
+    drop(t);
+    let r = env.run(&[
+        "predict",
+        &entry,
+        env.path().join("ev/a.h5").to_str().unwrap(),
+        "--repeat",
+        "1",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("Kagan angle"), "{r:?}");
+}
+
 fn bad(extra_greens: &str, extra_dataset: &str, model: Option<&str>) -> (i32, String) {
     let env = Env::new();
     let mut text = tiny(extra_dataset);

@@ -1,9 +1,10 @@
 //! `quakeline predict MODEL_ENTRY INPUT…`: one focal mechanism from a trained FMNet.
 //!
 //! `MODEL_ENTRY` is the HDF5 entry of a `train` stage with `model = "fmnet"` (`quakeline show
-//! PIPELINE STAGE` prints its path). `INPUT` is either one HDF5 file with a dataset `waveforms`
-//! `[48, 128]` (rows `3·station + component` in the order the model was trained with), or 48 SAC
-//! files in that row order, each holding at least 128 samples at the model's sampling interval,
+//! PIPELINE STAGE` prints its path). `INPUT` is either one HDF5 event file
+//! ([`crate::io::fmnet_event`]: `waveforms` `[48, 128]`, rows `3·station + component` in the
+//! order the model was trained with; with a reference mechanism the Kagan angle to it is printed
+//! too), or 48 SAC files in that row order, each holding at least 128 samples at the model's sampling interval,
 //! already band-passed and aligned on P (Kuang et al. 2021: instrument response removed,
 //! 0.05–0.1 Hz, aligned on the P arrival). The input is normalised to its maximum as in training.
 //! Prints strike/dip/rake and the time the prediction took (the median of repeated runs after a
@@ -13,7 +14,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::exit;
-use crate::io::{h5, sac};
+use crate::focal::{Mechanism, kagan_angle};
+use crate::io::{fmnet_event, h5, sac};
 use crate::nn::fmnet::{ROWS, SAMPLES};
 
 #[derive(clap::Args)]
@@ -28,19 +30,18 @@ pub(crate) struct Args {
     repeat: usize,
 }
 
-fn load_input(paths: &[PathBuf], dt: f64) -> anyhow::Result<Vec<f32>> {
+/// The waveforms and, for an event file that states one, its reference mechanism.
+fn load_input(
+    paths: &[PathBuf],
+    dt: f64,
+    order: &str,
+) -> anyhow::Result<(Vec<f32>, Option<Mechanism>)> {
     if let [one] = paths
         && one.extension().is_some_and(|e| e == "h5" || e == "hdf5")
     {
-        let f = hdf5::File::open(one).map_err(|e| anyhow::anyhow!("{}: {e}", one.display()))?;
-        let (x, shape) = h5::read_array::<f32>(&f, "waveforms")
-            .map_err(|e| anyhow::anyhow!("{}: dataset `waveforms`: {e}", one.display()))?;
-        anyhow::ensure!(
-            shape == [ROWS, SAMPLES],
-            "{}: `waveforms` has shape {shape:?}; FMNet takes [{ROWS}, {SAMPLES}]",
-            one.display()
-        );
-        return Ok(x);
+        let ev = fmnet_event::read(one)?;
+        ev.check(&one.display().to_string(), ROWS, SAMPLES, dt, order)?;
+        return Ok((ev.waveforms, ev.reference));
     }
     anyhow::ensure!(
         paths.len() == ROWS,
@@ -69,7 +70,7 @@ fn load_input(paths: &[PathBuf], dt: f64) -> anyhow::Result<Vec<f32>> {
         );
         x.extend_from_slice(&t.data[..SAMPLES]);
     }
-    Ok(x)
+    Ok((x, None))
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
@@ -110,16 +111,16 @@ fn run(a: &Args) -> anyhow::Result<()> {
         sigma_bins: h5::read_attr(&f, "label_sigma_bins").unwrap_or(10.0),
     };
     let dt: f64 = h5::read_attr(&f, "dt_s").unwrap_or(1.0);
-    let mut x = load_input(&a.input, dt)?;
+    let order = h5::read_str_attr(&f, "component_order").unwrap_or_else(|_| "ZRT".into());
+    let (mut x, reference) = load_input(&a.input, dt, &order)?;
     crate::synth::fmnet::normalise(&mut x);
     let predict = |x: &[f32]| {
-        let y: Vec<f32> = model
-            .forward(crate::nn::fmnet::input(x.to_vec(), 1, &device))
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("f32 output");
-        labels.decode(&y)
+        labels.decode(&crate::nn::fmnet::predict_waveforms(
+            &model,
+            x.to_vec(),
+            1,
+            &device,
+        ))
     };
     let m = predict(&x);
     let mut times: Vec<f64> = (0..a.repeat.max(1))
@@ -138,5 +139,14 @@ fn run(a: &Args) -> anyhow::Result<()> {
         times[times.len() / 2],
         times.len()
     );
+    if let Some(r) = reference {
+        println!(
+            "reference strike {:.1}  dip {:.1}  rake {:.1}: Kagan angle {:.1} deg",
+            r.strike,
+            r.dip,
+            r.rake,
+            kagan_angle(&m, &r)
+        );
+    }
     Ok(())
 }

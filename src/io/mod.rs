@@ -2,6 +2,7 @@
 //! for messages, with a thin path wrapper, and reports errors with file, line and field.
 
 pub mod catalog;
+pub mod fmnet_event;
 pub mod h5;
 pub mod http;
 pub mod iaga2002;

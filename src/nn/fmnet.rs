@@ -262,6 +262,12 @@ fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .expect("f32 tensor")
 }
 
+/// Label curves `[n, 3, 128]` (flat) of `n` prepared waveforms `[n, 48, 128]` (flat, already
+/// normalised as in training): real events and `quakeline predict`.
+pub fn predict_waveforms(m: &Fmnet, x: Vec<f32>, n: usize, device: &Device) -> Vec<f32> {
+    to_vec(m.forward(input(x, n, device)))
+}
+
 /// `f` applied to the generated waveforms of `idx` in batches, outputs concatenated.
 fn over_batches(
     g: &Generator,

@@ -10,24 +10,31 @@
 //! search (Fig. 4–5): for a few test samples, the training samples nearest in the 128-number
 //! encoder code (L2), with their mechanisms.
 //!
+//! Real earthquakes (the paper's Ridgecrest events) come as `events`: globs of prepared event
+//! files ([`crate::io::fmnet_event`]: waveforms `[48, 128]` band-passed and aligned on P, and
+//! optionally the catalogue mechanism). Each is normalised like a training sample, predicted, and
+//! compared with its reference mechanism by Kagan angle.
+//!
 //! # Inputs
 //! `model`: a `train` entry with `model = "fmnet"`; `data`: the `synth.fmnet` set it was trained on.
 //!
 //! # Outputs
-//! `predicted` and `truth` `[n, 3]` (strike, dip, rake), `kagan_deg` `[n]`; results
-//! `evaluation.json`, `kagan_histogram.png`, and `neighbours.json` when asked.
+//! `predicted` and `truth` `[n, 3]` (strike, dip, rake), `kagan_deg` `[n]`; with `events`,
+//! `event_predicted` `[k, 3]`, `event_reference` `[k, 3]` and `event_kagan_deg` `[k]` (NaN where an
+//! event has no reference) in the files' path order; results `evaluation.json`,
+//! `kagan_histogram.png`, `events.json` and `neighbours.json` when asked.
 //!
 //! # Cache key
-//! Parameters and the input keys.
+//! Parameters, the input keys, and the content of the event files (not their paths).
 
 use serde_json::json;
 
 use crate::focal::{Mechanism, kagan_angle};
 use crate::io::h5;
-use crate::params::{ParamSpec, ParamType, Presence};
+use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
 use crate::plot::{self, Mark, Panel, Series};
 use crate::rng::Rng;
-use crate::stage::{Direction, InputSpec, MetricSpec, RunCtx, Stage};
+use crate::stage::{ContentDigest, Direction, InputSpec, MetricSpec, PlanCtx, RunCtx, Stage};
 use crate::synth::fmnet::Part;
 
 pub struct EvaluateFocal;
@@ -60,6 +67,14 @@ static PARAMS: &[ParamSpec] = &[
         Presence::Default("5"),
         "test samples whose neighbours are reported",
     ),
+    ParamSpec::new(
+        "events",
+        ParamType::StrList,
+        Presence::Optional,
+        "real event files to predict (globs relative to the pipeline file; HDF5 `waveforms` \
+         [48, 128] and optional reference `strike_deg`/`dip_deg`/`rake_deg` attributes)",
+    )
+    .location(),
 ];
 
 static METRICS: &[MetricSpec] = &[
@@ -98,6 +113,12 @@ static METRICS: &[MetricSpec] = &[
         direction: Direction::Neither,
         doc: "test samples scored",
     },
+    MetricSpec {
+        name: "event_kagan_median",
+        direction: Direction::Lower,
+        doc: "median Kagan angle (deg) between the predicted and reference mechanisms of the \
+              `events` (n/a without events that state one)",
+    },
 ];
 
 fn median(v: &[f64]) -> f64 {
@@ -115,7 +136,8 @@ impl Stage for EvaluateFocal {
         "evaluate.focal"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: `events` and the `event_kagan_median` metric.
+        2
     }
     fn summary(&self) -> &'static str {
         "FMNet on held-out synthetics: strike/dip/rake errors, Kagan angles, encoder feature search"
@@ -137,6 +159,13 @@ impl Stage for EvaluateFocal {
     }
     fn metrics(&self) -> &'static [MetricSpec] {
         METRICS
+    }
+    fn content_digests(
+        &self,
+        ctx: &PlanCtx<'_>,
+        p: &Params,
+    ) -> Result<Vec<ContentDigest>, ParamError> {
+        super::sources::local_digests(ctx, p, "events")
     }
 
     fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
@@ -225,6 +254,8 @@ impl Stage for EvaluateFocal {
         }])?;
         ctx.write_result("kagan_histogram.png", &png)?;
 
+        let events = score_events(ctx, &model, &g, &device)?;
+
         let k = p.int("neighbours")? as usize;
         let neighbours = if k > 0 {
             Some(feature_search(ctx, &model, &g, &test, k)?)
@@ -241,6 +272,9 @@ impl Stage for EvaluateFocal {
             "evaluation.json",
             serde_json::to_string_pretty(&summary)?.as_bytes(),
         )?;
+        if let Some(ev) = events {
+            ctx.write_result("events.json", serde_json::to_string_pretty(&ev)?.as_bytes())?;
+        }
         if let Some(nb) = neighbours {
             ctx.write_result(
                 "neighbours.json",
@@ -249,6 +283,76 @@ impl Stage for EvaluateFocal {
         }
         Ok(())
     }
+}
+
+/// Predicts every planned event file (`ctx.content`, re-hashed before HDF5 opens it), writes
+/// `event_*` datasets and the `event_kagan_median` metric, and returns the `events.json` rows
+/// (`None` without events).
+fn score_events(
+    ctx: &mut RunCtx<'_>,
+    model: &crate::nn::fmnet::Fmnet,
+    g: &crate::synth::fmnet::Generator,
+    device: &burn::tensor::Device,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    use crate::nn::fmnet::{ROWS, SAMPLES};
+    let content = ctx.content.to_vec();
+    if content.is_empty() {
+        ctx.metric("event_kagan_median", f64::NAN);
+        return Ok(None);
+    }
+    let (mut pred, mut reference, mut kag, mut rows) = (vec![], vec![], vec![], vec![]);
+    let mech = |m: &Mechanism| json!({"strike": m.strike, "dip": m.dip, "rake": m.rake});
+    for c in &content {
+        let path = std::path::Path::new(&c.label);
+        let (digest, _) = crate::cache::hash_file(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", c.label))?;
+        anyhow::ensure!(
+            digest == c.blake3,
+            "{} changed while the pipeline was running; run it again",
+            c.label
+        );
+        let ev = crate::io::fmnet_event::read(path)
+            .map_err(|e| anyhow::anyhow!("{e} ({})", ctx.params.locate("events")))?;
+        ev.check(
+            &c.label,
+            ROWS,
+            SAMPLES,
+            g.dt_s,
+            g.processing.components.name(),
+        )
+        .map_err(|e| anyhow::anyhow!("{e} ({})", ctx.params.locate("events")))?;
+        let mut x = ev.waveforms.clone();
+        crate::synth::fmnet::normalise(&mut x);
+        let curves = crate::nn::fmnet::predict_waveforms(model, x, 1, device);
+        let m = g.labels.decode(&curves);
+        let k = ev.reference.map(|r| kagan_angle(&m, &r));
+        pred.extend([m.strike, m.dip, m.rake]);
+        reference.extend(
+            ev.reference
+                .map(|r| [r.strike, r.dip, r.rake])
+                .unwrap_or([f64::NAN; 3]),
+        );
+        kag.push(k.unwrap_or(f64::NAN));
+        rows.push(json!({
+            "event": ev.name,
+            "file": c.label,
+            "predicted": mech(&m),
+            "reference": ev.reference.as_ref().map(mech),
+            "kagan_deg": k,
+        }));
+    }
+    let n = content.len();
+    let out = ctx.output;
+    h5::write_array(out, "event_predicted", &[n, 3], &pred)?;
+    h5::write_array(out, "event_reference", &[n, 3], &reference)?;
+    h5::write_array(out, "event_kagan_deg", &[n], &kag)?;
+    let known: Vec<f64> = kag.iter().copied().filter(|k| k.is_finite()).collect();
+    ctx.metric("event_kagan_median", median(&known));
+    Ok(Some(json!({
+        "events": rows,
+        "with_reference": known.len(),
+        "kagan_median_deg": (!known.is_empty()).then(|| median(&known)),
+    })))
 }
 
 /// Kuang et al. Fig. 4–5: nearest training samples to a few test samples in the encoder code.

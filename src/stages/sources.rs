@@ -112,17 +112,27 @@ pub fn digests(ctx: &PlanCtx<'_>, p: &Params) -> Result<Vec<ContentDigest>, Para
             })
             .collect());
     }
+    local_digests(ctx, p, "paths")
+}
+
+/// The BLAKE3 of every file the globs of list parameter `name` match (relative to the pipeline
+/// file, sorted by path, each glob required to match something). Also for stages that read local
+/// files beside their inputs (`evaluate.focal`'s `events`).
+pub fn local_digests(
+    ctx: &PlanCtx<'_>,
+    p: &Params,
+    name: &str,
+) -> Result<Vec<ContentDigest>, ParamError> {
     let mut files: Vec<PathBuf> = Vec::new();
-    for pattern in strs(p, "paths")? {
+    for pattern in strs(p, name)? {
         let full = ctx.pipeline_dir.join(&pattern);
-        let matches = glob::glob(&full.to_string_lossy()).map_err(|e| {
-            ParamError::new("paths", format!("`{pattern}` is not a valid glob: {e}"))
-        })?;
+        let matches = glob::glob(&full.to_string_lossy())
+            .map_err(|e| ParamError::new(name, format!("`{pattern}` is not a valid glob: {e}")))?;
         let before = files.len();
         for m in matches {
             let path = m.map_err(|e| {
                 ParamError::new(
-                    "paths",
+                    name,
                     format!("cannot read {}: {}", e.path().display(), e.error()),
                 )
             })?;
@@ -132,7 +142,7 @@ pub fn digests(ctx: &PlanCtx<'_>, p: &Params) -> Result<Vec<ContentDigest>, Para
         }
         if files.len() == before {
             return Err(ParamError::new(
-                "paths",
+                name,
                 format!(
                     "`{pattern}` matches no file (looked in {})",
                     ctx.pipeline_dir.display()
@@ -146,9 +156,8 @@ pub fn digests(ctx: &PlanCtx<'_>, p: &Params) -> Result<Vec<ContentDigest>, Para
     files
         .into_iter()
         .map(|f| {
-            let (digest, _) = crate::cache::hash_file(&f).map_err(|e| {
-                ParamError::new("paths", format!("cannot read {}: {e}", f.display()))
-            })?;
+            let (digest, _) = crate::cache::hash_file(&f)
+                .map_err(|e| ParamError::new(name, format!("cannot read {}: {e}", f.display())))?;
             Ok(ContentDigest {
                 label: f.display().to_string(),
                 blake3: digest,

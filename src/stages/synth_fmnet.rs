@@ -336,7 +336,8 @@ impl Stage for SynthFmnet {
         "synth.fmnet"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: the `realisations` attribute.
+        2
     }
     fn summary(&self) -> &'static str {
         "FMNet training set (Kuang et al. 2021): source grid x mechanisms x stations, generated on demand"
