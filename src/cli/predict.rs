@@ -4,9 +4,10 @@
 //! PIPELINE STAGE` prints its path). `INPUT` is either one HDF5 event file
 //! ([`crate::io::fmnet_event`]: `waveforms` `[48, 128]`, rows `3·station + component` in the
 //! order the model was trained with; with a reference mechanism the Kagan angle to it is printed
-//! too), or 48 SAC files in that row order, each holding at least 128 samples at the model's sampling interval,
-//! already band-passed and aligned on P (Kuang et al. 2021: instrument response removed,
-//! 0.05–0.1 Hz, aligned on the P arrival). The input is normalised to its maximum as in training.
+//! too), or 48 SAC files in that row order, each holding at least 128 samples at the model's
+//! sampling interval, already band-passed and aligned on P (Kuang et al. 2021: instrument
+//! response removed, 0.05–0.1 Hz, aligned on the P arrival). The input is normalised to its
+//! maximum as in training.
 //! Prints strike/dip/rake and the time the prediction took (the median of repeated runs after a
 //! warm-up; the paper reports 196 ms).
 

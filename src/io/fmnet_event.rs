@@ -13,7 +13,8 @@
 //! | `dt_s` | attribute, optional | sampling interval, checked against the model's |
 //! | `component_order` | string attribute, optional | `ZRT` or `ZNE`, checked against the training set's |
 //!
-//! Amplitudes need no scaling: the reader's user normalises to the maximum, as in training.
+//! Amplitudes may be in any unit: the waveforms are normalised to their maximum before the
+//! prediction, as every training sample is.
 
 use std::path::Path;
 

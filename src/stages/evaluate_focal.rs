@@ -311,7 +311,7 @@ fn score_events(
             "{} changed while the pipeline was running; run it again",
             c.label
         );
-        let ev = crate::io::fmnet_event::read(path)
+        let mut ev = crate::io::fmnet_event::read(path)
             .map_err(|e| anyhow::anyhow!("{e} ({})", ctx.params.locate("events")))?;
         ev.check(
             &c.label,
@@ -321,7 +321,7 @@ fn score_events(
             g.processing.components.name(),
         )
         .map_err(|e| anyhow::anyhow!("{e} ({})", ctx.params.locate("events")))?;
-        let mut x = ev.waveforms.clone();
+        let mut x = std::mem::take(&mut ev.waveforms);
         crate::synth::fmnet::normalise(&mut x);
         let curves = crate::nn::fmnet::predict_waveforms(model, x, 1, device);
         let m = g.labels.decode(&curves);
