@@ -3,6 +3,8 @@
 //! deterministic and normalised, a one-epoch FMNet trains, evaluate.focal and predict run; and
 //! every bad input of the issue gives a located error.
 
+use quakeline::synth::fmnet::Generator;
+
 use crate::util::{Env, data_dir};
 
 const STATIONS: &str = r#"stations = [
@@ -68,6 +70,16 @@ queries = 2
 fn data_only(extra_dataset: &str) -> String {
     let full = tiny(extra_dataset);
     full[..full.find("[stage.train]").unwrap()].to_string()
+}
+
+/// Runs the toy data set (`data_only(extra_dataset)`) and returns its entry and generator.
+fn toy_dataset(env: &Env, extra_dataset: &str) -> (hdf5::File, Generator) {
+    let p = env.write("tiny.toml", &data_only(extra_dataset));
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let d = env.entry(&p, "dataset");
+    let g = quakeline::stages::synth_fmnet::read(&d, "dataset").unwrap();
+    (d, g)
 }
 
 #[test]
@@ -166,10 +178,7 @@ fn inline_model_shares_the_key_of_the_same_layers_in_a_file() {
 #[test]
 fn samples_are_deterministic_normalised_and_labelled() {
     let env = Env::new();
-    let p = env.write("tiny.toml", &data_only(""));
-    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
-    assert_eq!(r.code, 0, "{r:?}");
-    let d = env.entry(&p, "dataset");
+    let (d, g) = toy_dataset(&env, "");
     assert_eq!(d.dataset("bank").unwrap().shape()[2], 9);
     assert_eq!(d.dataset("noise").unwrap().shape()[1], 4 * 128);
     let ho: Vec<f64> = d.dataset("held_out").unwrap().read_raw().unwrap();
@@ -179,13 +188,8 @@ fn samples_are_deterministic_normalised_and_labelled() {
     );
     // Regenerate samples from the stored generator: the same index gives the same bytes, every
     // sample peaks at exactly 1, and the label curves peak at the sample's mechanism.
-    let g = quakeline::stages::synth_fmnet::read(&d, "dataset").unwrap();
     assert_eq!(g.n_train(), 8);
-    let sample = |i: usize| {
-        let (mut x, mut y) = (vec![0f32; 48 * 128], vec![0f32; 3 * 128]);
-        g.sample(i, &mut x, &mut y);
-        (x, y)
-    };
+    let sample = |i: usize| g.batch(&[i]);
     for i in [0, 5, 9, 17] {
         let (x, y) = sample(i);
         assert_eq!((x.clone(), y.clone()), sample(i), "sample {i}");
@@ -205,18 +209,10 @@ fn samples_are_deterministic_normalised_and_labelled() {
 #[test]
 fn realisations_repeat_each_mechanism_with_fresh_noise_and_shifts() {
     let env = Env::new();
-    let p = env.write("tiny.toml", &data_only("realisations = 3"));
-    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
-    assert_eq!(r.code, 0, "{r:?}");
-    let d = env.entry(&p, "dataset");
-    let g = quakeline::stages::synth_fmnet::read(&d, "dataset").unwrap();
+    let (_, g) = toy_dataset(&env, "realisations = 3");
     // 1 point x 8 mechanisms x 3 realisations, then the 10 held-out samples.
     assert_eq!((g.n_train(), g.len()), (24, 34));
-    let sample = |g: &quakeline::synth::fmnet::Generator, i: usize| {
-        let (mut x, mut y) = (vec![0f32; 48 * 128], vec![0f32; 3 * 128]);
-        g.sample(i, &mut x, &mut y);
-        (x, y)
-    };
+    let sample = |g: &Generator, i: usize| g.batch(&[i]);
     for m in 0..8 {
         let (a, b, c) = (sample(&g, m), sample(&g, m + 8), sample(&g, m + 16));
         assert_eq!(g.source(m), g.source(m + 8));
@@ -235,14 +231,7 @@ fn realisations_repeat_each_mechanism_with_fresh_noise_and_shifts() {
 #[test]
 fn materialized_arrays_are_the_samples_generated_on_demand() {
     let env = Env::new();
-    let p = env.write(
-        "tiny.toml",
-        &data_only("realisations = 2\nmaterialize = true"),
-    );
-    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
-    assert_eq!(r.code, 0, "{r:?}");
-    let d = env.entry(&p, "dataset");
-    let g = quakeline::stages::synth_fmnet::read(&d, "dataset").unwrap();
+    let (d, g) = toy_dataset(&env, "realisations = 2\nmaterialize = true");
     let (xd, yd) = (d.dataset("x").unwrap(), d.dataset("y").unwrap());
     assert_eq!(xd.shape(), vec![26, 48, 128]);
     assert_eq!(yd.shape(), vec![26, 3, 128]);
@@ -250,15 +239,13 @@ fn materialized_arrays_are_the_samples_generated_on_demand() {
     let x: Vec<f32> = xd.read_raw().unwrap();
     let y: Vec<f32> = yd.read_raw().unwrap();
     for i in 0..g.len() {
-        let (mut xi, mut yi) = (vec![0f32; 48 * 128], vec![0f32; 3 * 128]);
-        g.sample(i, &mut xi, &mut yi);
+        let (xi, yi) = g.batch(&[i]);
         assert_eq!(&x[i * 48 * 128..(i + 1) * 48 * 128], &xi[..], "sample {i}");
         assert_eq!(&y[i * 3 * 128..(i + 1) * 3 * 128], &yi[..], "sample {i}");
     }
     // Without the option the entry holds the generator only.
-    let p2 = env.write("lean.toml", &data_only(""));
-    assert_eq!(env.run(&["run", p2.to_str().unwrap(), "--quiet"]).code, 0);
-    assert!(env.entry(&p2, "dataset").dataset("x").is_err());
+    let lean = Env::new();
+    assert!(toy_dataset(&lean, "").0.dataset("x").is_err());
 }
 
 /// Writes an event file: `waveforms` (as f64 when `wide`) and optional attributes.
@@ -299,8 +286,7 @@ fn events_are_predicted_like_the_same_held_out_sample_and_scored_by_kagan_angle(
     // held-out prediction exactly.
     let first = g.indices(quakeline::synth::fmnet::Part::Test).start;
     std::fs::create_dir_all(env.path().join("ev")).unwrap();
-    let (mut x, mut y) = (vec![0f32; 48 * 128], vec![0f32; 3 * 128]);
-    g.sample(first, &mut x, &mut y);
+    let (x, _) = g.batch(&[first]);
     let (_, truth) = g.source(first);
     let with_ref = [
         ("strike_deg", truth.strike),
@@ -309,19 +295,15 @@ fn events_are_predicted_like_the_same_held_out_sample_and_scored_by_kagan_angle(
         ("dt_s", 1.0),
     ];
     event_file(&env.path().join("ev/a.h5"), &x, [48, 128], &with_ref, true);
-    let mut x1 = vec![0f32; 48 * 128];
-    g.sample(first + 1, &mut x1, &mut y);
     // Scaled by 7: the stage normalises like training, so the prediction is unchanged.
-    let x1: Vec<f32> = x1.iter().map(|v| v * 7.0).collect();
+    let x1: Vec<f32> = g.batch(&[first + 1]).0.iter().map(|v| v * 7.0).collect();
     event_file(&env.path().join("ev/b.h5"), &x1, [48, 128], &[], false);
+    let with_events = |glob: &str| {
+        let set = format!("evaluate.events=[\"{glob}\"]");
+        env.run(&["run", ps, "--quiet", "--set", &set])
+    };
 
-    let r = env.run(&[
-        "run",
-        ps,
-        "--quiet",
-        "--set",
-        r#"evaluate.events=["ev/*.h5"]"#,
-    ]);
+    let r = with_events("ev/*.h5");
     assert_eq!(r.code, 0, "{r:?}");
     let ev: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(env.path().join("results/fmnet-tiny/evaluate/events.json"))
@@ -366,13 +348,7 @@ fn events_are_predicted_like_the_same_held_out_sample_and_scored_by_kagan_angle(
         &[],
         false,
     );
-    let r = env.run(&[
-        "run",
-        ps,
-        "--quiet",
-        "--set",
-        r#"evaluate.events=["ev/c.h5"]"#,
-    ]);
+    let r = with_events("ev/c.h5");
     assert_ne!(r.code, 0, "{r:?}");
     assert!(
         r.stderr.contains("c.h5") && r.stderr.contains("[47, 128]") && r.stderr.contains("events"),
@@ -385,26 +361,14 @@ fn events_are_predicted_like_the_same_held_out_sample_and_scored_by_kagan_angle(
         &with_ref[..2],
         false,
     );
-    let r = env.run(&[
-        "run",
-        ps,
-        "--quiet",
-        "--set",
-        r#"evaluate.events=["ev/d.h5"]"#,
-    ]);
+    let r = with_events("ev/d.h5");
     assert_ne!(r.code, 0, "{r:?}");
     assert!(
         r.stderr.contains("d.h5") && r.stderr.contains("rake_deg"),
         "{r:?}"
     );
     // A glob that matches nothing is refused before anything runs.
-    let r = env.run(&[
-        "run",
-        ps,
-        "--quiet",
-        "--set",
-        r#"evaluate.events=["nothing/*.h5"]"#,
-    ]);
+    let r = with_events("nothing/*.h5");
     assert_ne!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("matches no file"), "{r:?}");
 

@@ -50,8 +50,12 @@ pub fn read(path: &Path) -> anyhow::Result<Event> {
             i % samples
         );
     }
+    let names = f
+        .attr_names()
+        .map_err(|e| anyhow::anyhow!("{at}: attributes: {e}"))?;
+    let has = |name: &str| names.iter().any(|n| n == name);
     let attr = |name: &str| -> anyhow::Result<Option<f64>> {
-        if !f.attr_names()?.iter().any(|n| n == name) {
+        if !has(name) {
             return Ok(None);
         }
         let v: f64 = h5::read_attr(&f, name)
@@ -73,7 +77,7 @@ pub fn read(path: &Path) -> anyhow::Result<Event> {
         ),
     };
     let string = |name: &str| -> anyhow::Result<Option<String>> {
-        if !f.attr_names()?.iter().any(|n| n == name) {
+        if !has(name) {
             return Ok(None);
         }
         h5::read_str_attr(&f, name)

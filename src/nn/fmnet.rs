@@ -240,9 +240,6 @@ pub fn parameter_count(m: &Fmnet) -> usize {
 
 // ---- training ----------------------------------------------------------------------------
 
-use burn::optim::GradientsParams;
-
-use super::optim;
 use super::train::{Config, Epoch, Score, Tick};
 use crate::synth::fmnet::Generator;
 
@@ -299,8 +296,8 @@ pub fn encode_samples(
     over_batches(g, idx, batch_size, device, |x| m.encode(x))
 }
 
-/// Fraction of predictions within 20° Kagan angle of the truth (FMNet code's "good").
-fn good_fraction(g: &Generator, idx: &[usize], curves: &[f32]) -> usize {
+/// How many predictions lie within 20° Kagan angle of the truth (the FMNet code's "good").
+fn good_count(g: &Generator, idx: &[usize], curves: &[f32]) -> usize {
     let per = 3 * g.labels.bins;
     idx.iter()
         .zip(curves.chunks(per))
@@ -342,80 +339,40 @@ pub fn score(m: &Fmnet, g: &Generator, idx: &[usize], batch_size: usize, device:
     }
     Score {
         loss: se / curves.len().max(1) as f64,
-        accuracy: good_fraction(g, idx, &curves) as f64 / idx.len().max(1) as f64,
+        accuracy: good_count(g, idx, &curves) as f64 / idx.len().max(1) as f64,
     }
 }
 
-/// Trains a fresh FMNet on the generator's training samples (MSE against the label curves),
-/// scoring the validation samples after every epoch.
+/// Trains a fresh FMNet on the generator's training samples (MSE against the label curves) and
+/// scores its validation samples after every epoch; the training accuracy is the fraction within
+/// 20° Kagan angle, as [`score`]'s.
 pub fn fit(
     cfg: &Config,
     g: &Generator,
     device: &Device,
     tick: &mut dyn FnMut(&Tick),
 ) -> anyhow::Result<(Fmnet, Vec<Epoch>)> {
-    let train: Vec<usize> = g.indices(crate::synth::fmnet::Part::Train).collect();
-    let validation: Vec<usize> = g.indices(crate::synth::fmnet::Part::Validation).collect();
-    anyhow::ensure!(!train.is_empty(), "no training samples");
-    let mut optimizer = optim::by_name(&cfg.optimizer)
-        .ok_or_else(|| anyhow::anyhow!("unknown optimizer `{}`", cfg.optimizer))?;
+    use crate::synth::fmnet::Part;
+    let train: Vec<usize> = g.indices(Part::Train).collect();
+    let validation: Vec<usize> = g.indices(Part::Validation).collect();
     let ad = device.clone().autodiff();
-    let mut model = Fmnet::new(cfg.seed, device).train();
-    let mut order = train.clone();
-    let mut rng = Rng::new(cfg.seed, "nn/fmnet/batches");
-    let batches = train.len().div_ceil(cfg.batch);
-    let mut history = Vec::with_capacity(cfg.epochs);
-    for epoch in 0..cfg.epochs {
-        rng.shuffle(&mut order);
-        let (mut loss_sum, mut good) = (0.0f64, 0usize);
-        for (b, idx) in order.chunks(cfg.batch).enumerate() {
+    super::train::epochs(
+        cfg,
+        Fmnet::new(cfg.seed, device).train(),
+        &train,
+        &validation,
+        "nn/fmnet/batches",
+        &mut |model, idx| {
             let (x, y) = g.batch(idx);
             let x = tensor3(x, [idx.len(), g.rows(), g.processing.window], &ad);
             let y = tensor3(y, [idx.len(), 3, g.labels.bins], &ad);
             let pred = model.forward(x);
             let loss = (pred.clone() - y).powi_scalar(2).mean();
-            let value = loss.clone().into_scalar::<f32>() as f64;
-            anyhow::ensure!(
-                value.is_finite(),
-                "the loss became {value} in epoch {} batch {}: lower the learning rate ({})",
-                epoch + 1,
-                b + 1,
-                cfg.lr
-            );
-            let curves: Vec<f32> = pred
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .expect("f32");
-            good += good_fraction(g, idx, &curves);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(cfg.lr, model, grads);
-            loss_sum += value * idx.len() as f64;
-            tick(&Tick {
-                epoch: epoch + 1,
-                epochs: cfg.epochs,
-                batch: b + 1,
-                batches,
-                loss: value,
-            });
-        }
-        let validation_score = if validation.is_empty() {
-            Score {
-                loss: f64::NAN,
-                accuracy: f64::NAN,
-            }
-        } else {
-            score(&model.valid(), g, &validation, cfg.batch.max(64), device)
-        };
-        history.push(Epoch {
-            train: Score {
-                loss: loss_sum / train.len() as f64,
-                accuracy: good as f64 / train.len() as f64,
-            },
-            validation: validation_score,
-        });
-    }
-    Ok((model.valid(), history))
+            (loss, good_count(g, idx, &to_vec(pred)))
+        },
+        &mut |model, idx| score(model, g, idx, cfg.batch.max(64), device),
+        tick,
+    )
 }
 
 #[cfg(test)]

@@ -204,30 +204,41 @@ fn loss_and_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, us
     (nll.reshape([1]), correct)
 }
 
-/// Trains a fresh `pm-cnn` on windows `train` and scores `validation` after every epoch.
-pub fn fit(
+/// A batch's mean loss (one element, on the autodiff device) and how many of its samples count as
+/// right.
+pub type BatchLoss = (Tensor<1>, usize);
+
+/// The epoch loop every model shares: each epoch shuffles `train` with the seeded stream `order`,
+/// takes one optimizer step (at the fixed `cfg.lr`) per batch of `cfg.batch`, refuses a
+/// non-finite loss, ticks, and scores `validation` with `validate` on the validation snapshot
+/// (NaN when there is none). `batch_loss` gives a batch's mean loss (one element) and how many of
+/// its samples count as right, the numerator of the training accuracy. Returns the validation
+/// snapshot of the trained model and one [`Epoch`] per epoch.
+// The two sample lists, the stream name and the two model-specific closures are what differs
+// between models; bundling them into a struct would only move the list.
+#[allow(clippy::too_many_arguments)]
+pub fn epochs<M: Module>(
     cfg: &Config,
-    data: &Windows,
+    mut model: M,
     train: &[usize],
     validation: &[usize],
-    device: &Device,
+    order: &str,
+    batch_loss: &mut dyn FnMut(&M, &[usize]) -> BatchLoss,
+    validate: &mut dyn FnMut(&M, &[usize]) -> Score,
     tick: &mut dyn FnMut(&Tick),
-) -> anyhow::Result<(PmCnn, Vec<Epoch>)> {
-    anyhow::ensure!(!train.is_empty(), "no training windows");
+) -> anyhow::Result<(M, Vec<Epoch>)> {
+    anyhow::ensure!(!train.is_empty(), "no training samples");
     let mut optimizer = optim::by_name(&cfg.optimizer)
         .ok_or_else(|| anyhow::anyhow!("unknown optimizer `{}`", cfg.optimizer))?;
-    let ad = device.clone().autodiff();
-    let mut model = PmCnn::new(data.shape, cfg.seed, device).train();
-    let mut order: Vec<usize> = train.to_vec();
-    let mut rng = Rng::new(cfg.seed, "nn/train/batches");
+    let mut shuffled: Vec<usize> = train.to_vec();
+    let mut rng = Rng::new(cfg.seed, order);
     let batches = train.len().div_ceil(cfg.batch);
     let mut history = Vec::with_capacity(cfg.epochs);
     for epoch in 0..cfg.epochs {
-        rng.shuffle(&mut order);
-        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-        for (b, idx) in order.chunks(cfg.batch).enumerate() {
-            let (x, y) = data.batch(idx, &ad);
-            let (loss, ok) = loss_and_correct(model.forward(x), y);
+        rng.shuffle(&mut shuffled);
+        let (mut loss_sum, mut right) = (0.0f64, 0usize);
+        for (b, idx) in shuffled.chunks(cfg.batch).enumerate() {
+            let (loss, ok) = batch_loss(&model, idx);
             let value = loss.clone().into_scalar::<f32>() as f64;
             anyhow::ensure!(
                 value.is_finite(),
@@ -240,7 +251,7 @@ pub fn fit(
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(cfg.lr, model, grads);
             loss_sum += value * idx.len() as f64;
-            correct += ok;
+            right += ok;
             tick(&Tick {
                 epoch: epoch + 1,
                 epochs: cfg.epochs,
@@ -249,24 +260,48 @@ pub fn fit(
                 loss: value,
             });
         }
-        let train_score = Score {
-            loss: loss_sum / train.len() as f64,
-            accuracy: correct as f64 / train.len() as f64,
-        };
         let validation_score = if validation.is_empty() {
             Score {
                 loss: f64::NAN,
                 accuracy: f64::NAN,
             }
         } else {
-            score(&model.valid(), data, validation, cfg.batch, device)
+            validate(&model.valid(), validation)
         };
         history.push(Epoch {
-            train: train_score,
+            train: Score {
+                loss: loss_sum / train.len() as f64,
+                accuracy: right as f64 / train.len() as f64,
+            },
             validation: validation_score,
         });
     }
     Ok((model.valid(), history))
+}
+
+/// Trains a fresh `pm-cnn` on windows `train` and scores `validation` after every epoch.
+pub fn fit(
+    cfg: &Config,
+    data: &Windows,
+    train: &[usize],
+    validation: &[usize],
+    device: &Device,
+    tick: &mut dyn FnMut(&Tick),
+) -> anyhow::Result<(PmCnn, Vec<Epoch>)> {
+    let ad = device.clone().autodiff();
+    epochs(
+        cfg,
+        PmCnn::new(data.shape, cfg.seed, device).train(),
+        train,
+        validation,
+        "nn/train/batches",
+        &mut |model, idx| {
+            let (x, y) = data.batch(idx, &ad);
+            loss_and_correct(model.forward(x), y)
+        },
+        &mut |model, idx| score(model, data, idx, cfg.batch, device),
+        tick,
+    )
 }
 
 /// Class probabilities `[n][2]` for windows `idx`, in batches.

@@ -204,8 +204,9 @@ impl Stage for EvaluateFocal {
         }
         let n = test.len() as f64;
         let good = kag.iter().filter(|k| **k <= good_deg).count() as f64 / n;
-        ctx.metric("kagan_median", median(&kag));
-        ctx.metric("kagan_mean", kag.iter().sum::<f64>() / n);
+        let (kagan_median, kagan_mean) = (median(&kag), kag.iter().sum::<f64>() / n);
+        ctx.metric("kagan_median", kagan_median);
+        ctx.metric("kagan_mean", kagan_mean);
         ctx.metric("good_fraction", good);
         ctx.metric("strike_mae", abs[0] / n);
         ctx.metric("dip_mae", abs[1] / n);
@@ -230,7 +231,7 @@ impl Stage for EvaluateFocal {
             title: format!(
                 "Kagan angle, {} held-out samples (median {:.1} deg)",
                 test.len(),
-                median(&kag)
+                kagan_median
             ),
             x_label: "Kagan angle (deg)".into(),
             y_label: "samples".into(),
@@ -264,7 +265,7 @@ impl Stage for EvaluateFocal {
         };
         let summary = json!({
             "test_samples": test.len(),
-            "kagan_deg": {"median": median(&kag), "mean": kag.iter().sum::<f64>() / n, "good_deg": good_deg, "good_fraction": good},
+            "kagan_deg": {"median": kagan_median, "mean": kagan_mean, "good_deg": good_deg, "good_fraction": good},
             "mae_deg": {"strike": abs[0] / n, "dip": abs[1] / n, "rake": abs[2] / n},
             "histogram_5deg": counts.to_vec(),
         });

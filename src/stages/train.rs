@@ -458,16 +458,16 @@ impl Stage for Train {
             "windows of {} samples are too short for pm-cnn's two 1x2 poolings (at least 4)",
             data.shape.samples
         );
-        let bar = ctx.progress;
-        bar.set_length(cfg.steps(train.len()) as u64);
+        ctx.progress.set_length(cfg.steps(train.len()) as u64);
         let device = nn::device();
-        let (model, history) = nt::fit(&cfg, &data, &train, &validation, &device, &mut |t| {
-            bar.set_position(t.steps() as u64);
-            bar.set_message(format!(
-                "epoch {}/{} batch {}/{} loss {:.4}",
-                t.epoch, t.epochs, t.batch, t.batches, t.loss
-            ));
-        })?;
+        let (model, history) = nt::fit(
+            &cfg,
+            &data,
+            &train,
+            &validation,
+            &device,
+            &mut progress(ctx.progress),
+        )?;
 
         let out = ctx.output;
         weights::write(&out.create_group("weights")?, &model)?;
@@ -492,6 +492,17 @@ impl Stage for Train {
     }
 }
 
+/// Moves the stage's progress bar to each optimizer step and shows epoch, batch and loss.
+fn progress(bar: &indicatif::ProgressBar) -> impl FnMut(&nn::train::Tick) + '_ {
+    move |t| {
+        bar.set_position(t.steps() as u64);
+        bar.set_message(format!(
+            "epoch {}/{} batch {}/{} loss {:.5}",
+            t.epoch, t.epochs, t.batch, t.batches, t.loss
+        ));
+    }
+}
+
 /// `model = "fmnet"`: trains on a `synth.fmnet` entry, streaming samples from its generator
 /// (train, validation and test parts are the entry's; `validation_fraction`, `test_fraction`
 /// and `split` apply to pm-cnn only).
@@ -511,16 +522,9 @@ fn run_fmnet(ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
     );
     let cfg = config(p, ctx.seed)?;
     let n_train = g.n_train();
-    let bar = ctx.progress;
-    bar.set_length(cfg.steps(n_train) as u64);
+    ctx.progress.set_length(cfg.steps(n_train) as u64);
     let device = nn::device();
-    let (model, history) = fmnet::fit(&cfg, &g, &device, &mut |t| {
-        bar.set_position(t.steps() as u64);
-        bar.set_message(format!(
-            "epoch {}/{} batch {}/{} loss {:.5}",
-            t.epoch, t.epochs, t.batch, t.batches, t.loss
-        ));
-    })?;
+    let (model, history) = fmnet::fit(&cfg, &g, &device, &mut progress(ctx.progress))?;
     let out = ctx.output;
     weights::write_tensors(&out.create_group("weights")?, fmnet::tensors(&model))?;
     let root: &hdf5::Location = out;
