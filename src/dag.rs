@@ -33,7 +33,8 @@ impl Dag {
                             .label("self-reference"),
                     ),
                     Some(u) => {
-                        let outputs = p.stages[u].kind.outputs();
+                        let declared = p.stages[u].kind.info().outputs;
+                        let outputs = declared.names();
                         let listing = || {
                             outputs
                                 .iter()
@@ -65,7 +66,11 @@ impl Dag {
                                     )
                                     .help(format!("one of {}", listing())),
                             ),
-                            _ => {}
+                            _ => {
+                                if let Some(e) = kind_mismatch(p, s, name, r, u) {
+                                    errors.push(e);
+                                }
+                            }
                         }
                         graph.add_edge(nodes[u], nodes[i], name.clone());
                     }
@@ -221,4 +226,52 @@ fn cycle_error(p: &Pipeline, graph: &DiGraph<usize, String>, start: NodeIndex) -
         );
     }
     err
+}
+
+/// The error for input `name` of stage `s` wired to stage `u` (reference `r`) when what `u` writes
+/// is not a data kind the input accepts: caught here, before any I/O, instead of mid-run.
+fn kind_mismatch(
+    p: &Pipeline,
+    s: &crate::pipeline::StageDecl,
+    name: &str,
+    r: &crate::pipeline::InputRef,
+    u: usize,
+) -> Option<SourceError> {
+    let writes = p.stages[u].kind.info().outputs.kind(r.output.as_deref())?;
+    let spec = s
+        .kind
+        .info()
+        .inputs
+        .iter()
+        .find(|i| i.name == name || i.name == crate::stage::ANY_INPUT)?;
+    if spec.accepts.contains(&writes) {
+        return None;
+    }
+    let accepts: Vec<&str> = spec.accepts.iter().map(|k| k.name).collect();
+    let input = if spec.name == crate::stage::ANY_INPUT {
+        format!("input `{name}`")
+    } else {
+        format!("input `{}`", spec.name)
+    };
+    let from = format!(
+        "`{}{}` ({})",
+        r.stage,
+        r.suffix(),
+        p.stages[u].kind.info().kind
+    );
+    Some(
+        p.source
+            .error(
+                r.span.clone(),
+                format!(
+                    "{input} of stage `{}` ({}) reads {}, but {from} writes {}",
+                    s.id,
+                    s.kind.info().kind,
+                    accepts.join(" or "),
+                    writes.name
+                ),
+            )
+            .label(format!("a {}", writes.name))
+            .help(format!("{input}: {}", spec.doc)),
+    )
 }

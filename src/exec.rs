@@ -115,7 +115,7 @@ pub fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<
         MultiProgress::with_draw_target(ProgressDrawTarget::stderr())
     };
     let width = units.iter().map(|u| u.label.len()).max().unwrap_or(0);
-    let kind_of = |u: &Unit| members[u.member].pipeline.stages[u.stage].kind.kind();
+    let kind_of = |u: &Unit| members[u.member].pipeline.stages[u.stage].kind.info().kind;
     let kind_width = units.iter().map(|u| kind_of(u).len()).max().unwrap_or(0);
     let key_of = |u: &Unit| members[u.member].plan.stages[u.stage].key.as_str();
     let results_dir = |u: &Unit, m: usize| -> PathBuf {
@@ -471,7 +471,7 @@ fn run_stage(
         let root: &hdf5::Location = &output;
         h5::write_str_attr(root, "quakeline_key", &sp.key)?;
         h5::write_str_attr(root, "quakeline_stage", &s.id)?;
-        h5::write_str_attr(root, "quakeline_kind", s.kind.kind())?;
+        h5::write_str_attr(root, "quakeline_kind", s.kind.info().kind)?;
         h5::write_str_attr(root, "quakeline_params", &s.params.all_json().to_string())?;
         h5::write_str_attr(
             root,
@@ -479,7 +479,7 @@ fn run_stage(
             &serde_json::to_string(&sp.fields.inputs)?,
         )?;
         h5::write_str_attr(root, "quakeline_version", env!("CARGO_PKG_VERSION"))?;
-        h5::write_attr(root, "quakeline_stage_version", s.kind.version())?;
+        h5::write_attr(root, "quakeline_stage_version", s.kind.info().version)?;
         h5::write_str_attr(root, "quakeline_pipeline", &p.name)?;
         h5::write_str_attr(root, "quakeline_created", &created)?;
         h5::write_attr(root, crate::stage::DURATION_ATTR, duration)?;
@@ -508,7 +508,7 @@ fn recorded_metrics(
     kind: &dyn crate::stage::Stage,
     recorded: BTreeMap<String, Option<f64>>,
 ) -> anyhow::Result<Option<String>> {
-    let specs = kind.metrics();
+    let specs = kind.info().metrics;
     if specs.is_empty() && recorded.is_empty() {
         return Ok(None);
     }
@@ -516,14 +516,14 @@ fn recorded_metrics(
         anyhow::ensure!(
             specs.iter().any(|s| s.name == name),
             "internal error: kind \"{}\" recorded undeclared metric `{name}`",
-            kind.kind()
+            kind.info().kind
         );
     }
     for s in specs {
         anyhow::ensure!(
             recorded.contains_key(s.name),
             "internal error: kind \"{}\" did not record its metric `{}`",
-            kind.kind(),
+            kind.info().kind,
             s.name
         );
     }

@@ -42,6 +42,7 @@
 pub mod cache;
 pub mod cli;
 pub mod dag;
+pub mod data;
 pub mod diag;
 pub mod exec;
 pub mod focal;

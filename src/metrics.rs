@@ -183,7 +183,7 @@ pub fn from_entries(
             continue;
         }
         let s = &p.stages[i];
-        let specs = s.kind.metrics();
+        let specs = s.kind.info().metrics;
         if specs.is_empty() {
             continue;
         }

@@ -254,7 +254,8 @@ impl Pipeline {
             .iter()
             .flat_map(|s| {
                 s.kind
-                    .metrics()
+                    .info()
+                    .metrics
                     .iter()
                     .map(move |m| (format!("{}.{}", s.id, m.name), m.direction))
             })
@@ -332,7 +333,8 @@ impl Pipeline {
             .iter()
             .flat_map(|s| {
                 s.kind
-                    .metrics()
+                    .info()
+                    .metrics
                     .iter()
                     .map(move |m| format!("{}.{}", s.id, m.name))
             })
@@ -457,8 +459,12 @@ fn stage_decl(
         }
     };
     let kind_span = span_of(table.get("kind")?);
-    let Some(kind) = registry.iter().copied().find(|s| s.kind() == kind_name) else {
-        let kinds: Vec<&str> = registry.iter().map(|s| s.kind()).collect();
+    let Some(kind) = registry
+        .iter()
+        .copied()
+        .find(|s| s.info().kind == kind_name)
+    else {
+        let kinds: Vec<&str> = registry.iter().map(|s| s.info().kind).collect();
         let help = match suggest(kind_name, kinds.iter().copied()) {
             Some(s) => format!("did you mean \"{s}\"?"),
             None => format!("known kinds: {}", kinds.join(", ")),
@@ -481,7 +487,7 @@ fn stage_decl(
     let mut inputs = BTreeMap::new();
     let mut seed = default_seed;
     let specs = kind.params();
-    let declared = kind.inputs();
+    let declared = kind.info().inputs;
 
     // Values from the file, then overrides (later wins), each with its own source for diagnostics.
     let mut values: BTreeMap<String, (toml_edit::Value, Source, Range<usize>)> = BTreeMap::new();
@@ -551,7 +557,10 @@ fn stage_decl(
                         errors.push(
                             src.error(
                                 vspan,
-                                format!("kind \"{}\" has no input named `{name}`", kind.kind()),
+                                format!(
+                                    "kind \"{}\" has no input named `{name}`",
+                                    kind.info().kind
+                                ),
                             )
                             .help(format!("its inputs are: {}", names.join(", "))),
                         );
@@ -567,7 +576,7 @@ fn stage_decl(
             }
             "input" | "inputs" => {
                 let help = match declared {
-                    [] => format!("kind \"{}\" reads no upstream stage", kind.kind()),
+                    [] => format!("kind \"{}\" reads no upstream stage", kind.info().kind),
                     [one] if one.name == "input" => "write input = \"<stage>\"".to_string(),
                     many => format!(
                         "write inputs = {{ {} }}",
@@ -580,7 +589,10 @@ fn stage_decl(
                 errors.push(
                     src.error(
                         span,
-                        format!("`{key}` is not how kind \"{}\" takes inputs", kind.kind()),
+                        format!(
+                            "`{key}` is not how kind \"{}\" takes inputs",
+                            kind.info().kind
+                        ),
                     )
                     .help(help),
                 );
@@ -606,7 +618,7 @@ fn stage_decl(
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!(
                             "kind \"{}\" takes: {}",
-                            kind.kind(),
+                            kind.info().kind,
                             specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
                         ),
                     };
@@ -620,7 +632,7 @@ fn stage_decl(
                             key_span,
                             format!(
                                 "unknown parameter `{key}` for stage `{id}` (kind \"{}\")",
-                                kind.kind()
+                                kind.info().kind
                             ),
                         )
                         .help(help),

@@ -72,11 +72,11 @@ impl Plan {
             digests.sort();
             let fields = KeyFields {
                 schema: KEY_SCHEMA,
-                kind: s.kind.kind().to_string(),
-                version: s.kind.version(),
+                kind: s.kind.info().kind.to_string(),
+                version: s.kind.info().version,
                 params: s.params.key_json(),
                 inputs,
-                seed: s.kind.stochastic().then_some(s.seed),
+                seed: s.kind.info().stochastic.then_some(s.seed),
                 content: digests,
             };
             let key = fields.key();

@@ -188,7 +188,7 @@ fn dag_svg(p: &Pipeline, rows: &[StageRow]) -> String {
             escape(&s.id),
             x + 8.0,
             y + 36.0,
-            escape(s.kind.kind()),
+            escape(s.kind.info().kind),
             escape(&state)
         );
     }
@@ -248,7 +248,7 @@ th{{background:#f3f3f3}} code{{font-size:12px}} .k{{font-family:monospace}}
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             escape(&s.id),
-            escape(s.kind.kind()),
+            escape(s.kind.info().kind),
             inputs,
             state,
             key,

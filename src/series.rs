@@ -88,6 +88,16 @@ impl TimeSeries {
         Ok(())
     }
 
+    /// Reads input `name` of a running stage as a time series, naming the stage if it is not one.
+    pub fn from_input(ctx: &crate::stage::RunCtx<'_>, name: &str) -> anyhow::Result<TimeSeries> {
+        TimeSeries::read_h5(ctx.input(name)?).map_err(|e| {
+            anyhow::anyhow!(
+                "input of stage `{}` is not a time series: {e}",
+                ctx.stage_id
+            )
+        })
+    }
+
     pub fn read_h5(g: &hdf5::Group) -> anyhow::Result<TimeSeries> {
         let channels: Vec<String> = h5::read_str_attr(g, "channels")?
             .split(',')

@@ -11,11 +11,31 @@ use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
 
+use crate::params::typed::StageParams;
 use crate::params::{ParamError, ParamSpec, Params};
 
 /// The name of an [`InputSpec`] that accepts any number (at least one) of freely named inputs,
 /// e.g. the runs an optimizer comparison overlays.
 pub const ANY_INPUT: &str = "*";
+
+/// The kind of data an entry (or a named output of one) holds: the contract between the stage
+/// that writes it and the stages that read it. The core compares kinds by name only; the layouts
+/// themselves (datasets, attributes, readers, writers) live in [`crate::data`], which defines
+/// one constant per kind.
+#[derive(Clone, Copy, Debug)]
+pub struct DataKind {
+    /// Short name used in messages (`"time series"`).
+    pub name: &'static str,
+    /// Where its layout is described, for help text (`"crate::data::series"`).
+    pub layout: &'static str,
+}
+
+impl PartialEq for DataKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+impl Eq for DataKind {}
 
 /// A named input of a stage kind. A kind with one input named `input` is wired with
 /// `input = "stage"`; a kind with several uses `inputs = { name = "stage", … }`.
@@ -23,6 +43,57 @@ pub const ANY_INPUT: &str = "*";
 pub struct InputSpec {
     pub name: &'static str,
     pub doc: &'static str,
+    /// The data kinds this input reads; wiring anything else is a plan-time error.
+    pub accepts: &'static [DataKind],
+}
+
+/// What a stage kind writes: one output at the root of its entry, or several named groups
+/// (`synth.geomag`: `series`, `catalog`, `kp`) that readers reference as `"stage/name"`.
+#[derive(Clone, Copy, Debug)]
+pub enum Outputs {
+    Root(DataKind),
+    Named(&'static [(&'static str, DataKind)]),
+}
+
+impl Outputs {
+    /// Names of the named outputs (empty for a root output).
+    pub fn names(&self) -> Vec<&'static str> {
+        match self {
+            Outputs::Root(_) => Vec::new(),
+            Outputs::Named(n) => n.iter().map(|(name, _)| *name).collect(),
+        }
+    }
+
+    /// The kind of the root output (`None`) or of a named one; `None` when no such output.
+    pub fn kind(&self, output: Option<&str>) -> Option<DataKind> {
+        match (self, output) {
+            (Outputs::Root(k), None) => Some(*k),
+            (Outputs::Named(n), Some(o)) => n.iter().find(|(name, _)| *name == o).map(|(_, k)| *k),
+            _ => None,
+        }
+    }
+}
+
+/// The static facts of a stage kind, one `const` per kind (cargo's lint declarations).
+#[derive(Clone, Copy, Debug)]
+pub struct StageInfo {
+    /// The `kind = "…"` string.
+    pub kind: &'static str,
+    /// Bumped whenever the implementation's output for the same parameters and inputs changes;
+    /// it enters the key, so old entries are not reused after such a change.
+    pub version: u32,
+    /// One line per version, oldest first: what changed and why (`changelog[v - 1]`).
+    pub changelog: &'static [&'static str],
+    /// One line for `quakeline stages`.
+    pub summary: &'static str,
+    pub inputs: &'static [InputSpec],
+    pub outputs: Outputs,
+    /// The metrics every run records with [`RunCtx::metric`] (the runner refuses an entry that
+    /// misses one or records an undeclared one).
+    pub metrics: &'static [MetricSpec],
+    /// Whether the output depends on the seed. Deterministic stages leave the seed out of their
+    /// key, so changing the pipeline seed does not recompute data preparation.
+    pub stochastic: bool,
 }
 
 /// The content digest of something a stage reads from outside the cache (a file, a download).
@@ -75,46 +146,71 @@ pub struct PlanCtx<'a> {
     pub pipeline_dir: &'a Path,
 }
 
+/// What the core sees of a stage kind. Stage files do not implement it directly: they implement
+/// [`StageKind`] (typed parameters), and a blanket impl provides this object-safe view for the
+/// [`crate::stages::REGISTRY`].
 pub trait Stage: Send + Sync + 'static {
-    /// The `kind = "…"` string.
-    fn kind(&self) -> &'static str;
-    /// Bumped whenever the implementation's output for the same parameters and inputs changes;
-    /// it enters the key, so old entries are not reused after such a change.
-    fn version(&self) -> u32;
-    /// One line for `quakeline stages`.
-    fn summary(&self) -> &'static str;
+    fn info(&self) -> &'static StageInfo;
     fn params(&self) -> &'static [ParamSpec];
-    fn inputs(&self) -> &'static [InputSpec];
-    /// Names of the HDF5 groups the output is split into, for kinds that produce several things
-    /// (`synth.geomag`: `series`, `catalog`, `kp`). Readers then reference `"stage/name"`. Empty
-    /// (the default): one output at the root of the entry.
-    fn outputs(&self) -> &'static [&'static str] {
-        &[]
-    }
-    /// Whether the output depends on the seed. Deterministic stages leave the seed out of their key,
-    /// so changing the pipeline seed does not recompute data preparation.
-    fn stochastic(&self) -> bool {
-        false
-    }
     /// Cross-field checks run before anything executes (e.g. bandpass needs two corners).
-    fn check(&self, _params: &Params) -> Result<(), ParamError> {
+    fn check(&self, params: &Params) -> Result<(), ParamError>;
+    /// Digests of external content the output depends on; they stand in the key for locations.
+    fn content_digests(
+        &self,
+        ctx: &PlanCtx<'_>,
+        params: &Params,
+    ) -> Result<Vec<ContentDigest>, ParamError>;
+    /// Computes the output into `ctx.output`.
+    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()>;
+    /// Declaration bugs of the parameter struct (tested for every registered kind).
+    fn param_type_mismatches(&self) -> Vec<String>;
+}
+
+/// A stage kind as its file writes it: static facts, a typed parameter struct (declared with
+/// [`crate::stage_params!`]) and the computation, which receives the decoded struct.
+pub trait StageKind: Send + Sync + 'static {
+    type Params: StageParams;
+    const INFO: StageInfo;
+    /// Cross-field checks on the decoded parameters, before anything runs.
+    fn check(&self, _p: &Self::Params) -> Result<(), ParamError> {
         Ok(())
     }
     /// Digests of external content the output depends on; they stand in the key for locations.
     fn content_digests(
         &self,
         _ctx: &PlanCtx<'_>,
-        _params: &Params,
+        _p: &Self::Params,
     ) -> Result<Vec<ContentDigest>, ParamError> {
         Ok(Vec::new())
     }
-    /// The metrics every run records with [`RunCtx::metric`] (the runner refuses an entry that
-    /// misses one or records an undeclared one).
-    fn metrics(&self) -> &'static [MetricSpec] {
-        &[]
+    /// Computes the output into `ctx.output` (`ctx.params` still locates fields for messages).
+    fn run(&self, ctx: &mut RunCtx<'_>, p: Self::Params) -> anyhow::Result<()>;
+}
+
+impl<K: StageKind> Stage for K {
+    fn info(&self) -> &'static StageInfo {
+        &K::INFO
     }
-    /// Computes the output into `ctx.output`.
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()>;
+    fn params(&self) -> &'static [ParamSpec] {
+        K::Params::SPECS
+    }
+    fn check(&self, params: &Params) -> Result<(), ParamError> {
+        StageKind::check(self, &K::Params::from_params(params)?)
+    }
+    fn content_digests(
+        &self,
+        ctx: &PlanCtx<'_>,
+        params: &Params,
+    ) -> Result<Vec<ContentDigest>, ParamError> {
+        StageKind::content_digests(self, ctx, &K::Params::from_params(params)?)
+    }
+    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+        let p = K::Params::from_params(ctx.params).map_err(|e| ctx.params.error(e))?;
+        StageKind::run(self, ctx, p)
+    }
+    fn param_type_mismatches(&self) -> Vec<String> {
+        K::Params::type_mismatches()
+    }
 }
 
 /// Everything a running stage gets.

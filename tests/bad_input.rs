@@ -338,3 +338,24 @@ fn disk_full_during_a_write_leaves_no_entry() {
     let r = env.run(&["run", p.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{r:?}");
 }
+
+#[test]
+fn a_catalog_wired_into_filter_is_a_plan_time_error_at_the_reference() {
+    let env = Env::new();
+    let catalog = crate::util::data_dir().join("catalogs/fdsn_event_text_isc.txt");
+    let text = format!(
+        "{HEAD}\n[stage.events]\nkind = \"fetch.catalog\"\npaths = [\"{}\"]\n\n[stage.smooth]\nkind = \"filter\"\ninput = \"events\"\ntype = \"lowpass\"\ncorners_hz = [0.01]\n",
+        catalog.display()
+    );
+    // `plan` reads nothing but the pipeline file and the hashed inputs: the check needs no I/O.
+    let p = env.write("bad.toml", &text);
+    let r = env.run(&["plan", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("bad.toml:10:9: input `input` of stage `smooth` (filter) reads time series, but `events` (fetch.catalog) writes earthquake catalog"),
+        "{r:?}"
+    );
+    let r = run_bad(&env, &text, 2);
+    assert!(r.stderr.contains("reads time series"), "{r:?}");
+    assert!(env.entries().is_empty(), "nothing ran");
+}

@@ -78,7 +78,7 @@ fn toy_dataset(env: &Env, extra_dataset: &str) -> (hdf5::File, Generator) {
     let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
     assert_eq!(r.code, 0, "{r:?}");
     let d = env.entry(&p, "dataset");
-    let g = quakeline::stages::synth_fmnet::read(&d, "dataset").unwrap();
+    let g = quakeline::data::fmnet_set::read(&d, "dataset").unwrap();
     (d, g)
 }
 
@@ -275,7 +275,7 @@ fn events_are_predicted_like_the_same_held_out_sample_and_scored_by_kagan_angle(
     let ps = p.to_str().unwrap();
     assert_eq!(env.run(&["run", ps, "--quiet"]).code, 0);
     let d = env.entry(&p, "dataset");
-    let g = quakeline::stages::synth_fmnet::read(&d, "dataset").unwrap();
+    let g = quakeline::data::fmnet_set::read(&d, "dataset").unwrap();
     drop(d);
     let e = env.entry(&p, "evaluate");
     let held_pred: Vec<f64> = e.dataset("predicted").unwrap().read_raw().unwrap();

@@ -281,6 +281,31 @@ fn model_summary_prints_table_2() {
     assert!(r.stderr.contains("known models: pm-cnn"), "{r:?}");
 }
 
+/// `model summary fmnet` prints FMNet's own table (it used to print pm-cnn's). 350,659 is the
+/// Keras count of the published topology (Kuang et al. 2021, Fig. 6; 16 convolutions, BN γ and β
+/// trainable), summed by hand from its layer list: encoder 223,488, decoder 125,440, head 1,584,
+/// output 147.
+#[test]
+fn model_summary_prints_fmnets_table() {
+    let env = Env::new();
+    let r = env.run(&["model", "summary", "fmnet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("fmnet: input [48 x 128]"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("trainable parameters: 350,659"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("encoder.0") && r.stdout.contains("out "),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("Conv2D"), "pm-cnn's table: {}", r.stdout);
+    let r = env.run(&["model", "summary", "fmnet", "--set", "window=7d"]);
+    assert_eq!(r.code, 2, "{r:?}");
+}
+
 /// An optimizer comparison overlays several trainings; a comparison with no inputs is refused.
 #[test]
 fn compare_training_overlays_runs_and_needs_inputs() {

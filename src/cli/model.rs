@@ -8,6 +8,7 @@
 use clap::Subcommand;
 
 use super::exit;
+use crate::nn::fmnet;
 use crate::nn::pm_cnn::{self, Shape};
 use crate::time::{NS_PER_DAY, NS_PER_S};
 use crate::units::{format_duration_ns, parse_duration_ns};
@@ -16,7 +17,7 @@ use crate::units::{format_duration_ns, parse_duration_ns};
 pub(crate) enum Command {
     /// Print a model's layer table and parameter count for an input size.
     Summary {
-        /// Model name (pm-cnn).
+        /// Model name (pm-cnn, fmnet).
         name: String,
         /// Input settings: window=DURATION (default 7d), interval=DURATION (default 1m),
         /// components=N (default 3). Repeatable.
@@ -33,6 +34,18 @@ pub(crate) fn exec(c: Command) -> miette::Result<i32> {
             crate::nn::MODELS.join(", ")
         );
         return Ok(exit::USAGE);
+    }
+    if name == "fmnet" {
+        if let Some(s) = set.first() {
+            eprintln!(
+                "error: --set `{s}`: FMNet's published topology has a fixed input of {} x {} (16 stations x 3 components, 128 samples)",
+                fmnet::ROWS,
+                fmnet::SAMPLES
+            );
+            return Ok(exit::USAGE);
+        }
+        print_fmnet();
+        return Ok(exit::OK);
     }
     let (mut window, mut interval, mut rows) = (7 * NS_PER_DAY, 60 * NS_PER_S, 3usize);
     for s in &set {
@@ -110,6 +123,54 @@ pub(crate) fn exec(c: Command) -> miette::Result<i32> {
         group(pm_cnn::parameter_count(shape))
     );
     Ok(exit::OK)
+}
+
+/// FMNet (Kuang et al. 2021): one row per layer with trainable tensors, from the network itself
+/// (the published topology, [`crate::nn::fmnet`]), so the table cannot drift from the code.
+fn print_fmnet() {
+    let model = fmnet::Fmnet::new(0, &crate::nn::device());
+    println!(
+        "fmnet: input [{} x {}] (16 stations x 3 components, {} samples at 1 s); output [3 x {}] (strike, dip, rake curves)",
+        fmnet::ROWS,
+        fmnet::SAMPLES,
+        fmnet::SAMPLES,
+        fmnet::SAMPLES
+    );
+    println!(
+        "{:<12} {:<22} {:>12}",
+        "layer", "trainable tensors", "parameters"
+    );
+    let mut rows: Vec<(String, Vec<String>, usize)> = Vec::new();
+    for (name, shape, _) in fmnet::tensors(&model) {
+        if name.contains("running") {
+            continue;
+        }
+        let (layer, _) = name.rsplit_once('.').unwrap_or((&name, ""));
+        let layer = layer
+            .trim_end_matches(".conv")
+            .trim_end_matches(".norm")
+            .to_string();
+        let n: usize = shape.iter().product();
+        let dims = shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("x");
+        match rows.last_mut() {
+            Some((l, t, c)) if *l == layer => {
+                t.push(dims);
+                *c += n;
+            }
+            _ => rows.push((layer, vec![dims], n)),
+        }
+    }
+    for (layer, tensors, n) in &rows {
+        println!("{:<12} {:<22} {:>12}", layer, tensors.join(" "), group(*n));
+    }
+    println!(
+        "trainable parameters: {}",
+        group(fmnet::parameter_count(&model))
+    );
 }
 
 /// 30984834 → "30,984,834".

@@ -33,7 +33,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
             .map(|&i| {
                 serde_json::json!({
                     "stage": pipeline.stages[i].id,
-                    "kind": pipeline.stages[i].kind.kind(),
+                    "kind": pipeline.stages[i].kind.info().kind,
                     "key": plan.stages[i].key,
                     "state": plan.stages[i].state.label(),
                 })
@@ -55,7 +55,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     let k = pipeline
         .stages
         .iter()
-        .map(|s| s.kind.kind().len())
+        .map(|s| s.kind.info().kind.len())
         .max()
         .unwrap_or(4)
         .max(4);
@@ -69,7 +69,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
         println!(
             "{:w$}  {:k$}  {:7}  {}{note}",
             s.id,
-            s.kind.kind(),
+            s.kind.info().kind,
             sp.state.label(),
             sp.key
         );

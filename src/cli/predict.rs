@@ -102,7 +102,7 @@ fn run(a: &Args) -> anyhow::Result<()> {
     }
     let f = hdf5::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let device = crate::nn::device();
-    let model = crate::stages::train::read_fmnet(&f, &device)
+    let model = crate::data::trained::read_fmnet(&f, &device)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let (lr, _) = h5::read_array::<f64>(&f, "label_ranges")
         .map_err(|e| anyhow::anyhow!("{}: label_ranges: {e}", path.display()))?;

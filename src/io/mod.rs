@@ -8,3 +8,4 @@ pub mod http;
 pub mod iaga2002;
 pub mod kp;
 pub mod sac;
+pub mod sources;

@@ -16,34 +16,37 @@
 
 use serde_json::json;
 
+use crate::data;
+use crate::data::trained::{finite, read_history};
 use crate::io::h5;
 use crate::plot::{self, Mark, Panel, Series};
-use crate::stage::{ANY_INPUT, InputSpec, RunCtx, Stage};
-use crate::stages::train::{finite, read_history};
+use crate::stage::{ANY_INPUT, InputSpec, Outputs, RunCtx, StageInfo, StageKind};
 
 pub struct CompareTraining;
 
-impl Stage for CompareTraining {
-    fn kind(&self) -> &'static str {
-        "compare.training"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn summary(&self) -> &'static str {
-        "overlay the per-epoch loss of several train stages, e.g. an optimizer comparison (P&M Fig. 6)"
-    }
-    fn params(&self) -> &'static [crate::params::ParamSpec] {
-        &[]
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[InputSpec {
+crate::stage_params! {
+    /// `compare.training` has no parameters: what it compares is its wiring.
+    pub struct CompareTrainingParams {}
+}
+
+impl StageKind for CompareTraining {
+    type Params = CompareTrainingParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "compare.training",
+        version: 1,
+        changelog: &["first version"],
+        summary: "overlay the per-epoch loss of several train stages, e.g. an optimizer comparison (P&M Fig. 6)",
+        inputs: &[InputSpec {
             name: ANY_INPUT,
             doc: "train stages under any names; the names label the curves",
-        }]
-    }
+            accepts: &[data::TRAINED_MODEL],
+        }],
+        outputs: Outputs::Root(data::TRAINING_COMPARISON),
+        metrics: &[],
+        stochastic: false,
+    };
 
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+    fn run(&self, ctx: &mut RunCtx<'_>, _: CompareTrainingParams) -> anyhow::Result<()> {
         let mut runs = Vec::new();
         for (name, input) in &ctx.inputs {
             let h = read_history(&input.group).map_err(|e| {

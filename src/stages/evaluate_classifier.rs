@@ -20,12 +20,12 @@
 //! # Cache key
 //! Parameters and the two input keys (deterministic).
 
+use crate::data;
+use crate::data::trained::{indices, open_trained};
 use crate::io::h5;
 use crate::nn::train::{self as nt, Part};
 use crate::nn::{self, metrics};
-use crate::params::{ParamSpec, ParamType, Presence};
-use crate::stage::{Direction, InputSpec, MetricSpec, RunCtx, Stage};
-use crate::stages::train::{indices, open_trained};
+use crate::stage::{Direction, InputSpec, MetricSpec, Outputs, RunCtx, StageInfo, StageKind};
 
 pub struct EvaluateClassifier;
 
@@ -77,47 +77,42 @@ static METRICS: &[MetricSpec] = &[
     },
 ];
 
-static PARAMS: &[ParamSpec] = &[ParamSpec::new(
-    "part",
-    ParamType::Choice(&["test", "validation", "train"]),
-    Presence::Default("\"test\""),
-    "which windows to score: the held-out test part (default), validation, or train",
-)];
+crate::stage_params! {
+    /// Parameters of this stage kind (see the module docs).
+    pub struct EvaluateClassifierParams {
+        /// which windows to score: the held-out test part (default), validation, or train
+        part: String = Choice(&["test", "validation", "train"]), Default("\"test\"");
+    }
+}
 
-impl Stage for EvaluateClassifier {
-    fn kind(&self) -> &'static str {
-        "evaluate.classifier"
-    }
-    fn version(&self) -> u32 {
-        2
-    }
-    fn summary(&self) -> &'static str {
-        "accuracy, loss, confusion, precision/recall/F1, ROC-AUC of a trained classifier on held-out windows"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[
+impl StageKind for EvaluateClassifier {
+    type Params = EvaluateClassifierParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "evaluate.classifier",
+        version: 2,
+        changelog: &["first version", "typed metrics"],
+        summary: "accuracy, loss, confusion, precision/recall/F1, ROC-AUC of a trained classifier on held-out windows",
+        inputs: &[
             InputSpec {
                 name: "model",
                 doc: "a train stage",
+                accepts: &[data::TRAINED_MODEL],
             },
             InputSpec {
                 name: "data",
                 doc: "the labelled windows the model was trained on",
+                accepts: &[data::LABELLED_WINDOWS],
             },
-        ]
-    }
+        ],
+        outputs: Outputs::Root(data::CLASSIFIER_EVALUATION),
+        metrics: METRICS,
+        stochastic: false,
+    };
 
-    fn metrics(&self) -> &'static [MetricSpec] {
-        METRICS
-    }
-
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+    fn run(&self, ctx: &mut RunCtx<'_>, params: EvaluateClassifierParams) -> anyhow::Result<()> {
         let (t, data) = open_trained(ctx, "model", "data")?;
         let model = t.model()?;
-        let part_name = ctx.params.str("part")?;
+        let part_name = params.part.as_str();
         let part = Part::parse(part_name).expect("declared choice");
         let idx = indices(&t.parts, part);
         anyhow::ensure!(

@@ -29,53 +29,35 @@
 
 use serde_json::json;
 
+use crate::data::{self, fmnet_set, trained};
 use crate::focal::{Mechanism, kagan_angle};
 use crate::io::h5;
-use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
+use crate::io::sources;
+use crate::params::ParamError;
 use crate::plot::{self, Mark, Panel, Series};
 use crate::rng::Rng;
-use crate::stage::{ContentDigest, Direction, InputSpec, MetricSpec, PlanCtx, RunCtx, Stage};
+use crate::stage::{
+    ContentDigest, Direction, InputSpec, MetricSpec, Outputs, PlanCtx, RunCtx, StageInfo, StageKind,
+};
 use crate::synth::fmnet::Part;
 
 pub struct EvaluateFocal;
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::new(
-        "good_deg",
-        ParamType::Float { positive: true },
-        Presence::Default("20.0"),
-        "Kagan angle at or below which a prediction counts as good (the FMNet code: 20)",
-    ),
-    ParamSpec::new(
-        "neighbours",
-        ParamType::Int { min: 0, max: 100 },
-        Presence::Default("0"),
-        "encoder feature-space search: nearest training samples reported per query (0: off)",
-    ),
-    ParamSpec::new(
-        "search_samples",
-        ParamType::Int {
-            min: 1,
-            max: 10_000_000,
-        },
-        Presence::Default("5000"),
-        "training samples (a seeded random subset) encoded for the feature-space search",
-    ),
-    ParamSpec::new(
-        "queries",
-        ParamType::Int { min: 1, max: 1000 },
-        Presence::Default("5"),
-        "test samples whose neighbours are reported",
-    ),
-    ParamSpec::new(
-        "events",
-        ParamType::StrList,
-        Presence::Optional,
-        "real event files to predict (globs relative to the pipeline file; HDF5 `waveforms` \
-         [48, 128] and optional reference `strike_deg`/`dip_deg`/`rake_deg` attributes)",
-    )
-    .location(),
-];
+crate::stage_params! {
+    /// Parameters of this stage kind (see the module docs).
+    pub struct EvaluateFocalParams {
+        /// Kagan angle at or below which a prediction counts as good (the FMNet code: 20)
+        good_deg: f64 = Float { positive: true }, Default("20.0");
+        /// encoder feature-space search: nearest training samples reported per query (0: off)
+        neighbours: usize = Int { min: 0, max: 100 }, Default("0");
+        /// training samples (a seeded random subset) encoded for the feature-space search
+        search_samples: usize = Int { min: 1, max: 10_000_000, }, Default("5000");
+        /// test samples whose neighbours are reported
+        queries: usize = Int { min: 1, max: 1000 }, Default("5");
+        /// real event files to predict (globs relative to the pipeline file; HDF5 `waveforms` [48, 128] and optional reference `strike_deg`/`dip_deg`/`rake_deg` attributes)
+        events: Vec<String> = StrList, Optional, location;
+    }
+}
 
 static METRICS: &[MetricSpec] = &[
     MetricSpec {
@@ -131,50 +113,47 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
-impl Stage for EvaluateFocal {
-    fn kind(&self) -> &'static str {
-        "evaluate.focal"
-    }
-    fn version(&self) -> u32 {
-        // 2: `events` and the `event_kagan_median` metric.
-        2
-    }
-    fn summary(&self) -> &'static str {
-        "FMNet on held-out synthetics: strike/dip/rake errors, Kagan angles, encoder feature search"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[
+impl StageKind for EvaluateFocal {
+    type Params = EvaluateFocalParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "evaluate.focal",
+        version: 2,
+        changelog: &[
+            "first version",
+            "`events` and the `event_kagan_median` metric",
+        ],
+        summary: "FMNet on held-out synthetics: strike/dip/rake errors, Kagan angles, encoder feature search",
+        inputs: &[
             InputSpec {
                 name: "model",
                 doc: "a train entry with model = \"fmnet\"",
+                accepts: &[data::TRAINED_MODEL],
             },
             InputSpec {
                 name: "data",
                 doc: "the synth.fmnet set the model was trained on",
+                accepts: &[data::FMNET_SET],
             },
-        ]
-    }
-    fn metrics(&self) -> &'static [MetricSpec] {
-        METRICS
-    }
+        ],
+        outputs: Outputs::Root(data::FOCAL_EVALUATION),
+        metrics: METRICS,
+        stochastic: false,
+    };
+
     fn content_digests(
         &self,
         ctx: &PlanCtx<'_>,
-        p: &Params,
+        p: &EvaluateFocalParams,
     ) -> Result<Vec<ContentDigest>, ParamError> {
-        super::sources::local_digests(ctx, p, "events")
+        sources::local_digests(ctx, &p.events, "events")
     }
 
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
-        let p = ctx.params;
+    fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluateFocalParams) -> anyhow::Result<()> {
         let device = crate::nn::device();
-        let model = super::train::read_fmnet(ctx.input("model")?, &device)
+        let model = trained::read_fmnet(ctx.input("model")?, &device)
             .map_err(|e| anyhow::anyhow!("input `model` of `{}`: {e}", ctx.stage_id))?;
         let what = format!("input `data` of `{}`", ctx.stage_id);
-        let g = super::synth_fmnet::read(ctx.input("data")?, &what)?;
+        let g = fmnet_set::read(ctx.input("data")?, &what)?;
         let test: Vec<usize> = g.indices(Part::Test).collect();
         anyhow::ensure!(
             !test.is_empty(),
@@ -188,7 +167,7 @@ impl Stage for EvaluateFocal {
             curves.extend(crate::nn::fmnet::predict(&model, &g, chunk, 256, &device));
             ctx.progress.inc(chunk.len() as u64);
         }
-        let good_deg = p.float("good_deg")?;
+        let good_deg = p.good_deg;
         let (mut kag, mut pred, mut truth) = (Vec::new(), Vec::new(), Vec::new());
         let mut abs = [0.0f64; 3];
         for (i, c) in test.iter().zip(curves.chunks(3 * bins)) {
@@ -257,9 +236,9 @@ impl Stage for EvaluateFocal {
 
         let events = score_events(ctx, &model, &g, &device)?;
 
-        let k = p.int("neighbours")? as usize;
+        let k = p.neighbours;
         let neighbours = if k > 0 {
-            Some(feature_search(ctx, &model, &g, &test, k)?)
+            Some(feature_search(ctx, &p, &model, &g, &test, k)?)
         } else {
             None
         };
@@ -359,22 +338,18 @@ fn score_events(
 /// Kuang et al. Fig. 4–5: nearest training samples to a few test samples in the encoder code.
 fn feature_search(
     ctx: &RunCtx<'_>,
+    p: &EvaluateFocalParams,
     model: &crate::nn::fmnet::Fmnet,
     g: &crate::synth::fmnet::Generator,
     test: &[usize],
     k: usize,
 ) -> anyhow::Result<serde_json::Value> {
-    let p = ctx.params;
     let device = crate::nn::device();
     let mut pool: Vec<usize> = g.indices(Part::Train).collect();
     let mut rng = Rng::new(ctx.seed, "evaluate.focal/search");
     rng.shuffle(&mut pool);
-    pool.truncate(p.int("search_samples")? as usize);
-    let queries: Vec<usize> = test
-        .iter()
-        .copied()
-        .take(p.int("queries")? as usize)
-        .collect();
+    pool.truncate(p.search_samples);
+    let queries: Vec<usize> = test.iter().copied().take(p.queries).collect();
     let code = crate::nn::fmnet::CODE;
     let encode = |idx: &[usize]| crate::nn::fmnet::encode_samples(model, g, idx, 256, &device);
     let (pc, qc) = (encode(&pool), encode(&queries));

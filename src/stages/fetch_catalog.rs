@@ -27,11 +27,12 @@
 //! # References
 //! FDSN Web Service Specifications 1.2 (event service, text format); QuakeML 1.2; IASPEI IMS1.0.
 
-use super::sources;
+use crate::data;
 use crate::io::catalog::{self, Event, Format};
 use crate::io::h5;
-use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
-use crate::stage::{ContentDigest, InputSpec, PlanCtx, RunCtx, Stage};
+use crate::io::sources::{self, Sourced};
+use crate::params::ParamError;
+use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
 use crate::time::{format_rfc3339, parse_iso8601};
 
 pub struct FetchCatalog;
@@ -47,77 +48,49 @@ const KNOWN_MAGNITUDE_TYPES: &[&str] = &[
     "mj", "mjma", "mpv", "mint", "mfa",
 ];
 
-static PARAMS: &[ParamSpec] = &[
-    sources::PATHS,
-    sources::URLS,
-    sources::BLAKE3,
-    ParamSpec::new(
-        "format",
-        ParamType::Choice(Format::NAMES),
-        Presence::Default("\"auto\""),
-        "catalog format; auto sniffs each file",
-    ),
-    ParamSpec::new(
-        "fdsn_url",
-        ParamType::Str,
-        Presence::Optional,
-        "FDSN event service query URL, e.g. https://service.iris.edu/fdsnws/event/1/query",
-    ),
-    ParamSpec::new(
-        "starttime",
-        ParamType::Str,
-        Presence::Optional,
-        "query start, UTC ISO 8601",
-    ),
-    ParamSpec::new(
-        "endtime",
-        ParamType::Str,
-        Presence::Optional,
-        "query end, UTC ISO 8601",
-    ),
-    ParamSpec::new(
-        "latitude",
-        ParamType::Float { positive: false },
-        Presence::Optional,
-        "query centre latitude, degrees",
-    ),
-    ParamSpec::new(
-        "longitude",
-        ParamType::Float { positive: false },
-        Presence::Optional,
-        "query centre longitude, degrees",
-    ),
-    ParamSpec::new(
-        "maxradius_km",
-        ParamType::Float { positive: true },
-        Presence::Optional,
-        "query radius around the centre, km",
-    ),
-    ParamSpec::new(
-        "minmagnitude",
-        ParamType::Float { positive: false },
-        Presence::Optional,
-        "query minimum magnitude",
-    ),
-    ParamSpec::new(
-        "missing",
-        ParamType::Choice(&["error", "skip"]),
-        Presence::Default("\"error\""),
-        "events without depth, magnitude or a known magnitude type: error, or skip and count them",
-    ),
-];
+crate::source_params! {
+    /// Parameters of this stage kind (see the module docs).
+    pub struct FetchCatalogParams {
+        /// catalog format; auto sniffs each file
+        format: String = Choice(Format::NAMES), Default("\"auto\"");
+        /// FDSN event service query URL, e.g. https://service.iris.edu/fdsnws/event/1/query
+        fdsn_url: Option<String> = Str, Optional;
+        /// query start, UTC ISO 8601
+        starttime: Option<String> = Str, Optional;
+        /// query end, UTC ISO 8601
+        endtime: Option<String> = Str, Optional;
+        /// query centre latitude, degrees
+        latitude: Option<f64> = Float { positive: false }, Optional;
+        /// query centre longitude, degrees
+        longitude: Option<f64> = Float { positive: false }, Optional;
+        /// query radius around the centre, km
+        maxradius_km: Option<f64> = Float { positive: true }, Optional;
+        /// query minimum magnitude
+        minmagnitude: Option<f64> = Float { positive: false }, Optional;
+        /// events without depth, magnitude or a known magnitude type: error, or skip and count them
+        missing: Missing = Choice(Missing::NAMES), Default("\"error\"");
+    }
+}
+
+crate::choice! {
+    /// What to do with events that cannot be used for labelling.
+    pub enum Missing {
+        Error = "error",
+        Skip = "skip",
+    }
+}
 
 struct Query {
     url: String,
 }
 
-fn query(p: &Params) -> Result<Option<Query>, ParamError> {
-    let Some(crate::params::Value::Str(base)) = p.get("fdsn_url") else {
+fn query(p: &FetchCatalogParams) -> Result<Option<Query>, ParamError> {
+    let Some(base) = &p.fdsn_url else {
         return Ok(None);
     };
     let mut args = Vec::new();
-    for name in ["starttime", "endtime"] {
-        let Ok(v) = p.str(name) else {
+    for (name, value) in [("starttime", &p.starttime), ("endtime", &p.endtime)] {
+        let Some(v) = value else {
             return Err(
                 ParamError::new(name, format!("an FDSN query needs `{name}`"))
                     .help("e.g. starttime = \"2014-11-01T00:00:00\""),
@@ -126,7 +99,7 @@ fn query(p: &Params) -> Result<Option<Query>, ParamError> {
         let ns = parse_iso8601(v).map_err(|e| ParamError::new(name, e))?;
         args.push(format!("{name}={}", &format_rfc3339(ns)[..23]));
     }
-    let circle = ["latitude", "longitude", "maxradius_km"].map(|n| p.float(n).ok());
+    let circle = [p.latitude, p.longitude, p.maxradius_km];
     match circle {
         [Some(lat), Some(lon), Some(r)] => {
             if !(-90.0..=90.0).contains(&lat) {
@@ -148,7 +121,7 @@ fn query(p: &Params) -> Result<Option<Query>, ParamError> {
             ));
         }
     }
-    if let Ok(m) = p.float("minmagnitude") {
+    if let Some(m) = p.minmagnitude {
         args.push(format!("minmagnitude={m}"));
     }
     args.push("format=text&orderby=time-asc".into());
@@ -158,56 +131,51 @@ fn query(p: &Params) -> Result<Option<Query>, ParamError> {
     }))
 }
 
-impl Stage for FetchCatalog {
-    fn kind(&self) -> &'static str {
-        "fetch.catalog"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn summary(&self) -> &'static str {
-        "read an earthquake catalog (FDSN text, QuakeML 1.2, ISC IMS1.0) from files, pinned URLs or an FDSN query"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[]
-    }
+impl StageKind for FetchCatalog {
+    type Params = FetchCatalogParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "fetch.catalog",
+        version: 1,
+        changelog: &["first version"],
+        summary: "read an earthquake catalog (FDSN text, QuakeML 1.2, ISC IMS1.0) from files, pinned URLs or an FDSN query",
+        inputs: &[],
+        outputs: Outputs::Root(data::CATALOG),
+        metrics: &[],
+        stochastic: false,
+    };
 
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
-        match (query(p)?, sources::given(p)) {
+    fn check(&self, p: &FetchCatalogParams) -> Result<(), ParamError> {
+        match (query(p)?, p.sources().given()) {
             (Some(_), true) => Err(ParamError::new(
                 "fdsn_url",
                 "give either `fdsn_url` (a query) or `paths`/`urls`, not both",
             )),
             (Some(_), false) => {
-                let pins = p.strs("blake3").unwrap_or_default();
+                let pins = &p.blake3;
                 if pins.len() > 1 {
                     return Err(ParamError::new(
                         "blake3",
                         "a query response takes at most one pinned digest",
                     ));
                 }
-                sources::check_pins(&pins)
+                sources::check_pins(pins)
             }
             (None, _) => {
-                for name in [
-                    "starttime",
-                    "endtime",
-                    "latitude",
-                    "longitude",
-                    "maxradius_km",
-                    "minmagnitude",
-                ] {
-                    if p.get(name).is_some() {
-                        return Err(ParamError::new(
-                            name,
-                            format!("`{name}` is a query parameter; it needs `fdsn_url`"),
-                        ));
-                    }
+                let given = [
+                    ("starttime", p.starttime.is_some()),
+                    ("endtime", p.endtime.is_some()),
+                    ("latitude", p.latitude.is_some()),
+                    ("longitude", p.longitude.is_some()),
+                    ("maxradius_km", p.maxradius_km.is_some()),
+                    ("minmagnitude", p.minmagnitude.is_some()),
+                ];
+                if let Some((name, _)) = given.into_iter().find(|(_, set)| *set) {
+                    return Err(ParamError::new(
+                        name,
+                        format!("`{name}` is a query parameter; it needs `fdsn_url`"),
+                    ));
                 }
-                sources::check(p)
+                p.sources().check()
             }
         }
     }
@@ -215,28 +183,27 @@ impl Stage for FetchCatalog {
     fn content_digests(
         &self,
         ctx: &PlanCtx<'_>,
-        p: &Params,
+        p: &FetchCatalogParams,
     ) -> Result<Vec<ContentDigest>, ParamError> {
         match query(p)? {
             Some(q) => Ok(p
-                .strs("blake3")
-                .unwrap_or_default()
-                .into_iter()
+                .blake3
+                .iter()
                 .map(|d| ContentDigest {
                     label: q.url.clone(),
                     blake3: d.to_ascii_lowercase(),
                 })
                 .collect()),
-            None => sources::digests(ctx, p),
+            None => p.sources().digests(ctx),
         }
     }
 
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
-        let format = Format::from_name(ctx.params.str("format")?);
-        let skip = ctx.params.str("missing")? == "skip";
+    fn run(&self, ctx: &mut RunCtx<'_>, p: FetchCatalogParams) -> anyhow::Result<()> {
+        let format = Format::from_name(&p.format);
+        let skip = p.missing == Missing::Skip;
         let mut events = Vec::new();
         let source;
-        match query(ctx.params)? {
+        match query(&p)? {
             Some(q) => {
                 ctx.progress.set_length(1);
                 ctx.progress.set_message("FDSN query");
@@ -251,7 +218,7 @@ impl Stage for FetchCatalog {
                 source = q.url;
             }
             None => {
-                let files = sources::read_all(ctx)?;
+                let files = p.sources().read_all(ctx)?;
                 source = files
                     .iter()
                     .map(|(l, _)| sources::file_name(l))

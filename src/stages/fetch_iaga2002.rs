@@ -21,47 +21,47 @@
 //! # References
 //! IAGA-2002 format: <https://www.ngdc.noaa.gov/IAGA/vdat/IAGA2002/iaga2002format.html>.
 
-use super::sources;
+use crate::data;
+use crate::io::sources::{self, Sourced};
 use crate::io::{h5, iaga2002};
-use crate::params::{ParamError, ParamSpec, Params};
-use crate::stage::{ContentDigest, InputSpec, PlanCtx, RunCtx, Stage};
+use crate::params::ParamError;
+use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
 
 pub struct FetchIaga2002;
 
-static PARAMS: &[ParamSpec] = &[sources::PATHS, sources::URLS, sources::BLAKE3];
+crate::source_params! {
+    /// Parameters of this stage kind: only where the files are.
+    pub struct FetchIaga2002Params {}
+}
 
-impl Stage for FetchIaga2002 {
-    fn kind(&self) -> &'static str {
-        "fetch.iaga2002"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn summary(&self) -> &'static str {
-        "read IAGA-2002 geomagnetic observatory files (local globs or pinned URLs)"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[]
-    }
+impl StageKind for FetchIaga2002 {
+    type Params = FetchIaga2002Params;
+    const INFO: StageInfo = StageInfo {
+        kind: "fetch.iaga2002",
+        version: 1,
+        changelog: &["first version"],
+        summary: "read IAGA-2002 geomagnetic observatory files (local globs or pinned URLs)",
+        inputs: &[],
+        outputs: Outputs::Root(data::TIME_SERIES),
+        metrics: &[],
+        stochastic: false,
+    };
 
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
-        sources::check(p)
+    fn check(&self, p: &FetchIaga2002Params) -> Result<(), ParamError> {
+        p.sources().check()
     }
 
     fn content_digests(
         &self,
         ctx: &PlanCtx<'_>,
-        p: &Params,
+        p: &FetchIaga2002Params,
     ) -> Result<Vec<ContentDigest>, ParamError> {
-        sources::digests(ctx, p)
+        p.sources().digests(ctx)
     }
 
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+    fn run(&self, ctx: &mut RunCtx<'_>, p: FetchIaga2002Params) -> anyhow::Result<()> {
         let mut files = Vec::new();
-        for (label, bytes) in sources::read_all(ctx)? {
+        for (label, bytes) in p.sources().read_all(ctx)? {
             files.push(iaga2002::parse_bytes(&label, &bytes)?);
         }
         // Time order, as `concatenate` uses: the earliest file's header describes the series.

@@ -22,56 +22,50 @@
 //! Matzka et al. (2021), The geomagnetic Kp index and derived indices of geomagnetic activity,
 //! Space Weather 19, e2020SW002641; CelesTrak SW format documentation.
 
-use super::sources;
+use crate::data;
+use crate::io::sources::Sourced;
 use crate::io::{h5, kp};
-use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
-use crate::stage::{ContentDigest, InputSpec, PlanCtx, RunCtx, Stage};
+use crate::params::ParamError;
+use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
 
 pub struct FetchKp;
 
-static PARAMS: &[ParamSpec] = &[
-    sources::PATHS,
-    sources::URLS,
-    sources::BLAKE3,
-    ParamSpec::new(
-        "format",
-        ParamType::Choice(kp::Format::NAMES),
-        Presence::Default("\"auto\""),
-        "Kp file format; auto sniffs each file",
-    ),
-];
+crate::source_params! {
+    /// Parameters of this stage kind (see the module docs).
+    pub struct FetchKpParams {
+        /// Kp file format; auto sniffs each file
+        format: String = Choice(kp::Format::NAMES), Default("\"auto\"");
+    }
+}
 
-impl Stage for FetchKp {
-    fn kind(&self) -> &'static str {
-        "fetch.kp"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn summary(&self) -> &'static str {
-        "read the 3-hourly Kp index (CelesTrak SW or GFZ Kp_ap_Ap_SN_F107 files)"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[]
-    }
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
-        sources::check(p)
+impl StageKind for FetchKp {
+    type Params = FetchKpParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "fetch.kp",
+        version: 1,
+        changelog: &["first version"],
+        summary: "read the 3-hourly Kp index (CelesTrak SW or GFZ Kp_ap_Ap_SN_F107 files)",
+        inputs: &[],
+        outputs: Outputs::Root(data::KP),
+        metrics: &[],
+        stochastic: false,
+    };
+
+    fn check(&self, p: &FetchKpParams) -> Result<(), ParamError> {
+        p.sources().check()
     }
     fn content_digests(
         &self,
         ctx: &PlanCtx<'_>,
-        p: &Params,
+        p: &FetchKpParams,
     ) -> Result<Vec<ContentDigest>, ParamError> {
-        sources::digests(ctx, p)
+        p.sources().digests(ctx)
     }
 
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
-        let format = kp::Format::from_name(ctx.params.str("format")?);
+    fn run(&self, ctx: &mut RunCtx<'_>, p: FetchKpParams) -> anyhow::Result<()> {
+        let format = kp::Format::from_name(&p.format);
         let mut parts = Vec::new();
-        for (label, bytes) in sources::read_all(ctx)? {
+        for (label, bytes) in p.sources().read_all(ctx)? {
             let text =
                 String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{label}: not UTF-8 text"))?;
             let series = kp::parse(&label, &text, format)?;

@@ -29,100 +29,87 @@
 //! # References
 //! SciPy `signal.butter`, `signal.sosfiltfilt`; ObsPy `signal.filter.bandpass`.
 
+use crate::data;
 use crate::io::h5;
-use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
+use crate::params::ParamError;
+use crate::series::TimeSeries;
 use crate::signal::butterworth::{Band, butter_sos};
 use crate::signal::segments::finite_runs;
 use crate::signal::sos::{default_padlen, sosfilt, sosfiltfilt};
-use crate::stage::{InputSpec, RunCtx, Stage};
+use crate::stage::{InputSpec, Outputs, RunCtx, StageInfo, StageKind};
 
 pub struct Filter;
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::new(
-        "type",
-        ParamType::Choice(&["lowpass", "highpass", "bandpass"]),
-        Presence::Required,
-        "filter response",
-    ),
-    ParamSpec::new(
-        "corners_hz",
-        ParamType::FloatList {
-            min_len: 1,
-            max_len: 2,
-            positive: true,
-        },
-        Presence::Required,
-        "corner frequencies in Hz: one for low/high-pass, two for band-pass",
-    ),
-    ParamSpec::new(
-        "order",
-        ParamType::Int { min: 1, max: 12 },
-        Presence::Default("4"),
-        "Butterworth order of one pass",
-    ),
-    ParamSpec::new(
-        "zero_phase",
-        ParamType::Bool,
-        Presence::Default("true"),
-        "filter forward and backward (zero phase, doubled order)",
-    ),
-];
-
-fn band(p: &Params) -> Result<Band, ParamError> {
-    let corners = p
-        .floats("corners_hz")
-        .map_err(|e| ParamError::new("corners_hz", e.to_string()))?;
-    let kind = p
-        .str("type")
-        .map_err(|e| ParamError::new("type", e.to_string()))?;
-    match (kind, corners.as_slice()) {
-        ("lowpass", [f]) => Ok(Band::Lowpass(*f)),
-        ("highpass", [f]) => Ok(Band::Highpass(*f)),
-        ("bandpass", [lo, hi]) if lo < hi => Ok(Band::Bandpass(*lo, *hi)),
-        ("bandpass", [_, _]) => Err(ParamError::new(
-            "corners_hz",
-            "band-pass corners must be increasing: [low, high]",
-        )),
-        ("bandpass", _) => Err(ParamError::new(
-            "corners_hz",
-            "a band-pass needs two corners [low, high]",
-        )),
-        (_, _) => Err(ParamError::new(
-            "corners_hz",
-            format!("a {kind} filter takes exactly one corner"),
-        )),
+crate::choice! {
+    /// The filter response.
+    pub enum Response {
+        Lowpass = "lowpass",
+        Highpass = "highpass",
+        Bandpass = "bandpass",
     }
 }
 
-impl Stage for Filter {
-    fn kind(&self) -> &'static str {
-        "filter"
+crate::stage_params! {
+    /// Parameters of this stage kind (see the module docs).
+    pub struct FilterParams {
+        /// filter response
+        response as "type": Response = Choice(Response::NAMES), Required;
+        /// corner frequencies in Hz: one for low/high-pass, two for band-pass
+        corners_hz: Vec<f64> = FloatList { min_len: 1, max_len: 2, positive: true, }, Required;
+        /// Butterworth order of one pass
+        order: usize = Int { min: 1, max: 12 }, Default("4");
+        /// filter forward and backward (zero phase, doubled order)
+        zero_phase: bool = Bool, Default("true");
     }
-    fn version(&self) -> u32 {
-        1
+}
+
+impl FilterParams {
+    fn band(&self) -> Result<Band, ParamError> {
+        match (self.response, self.corners_hz.as_slice()) {
+            (Response::Lowpass, [f]) => Ok(Band::Lowpass(*f)),
+            (Response::Highpass, [f]) => Ok(Band::Highpass(*f)),
+            (Response::Bandpass, [lo, hi]) if lo < hi => Ok(Band::Bandpass(*lo, *hi)),
+            (Response::Bandpass, [_, _]) => Err(ParamError::new(
+                "corners_hz",
+                "band-pass corners must be increasing: [low, high]",
+            )),
+            (Response::Bandpass, _) => Err(ParamError::new(
+                "corners_hz",
+                "a band-pass needs two corners [low, high]",
+            )),
+            (kind, _) => Err(ParamError::new(
+                "corners_hz",
+                format!("a {} filter takes exactly one corner", kind.name()),
+            )),
+        }
     }
-    fn summary(&self) -> &'static str {
-        "Butterworth low/high/band-pass as second-order sections, zero-phase (sosfiltfilt) or causal"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[InputSpec {
+}
+
+impl StageKind for Filter {
+    type Params = FilterParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "filter",
+        version: 1,
+        changelog: &["first version"],
+        summary: "Butterworth low/high/band-pass as second-order sections, zero-phase (sosfiltfilt) or causal",
+        inputs: &[InputSpec {
             name: "input",
             doc: "a time series",
-        }]
-    }
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
-        band(p).map(|_| ())
+            accepts: &[data::TIME_SERIES],
+        }],
+        outputs: Outputs::Root(data::TIME_SERIES),
+        metrics: &[],
+        stochastic: false,
+    };
+
+    fn check(&self, p: &FilterParams) -> Result<(), ParamError> {
+        p.band().map(|_| ())
     }
 
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
-        let mut series = super::input_series(ctx)?;
-        let band = band(ctx.params)?;
-        let order = ctx.params.int("order")? as usize;
-        let zero_phase = ctx.params.bool("zero_phase")?;
+    fn run(&self, ctx: &mut RunCtx<'_>, p: FilterParams) -> anyhow::Result<()> {
+        let mut series = TimeSeries::from_input(ctx, "input")?;
+        let band = p.band()?;
+        let (order, zero_phase) = (p.order, p.zero_phase);
         let fs = 1.0 / series.interval_s();
         let sos = butter_sos(order, band, fs)
             .map_err(|e| anyhow::anyhow!("{e} ({})", ctx.params.locate("corners_hz")))?;

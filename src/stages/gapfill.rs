@@ -27,33 +27,32 @@
 //! Petrescu, L. & Moldovan, I.-A. (2022), Prospective neural network model for seismic precursory
 //! signal detection in geomagnetic field records, Mach. Learn. Knowl. Extr. 4, 912–923.
 
+use crate::data;
 use crate::io::h5;
-use crate::params::{ParamSpec, ParamType, Presence};
+use crate::params::typed::DurationNs;
+use crate::series::TimeSeries;
 use crate::signal::segments::gap_runs;
-use crate::stage::{InputSpec, RunCtx, Stage};
+use crate::stage::{InputSpec, Outputs, RunCtx, StageInfo, StageKind};
 
 pub struct Gapfill;
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::new(
-        "max_gap",
-        ParamType::Duration,
-        Presence::Default("\"3m\""),
-        "longest gap that is filled, inclusive (P&M 2022: 3 min)",
-    ),
-    ParamSpec::new(
-        "fill",
-        ParamType::Choice(&["mean", "linear", "none"]),
-        Presence::Default("\"mean\""),
-        "how short gaps are filled",
-    ),
-];
+crate::stage_params! {
+    /// Parameters of this stage kind (see the module docs).
+    pub struct GapfillParams {
+        /// longest gap that is filled, inclusive (P&M 2022: 3 min)
+        max_gap: DurationNs = Duration, Default("\"3m\"");
+        /// how short gaps are filled
+        fill: Fill = Choice(Fill::NAMES), Default("\"mean\"");
+    }
+}
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Fill {
-    Mean,
-    Linear,
-    None,
+crate::choice! {
+    /// How short gaps are filled.
+    pub enum Fill {
+        Mean = "mean",
+        Linear = "linear",
+        None = "none",
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -99,34 +98,27 @@ pub fn fill_gaps(x: &mut [f64], max_len: usize, fill: Fill) -> GapReport {
     report
 }
 
-impl Stage for Gapfill {
-    fn kind(&self) -> &'static str {
-        "gapfill"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn summary(&self) -> &'static str {
-        "fill gaps up to max_gap (mean, linear or none); keep and report longer gaps"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[InputSpec {
+impl StageKind for Gapfill {
+    type Params = GapfillParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "gapfill",
+        version: 1,
+        changelog: &["first version"],
+        summary: "fill gaps up to max_gap (mean, linear or none); keep and report longer gaps",
+        inputs: &[InputSpec {
             name: "input",
             doc: "a time series",
-        }]
-    }
+            accepts: &[data::TIME_SERIES],
+        }],
+        outputs: Outputs::Root(data::TIME_SERIES),
+        metrics: &[],
+        stochastic: false,
+    };
 
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
-        let mut series = super::input_series(ctx)?;
-        let max_gap_ns = ctx.params.duration_ns("max_gap")?;
-        let fill = match ctx.params.str("fill")? {
-            "mean" => Fill::Mean,
-            "linear" => Fill::Linear,
-            _ => Fill::None,
-        };
+    fn run(&self, ctx: &mut RunCtx<'_>, p: GapfillParams) -> anyhow::Result<()> {
+        let mut series = TimeSeries::from_input(ctx, "input")?;
+        let DurationNs(max_gap_ns) = p.max_gap;
+        let fill = p.fill;
         let max_len = (max_gap_ns / series.interval_ns) as usize;
         let nc = series.channels.len();
         ctx.progress.set_length(nc as u64);

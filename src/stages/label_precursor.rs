@@ -37,80 +37,53 @@
 
 use hdf5::types::VarLenUnicode;
 
+use crate::data;
 use crate::geo::distance_km;
 use crate::io::catalog::{self, Event};
 use crate::io::{h5, kp};
-use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
+use crate::params::ParamError;
+use crate::params::typed::DurationNs;
 use crate::rng::Rng;
 use crate::series::TimeSeries;
-use crate::stage::{InputSpec, RunCtx, Stage};
+use crate::stage::{InputSpec, Outputs, RunCtx, StageInfo, StageKind};
 use crate::time::format_rfc3339;
 use crate::units::format_duration_ns;
 
 pub struct LabelPrecursor;
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::new(
-        "window",
-        ParamType::Duration,
-        Presence::Required,
-        "window length (P&M 2022: 1h, 1d, 7d, 30d)",
-    ),
-    ParamSpec::new(
-        "stride",
-        ParamType::Duration,
-        Presence::Optional,
-        "distance between window starts; default: the window length",
-    ),
-    ParamSpec::new(
-        "lead",
-        ParamType::Duration,
-        Presence::Default("\"1d\""),
-        "an event within this time after a window's end makes it positive",
-    ),
-    ParamSpec::new(
-        "radius_km",
-        ParamType::Float { positive: true },
-        Presence::Default("200.0"),
-        "largest epicentral distance from the observatory, km",
-    ),
-    ParamSpec::new(
-        "max_depth_km",
-        ParamType::Float { positive: true },
-        Presence::Default("30.0"),
-        "largest hypocentral depth, km",
-    ),
-    ParamSpec::new(
-        "min_magnitude",
-        ParamType::Float { positive: false },
-        Presence::Default("4.0"),
-        "events must be strictly larger (P&M: Mw > 4)",
-    ),
-    ParamSpec::new(
-        "max_kp",
-        ParamType::Float { positive: false },
-        Presence::Default("3.0"),
-        "quiet windows must not exceed this Kp anywhere",
-    ),
-    ParamSpec::new(
-        "kp_screen",
-        ParamType::Choice(&["quiet", "both"]),
-        Presence::Default("\"quiet\""),
-        "which windows the Kp rule applies to: quiet ones (P&M 2022) or both classes (no storm/label confound)",
-    ),
-    ParamSpec::new(
-        "channels",
-        ParamType::StrList,
-        Presence::Default("[\"X\", \"Y\", \"Z\"]"),
-        "channels to use; the last one sets the normalisation",
-    ),
-    ParamSpec::new(
-        "balance",
-        ParamType::Bool,
-        Presence::Default("true"),
-        "subsample the larger class to the size of the smaller",
-    ),
-];
+crate::choice! {
+    /// Which windows the Kp rule applies to.
+    pub enum KpScreen {
+        Quiet = "quiet",
+        Both = "both",
+    }
+}
+
+crate::stage_params! {
+    /// Parameters of this stage kind (see the module docs).
+    pub struct LabelPrecursorParams {
+        /// window length (P&M 2022: 1h, 1d, 7d, 30d)
+        window: DurationNs = Duration, Required;
+        /// distance between window starts; default: the window length
+        stride: Option<DurationNs> = Duration, Optional;
+        /// an event within this time after a window's end makes it positive
+        lead: DurationNs = Duration, Default("\"1d\"");
+        /// largest epicentral distance from the observatory, km
+        radius_km: f64 = Float { positive: true }, Default("200.0");
+        /// largest hypocentral depth, km
+        max_depth_km: f64 = Float { positive: true }, Default("30.0");
+        /// events must be strictly larger (P&M: Mw > 4)
+        min_magnitude: f64 = Float { positive: false }, Default("4.0");
+        /// quiet windows must not exceed this Kp anywhere
+        max_kp: f64 = Float { positive: false }, Default("3.0");
+        /// which windows the Kp rule applies to: quiet ones (P&M 2022) or both classes (no storm/label confound)
+        kp_screen: KpScreen = Choice(KpScreen::NAMES), Default("\"quiet\"");
+        /// channels to use; the last one sets the normalisation
+        channels: Vec<String> = StrList, Default("[\"X\", \"Y\", \"Z\"]");
+        /// subsample the larger class to the size of the smaller
+        balance: bool = Bool, Default("true");
+    }
+}
 
 /// The qualifying-event rule, separate so it can be tested on hand-built cases.
 #[derive(Clone, Copy, Debug)]
@@ -312,63 +285,52 @@ pub fn balance(windows: Vec<Window>, seed: u64) -> Vec<Window> {
     all
 }
 
-fn durations(p: &Params) -> Result<(i64, i64, i64), ParamError> {
-    let get = |n: &str| {
-        p.duration_ns(n)
-            .map_err(|e| ParamError::new(n, e.to_string()))
-    };
-    let window = get("window")?;
-    let stride = if p.get("stride").is_some() {
-        get("stride")?
-    } else {
-        window
-    };
-    Ok((window, stride, get("lead")?))
+impl LabelPrecursorParams {
+    /// Window, stride (the window when not given) and lead, in nanoseconds.
+    fn durations(&self) -> (i64, i64, i64) {
+        let window = self.window.0;
+        (window, self.stride.map_or(window, |s| s.0), self.lead.0)
+    }
 }
 
-impl Stage for LabelPrecursor {
-    fn kind(&self) -> &'static str {
-        "label.precursor"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn summary(&self) -> &'static str {
-        "window a geomagnetic series and label windows before detectable earthquakes vs quiet, Kp-screened windows (P&M 2022)"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[
+impl StageKind for LabelPrecursor {
+    type Params = LabelPrecursorParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "label.precursor",
+        version: 1,
+        changelog: &["first version"],
+        summary: "window a geomagnetic series and label windows before detectable earthquakes vs quiet, Kp-screened windows (P&M 2022)",
+        inputs: &[
             InputSpec {
                 name: "series",
                 doc: "geomagnetic time series",
+                accepts: &[data::TIME_SERIES],
             },
             InputSpec {
                 name: "catalog",
                 doc: "earthquake catalog (fetch.catalog)",
+                accepts: &[data::CATALOG],
             },
             InputSpec {
                 name: "kp",
                 doc: "3-hourly Kp (fetch.kp)",
+                accepts: &[data::KP],
             },
-        ]
-    }
-    fn stochastic(&self) -> bool {
-        true
-    }
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
-        let (window, stride, _) = durations(p)?;
+        ],
+        outputs: Outputs::Root(data::LABELLED_WINDOWS),
+        metrics: &[],
+        stochastic: true,
+    };
+
+    fn check(&self, p: &LabelPrecursorParams) -> Result<(), ParamError> {
+        let (window, stride, _) = p.durations();
         if window <= 0 || stride <= 0 {
             return Err(ParamError::new(
                 "window",
                 "window and stride must be positive",
             ));
         }
-        let channels = p
-            .strs("channels")
-            .map_err(|e| ParamError::new("channels", e.to_string()))?;
+        let channels = &p.channels;
         if channels.len() != 3 {
             return Err(ParamError::new(
                 "channels",
@@ -378,12 +340,12 @@ impl Stage for LabelPrecursor {
         Ok(())
     }
 
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
-        let p = ctx.params;
+    fn run(&self, ctx: &mut RunCtx<'_>, p: LabelPrecursorParams) -> anyhow::Result<()> {
+        let raw = ctx.params;
         let series = TimeSeries::read_h5(ctx.input("series")?)?;
         let events = catalog::read_h5(ctx.input("catalog")?)?;
         let kp = kp::read_h5(ctx.input("kp")?)?;
-        let names = p.strs("channels")?;
+        let names = &p.channels;
         let cols = names
             .iter()
             .map(|n| {
@@ -391,19 +353,19 @@ impl Stage for LabelPrecursor {
                     anyhow::anyhow!(
                         "the series has channels {}, not `{n}` ({}); name three that exist, e.g. channels = [\"H\", \"D\", \"Z\"] for HDZ data",
                         series.channels.join(","),
-                        p.locate("channels")
+                        raw.locate("channels")
                     )
                 })
             })
             .collect::<anyhow::Result<Vec<usize>>>()?;
-        let (window_ns, stride_ns, lead_ns) = durations(p)?;
+        let (window_ns, stride_ns, lead_ns) = p.durations();
         let samples = |ns: i64, what: &str| -> anyhow::Result<usize> {
             anyhow::ensure!(
                 ns % series.interval_ns == 0,
                 "`{what}` = {} is not a whole number of {} s samples ({})",
                 format_duration_ns(ns),
                 series.interval_s(),
-                p.locate(what)
+                raw.locate(what)
             );
             Ok((ns / series.interval_ns) as usize)
         };
@@ -411,21 +373,21 @@ impl Stage for LabelPrecursor {
             window: samples(window_ns, "window")?,
             stride: samples(
                 stride_ns,
-                if p.get("stride").is_some() {
+                if p.stride.is_some() {
                     "stride"
                 } else {
                     "window"
                 },
             )?,
             lead_ns,
-            max_kp: p.float("max_kp")?,
-            screen_positives: p.str("kp_screen")? == "both",
+            max_kp: p.max_kp,
+            screen_positives: p.kp_screen == KpScreen::Both,
             detect: Detectability {
                 latitude_deg: series.station.latitude_deg,
                 longitude_deg: series.station.longitude_deg,
-                radius_km: p.float("radius_km")?,
-                max_depth_km: p.float("max_depth_km")?,
-                min_magnitude: p.float("min_magnitude")?,
+                radius_km: p.radius_km,
+                max_depth_km: p.max_depth_km,
+                min_magnitude: p.min_magnitude,
             },
         };
         anyhow::ensure!(
@@ -433,7 +395,7 @@ impl Stage for LabelPrecursor {
             "the window ({}) is longer than the series ({} samples) ({})",
             format_duration_ns(window_ns),
             series.len(),
-            p.locate("window")
+            raw.locate("window")
         );
         ctx.progress.set_message("windows labelled");
         let (windows, mut counts) =
@@ -458,17 +420,17 @@ impl Stage for LabelPrecursor {
             anyhow::bail!(
                 "no positive windows: no qualifying event follows any usable window. {report}. \
                  Check the catalog period and the rules radius_km/max_depth_km/min_magnitude ({})",
-                p.locate("radius_km")
+                raw.locate("radius_km")
             );
         }
         if counts.quiet == 0 {
             anyhow::bail!(
                 "no quiet windows to balance against. {report} ({})",
-                p.locate("max_kp")
+                raw.locate("max_kp")
             );
         }
         let before = windows.len();
-        let windows = if p.bool("balance")? {
+        let windows = if p.balance {
             balance(windows, ctx.seed)
         } else {
             windows

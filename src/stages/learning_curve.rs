@@ -26,15 +26,16 @@
 
 use serde_json::json;
 
+use crate::data;
+use crate::data::trained::{indices, open_trained};
 use crate::io::h5;
 use crate::nn::power_law::{self, Projection};
 use crate::nn::train::{self as nt, Part};
 use crate::nn::{self};
-use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
+use crate::params::ParamError;
 use crate::plot::{self, Mark, Panel, Series};
 use crate::rng::Rng;
-use crate::stage::{Direction, InputSpec, MetricSpec, RunCtx, Stage};
-use crate::stages::train::{indices, open_trained};
+use crate::stage::{Direction, InputSpec, MetricSpec, Outputs, RunCtx, StageInfo, StageKind};
 
 pub struct LearningCurve;
 
@@ -61,77 +62,55 @@ static METRICS: &[MetricSpec] = &[
     },
 ];
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::new(
-        "fractions",
-        ParamType::FloatList {
-            min_len: 1,
-            max_len: 100,
-            positive: true,
-        },
-        Presence::Default("[0.1, 0.2, 0.3, 0.5, 0.7, 1.0]"),
-        "fractions of the training part to train on, each in (0, 1]",
-    ),
-    ParamSpec::new(
-        "target_accuracy",
-        ParamType::Float { positive: true },
-        Presence::Default("0.95"),
-        "report the training-set size the fitted law needs for this validation accuracy",
-    ),
-];
+crate::stage_params! {
+    /// Parameters of this stage kind (see the module docs).
+    pub struct LearningCurveParams {
+        /// fractions of the training part to train on, each in (0, 1]
+        fractions: Vec<f64> = FloatList { min_len: 1, max_len: 100, positive: true }, Default("[0.1, 0.2, 0.3, 0.5, 0.7, 1.0]");
+        /// report the training-set size the fitted law needs for this validation accuracy
+        target_accuracy: f64 = Float { positive: true }, Default("0.95");
+    }
+}
 
-impl Stage for LearningCurve {
-    fn kind(&self) -> &'static str {
-        "learning-curve"
-    }
-    fn version(&self) -> u32 {
-        2
-    }
-    fn metrics(&self) -> &'static [MetricSpec] {
-        METRICS
-    }
-    fn summary(&self) -> &'static str {
-        "retrain on growing subsets, fit err(n) = a n^-b + c, project the size for a target accuracy (P&M Fig. 8)"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[
+impl StageKind for LearningCurve {
+    type Params = LearningCurveParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "learning-curve",
+        version: 2,
+        changelog: &["first version", "typed metrics"],
+        summary: "retrain on growing subsets, fit err(n) = a n^-b + c, project the size for a target accuracy (P&M Fig. 8)",
+        inputs: &[
             InputSpec {
                 name: "model",
                 doc: "a train stage (its configuration and split are reused)",
+                accepts: &[data::TRAINED_MODEL],
             },
             InputSpec {
                 name: "data",
                 doc: "the labelled windows that model was trained on",
+                accepts: &[data::LABELLED_WINDOWS],
             },
-        ]
-    }
-    fn stochastic(&self) -> bool {
-        true
-    }
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
-        let f = p
-            .floats("fractions")
-            .map_err(|e| ParamError::new("fractions", e.to_string()))?;
+        ],
+        outputs: Outputs::Root(data::LEARNING_CURVE),
+        metrics: METRICS,
+        stochastic: true,
+    };
+
+    fn check(&self, p: &LearningCurveParams) -> Result<(), ParamError> {
+        let f = &p.fractions;
         if let Some(bad) = f.iter().find(|&&x| x > 1.0) {
             return Err(ParamError::new("fractions", format!("{bad} is above 1")));
         }
         if f.windows(2).any(|w| w[1] <= w[0]) {
             return Err(ParamError::new("fractions", "fractions must increase"));
         }
-        let t = p
-            .float("target_accuracy")
-            .map_err(|e| ParamError::new("target_accuracy", e.to_string()))?;
-        if t >= 1.0 {
+        if p.target_accuracy >= 1.0 {
             return Err(ParamError::new("target_accuracy", "must be below 1"));
         }
         Ok(())
     }
 
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
-        let p = ctx.params;
+    fn run(&self, ctx: &mut RunCtx<'_>, p: LearningCurveParams) -> anyhow::Result<()> {
         let (trained, data) = open_trained(ctx, "model", "data")?;
         let cfg = trained.config(ctx.seed);
         let mut train = indices(&trained.parts, Part::Train);
@@ -141,7 +120,7 @@ impl Stage for LearningCurve {
             "the model was trained without validation windows; a learning curve scores on them (set the train stage's validation_fraction above 0)"
         );
         Rng::new(ctx.seed, "learning-curve/subsets").shuffle(&mut train);
-        let fractions = p.floats("fractions")?;
+        let fractions = p.fractions.clone();
         let sizes: Vec<usize> = fractions
             .iter()
             .map(|f| ((f * train.len() as f64).round() as usize).max(1))
@@ -173,7 +152,7 @@ impl Stage for LearningCurve {
 
         let n: Vec<f64> = rows.iter().map(|r| r.0 as f64).collect();
         let err: Vec<f64> = rows.iter().map(|r| 1.0 - r.2.accuracy).collect();
-        let target = p.float("target_accuracy")?;
+        let target = p.target_accuracy;
         let largest = *n.last().expect("fractions is non-empty");
         let (fit, projection) = match power_law::fit(&n, &err) {
             Ok(f) => {

@@ -17,9 +17,17 @@
 //! | `learning-curve` | `learning_curve.rs`   | retrain on subsets, power-law fit, size projection   |
 //! | `compare.training` | `compare_training.rs` | overlays histories of train stages (optimizers)   |
 //!
-//! To add a kind: write `src/stages/<kind>.rs` with a unit struct implementing
-//! [`Stage`](crate::stage::Stage) (doc headings: purpose, inputs, outputs, parameters, cache key,
-//! references; tests at the bottom), then add one line to [`REGISTRY`].
+//! # How to add a stage kind
+//! 1. Write `src/stages/<kind>.rs`: module doc with the headings purpose, inputs, outputs,
+//!    parameters, cache key, references (full citation with DOI); a unit struct; its parameters
+//!    declared once with [`crate::stage_params!`] (doc, type, range, default per field; choices
+//!    with [`crate::choice!`]); and `impl` [`StageKind`](crate::stage::StageKind) with one
+//!    `const INFO` (kind, version and changelog, summary, inputs and outputs with their
+//!    [`crate::data`] kinds, metrics, stochastic) and `run`, which receives the typed struct.
+//!    Science goes in a library module (`crate::synth`, `crate::signal`, …) and an entry layout
+//!    that another stage reads goes in [`crate::data`]: a stage file is glue and imports no
+//!    other stage file. Tests at the bottom.
+//! 2. Add one line to [`REGISTRY`]; `quakeline stages` and pipeline validation pick it up.
 
 use crate::stage::Stage;
 
@@ -33,7 +41,6 @@ pub mod filter;
 pub mod gapfill;
 pub mod label_precursor;
 pub mod learning_curve;
-pub mod sources;
 pub mod synth_fmnet;
 pub mod synth_geomag;
 pub mod synth_greens;
@@ -57,15 +64,36 @@ pub static REGISTRY: &[&'static dyn Stage] = &[
     &compare_training::CompareTraining,
 ];
 
-/// The single `input` of a one-input stage, read as a time series.
-pub(crate) fn input_series(
-    ctx: &crate::stage::RunCtx<'_>,
-) -> anyhow::Result<crate::series::TimeSeries> {
-    let file = ctx.input("input")?;
-    crate::series::TimeSeries::read_h5(file).map_err(|e| {
-        anyhow::anyhow!(
-            "input of stage `{}` is not a time series: {e}",
-            ctx.stage_id
-        )
-    })
+#[cfg(test)]
+mod tests {
+    use super::REGISTRY;
+
+    #[test]
+    fn every_parameter_field_fits_its_declared_type() {
+        let bad: Vec<String> = REGISTRY
+            .iter()
+            .flat_map(|s| s.param_type_mismatches())
+            .collect();
+        assert!(bad.is_empty(), "{bad:#?}");
+    }
+
+    #[test]
+    fn kinds_are_unique_and_changelogs_cover_every_version() {
+        let mut kinds: Vec<&str> = REGISTRY.iter().map(|s| s.info().kind).collect();
+        for s in REGISTRY {
+            let i = s.info();
+            assert_eq!(
+                i.changelog.len(),
+                i.version as usize,
+                "{}: one changelog line per version",
+                i.kind
+            );
+            for input in i.inputs {
+                assert!(!input.accepts.is_empty(), "{}.{}", i.kind, input.name);
+            }
+        }
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds.len(), REGISTRY.len());
+    }
 }

@@ -34,179 +34,112 @@
 //! # References
 //! Zhu & Rivera (2002), GJI 148, 619–627; fk 3.3 (`fk.pl`, `fk.f`); Haskell (1964).
 
+use crate::data;
 use crate::greens::{self, FkSettings, LayeredModel, TERM_SUFFIXES, TERMS};
 use crate::io::h5;
-use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence, Value, on};
-use crate::stage::{ContentDigest, InputSpec, PlanCtx, RunCtx, Stage};
+use crate::params::typed::{Table, inclusive_range};
+use crate::params::{ParamError, Value};
+use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
 
 pub struct SynthGreens;
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::new(
-        "model",
-        ParamType::Rows {
-            min_cols: 3,
-            max_cols: 6,
-            path_ok: true,
-        },
-        Presence::Required,
-        "layered model: fk model file path, or inline rows [thickness_km, vs, vp_or_ratio, (rho, Qs, Qp)]",
-    )
-    .location(),
-    ParamSpec::new(
-        "vp_vs_ratio",
-        ParamType::Bool,
-        Presence::Default("true"),
-        "the third model column is Vp/Vs (fk.pl -Mmodel/depth/k), else Vp in km/s",
-    ),
-    ParamSpec::new(
-        "source_depths_km",
-        ParamType::FloatList {
-            min_len: 1,
-            max_len: 10_000,
-            positive: true,
-        },
-        Presence::Required,
-        "source depths in km",
-    ),
-    ParamSpec::new(
-        "distances_km",
-        ParamType::FloatList {
-            min_len: 1,
-            max_len: 100_000,
-            positive: true,
-        },
-        Presence::Optional,
-        "epicentral distances in km (or distance_range_km)",
-    ),
-    ParamSpec::new(
-        "distance_range_km",
-        ParamType::FloatList {
-            min_len: 3,
-            max_len: 3,
-            positive: true,
-        },
-        Presence::Optional,
-        "[first, last, step] km, inclusive: a regular distance grid",
-    ),
-    ParamSpec::new(
-        "dt_s",
-        ParamType::Float { positive: true },
-        Presence::Required,
-        "sampling interval in s",
-    ),
-    ParamSpec::new(
-        "npts",
-        ParamType::Int { min: 4, max: 1 << 16 },
-        Presence::Required,
-        "samples per trace (even)",
-    ),
-    ParamSpec::new(
-        "dk",
-        ParamType::Float { positive: true },
-        Presence::Default("0.3"),
-        "fk's non-dimensional wavenumber step (step = dk·π / max(distance, depth))",
-    ),
-    ParamSpec::new(
-        "kmax",
-        ParamType::Float { positive: true },
-        Presence::Default("15.0"),
-        "fk's largest wavenumber at zero frequency, in units of 1/depth",
-    ),
-    ParamSpec::new(
-        "taper",
-        ParamType::Float { positive: true },
-        Presence::Default("0.3"),
-        "fraction of the band below Nyquist tapered with a cosine (fk: 0.3)",
-    ),
-];
-
-/// The distances asked for, from either form.
-pub(crate) fn distances(p: &Params) -> Result<Vec<f64>, ParamError> {
-    match (p.get("distances_km"), p.get("distance_range_km")) {
-        (Some(_), Some(_)) => Err(ParamError::new(
-            "distance_range_km",
-            "give `distances_km` or `distance_range_km`, not both",
-        )),
-        (None, None) => Err(ParamError::new(
-            "distances_km",
-            "give `distances_km` (a list) or `distance_range_km = [first, last, step]`",
-        )),
-        (Some(_), None) => p.floats("distances_km").map_err(on("distances_km")),
-        (None, Some(_)) => {
-            let r = p
-                .floats("distance_range_km")
-                .map_err(on("distance_range_km"))?;
-            inclusive_range(r[0], r[1], r[2]).map_err(|m| ParamError::new("distance_range_km", m))
-        }
+crate::stage_params! {
+    /// Parameters of this stage kind (see the module docs).
+    pub struct SynthGreensParams {
+        /// layered model: fk model file path, or inline rows [thickness_km, vs, vp_or_ratio, (rho, Qs, Qp)]
+        model: Table = Rows { min_cols: 3, max_cols: 6, path_ok: true, }, Required, location;
+        /// the third model column is Vp/Vs (fk.pl -Mmodel/depth/k), else Vp in km/s
+        vp_vs_ratio: bool = Bool, Default("true");
+        /// source depths in km
+        source_depths_km: Vec<f64> = FloatList { min_len: 1, max_len: 10_000, positive: true, }, Required;
+        /// epicentral distances in km (or distance_range_km)
+        distances_km: Option<Vec<f64>> = FloatList { min_len: 1, max_len: 100_000, positive: true, }, Optional;
+        /// [first, last, step] km, inclusive: a regular distance grid
+        distance_range_km: Option<Vec<f64>> = FloatList { min_len: 3, max_len: 3, positive: true, }, Optional;
+        /// sampling interval in s
+        dt_s: f64 = Float { positive: true }, Required;
+        /// samples per trace (even)
+        npts: usize = Int { min: 4, max: 1 << 16 }, Required;
+        /// fk's non-dimensional wavenumber step (step = dk·π / max(distance, depth))
+        dk: f64 = Float { positive: true }, Default("0.3");
+        /// fk's largest wavenumber at zero frequency, in units of 1/depth
+        kmax: f64 = Float { positive: true }, Default("15.0");
+        /// fraction of the band below Nyquist tapered with a cosine (fk: 0.3)
+        taper: f64 = Float { positive: true }, Default("0.3");
     }
 }
 
-/// `first, first + step, …, last` (last included when it lies on the grid, within 1e-9 steps).
-pub(crate) fn inclusive_range(first: f64, last: f64, step: f64) -> Result<Vec<f64>, String> {
-    if step <= 0.0 || last < first {
-        return Err(format!(
-            "[{first}, {last}, {step}] is empty: need first <= last and step > 0"
-        ));
+impl SynthGreensParams {
+    /// The distances asked for, from either form.
+    fn distances(&self) -> Result<Vec<f64>, ParamError> {
+        match (&self.distances_km, &self.distance_range_km) {
+            (Some(_), Some(_)) => Err(ParamError::new(
+                "distance_range_km",
+                "give `distances_km` or `distance_range_km`, not both",
+            )),
+            (None, None) => Err(ParamError::new(
+                "distances_km",
+                "give `distances_km` (a list) or `distance_range_km = [first, last, step]`",
+            )),
+            (Some(d), None) => Ok(d.clone()),
+            (None, Some(r)) => inclusive_range(r[0], r[1], r[2])
+                .map_err(|m| ParamError::new("distance_range_km", m)),
+        }
     }
-    let n = ((last - first) / step + 1e-9).floor() as usize + 1;
-    if n > 1_000_000 {
-        return Err(format!(
-            "[{first}, {last}, {step}] has {n} values; at most 1e6"
-        ));
-    }
-    Ok((0..n).map(|i| first + i as f64 * step).collect())
-}
 
-/// The model from its parameter (file or inline), with errors naming the file line or table row.
-pub(crate) fn model(
-    p: &Params,
-    dir: &std::path::Path,
-) -> Result<(LayeredModel, String), ParamError> {
-    let kappa = p.bool("vp_vs_ratio").map_err(on("vp_vs_ratio"))?;
-    match p.get("model") {
-        Some(Value::Str(path)) => {
-            let full = dir.join(path);
-            let text = std::fs::read_to_string(&full).map_err(|e| {
-                ParamError::new(
-                    "model",
-                    format!("cannot read model file {}: {e}", full.display()),
-                )
-            })?;
-            let m = LayeredModel::parse_fk(&text, kappa).map_err(|e| {
-                let at = e.row.map(|r| format!(" line {r}")).unwrap_or_default();
-                ParamError::new(
-                    "model",
-                    format!("model file {}{at}: {}", full.display(), e.message),
-                )
-            })?;
-            Ok((m, path.clone()))
+    /// The model from its parameter (file or inline), with errors naming the file line or table row.
+    fn model(&self, dir: &std::path::Path) -> Result<(LayeredModel, String), ParamError> {
+        let kappa = self.vp_vs_ratio;
+        match &self.model {
+            Table::Path(path) => {
+                let full = dir.join(path);
+                let text = std::fs::read_to_string(&full).map_err(|e| {
+                    ParamError::new(
+                        "model",
+                        format!("cannot read model file {}: {e}", full.display()),
+                    )
+                })?;
+                let m = LayeredModel::parse_fk(&text, kappa).map_err(|e| {
+                    let at = e.row.map(|r| format!(" line {r}")).unwrap_or_default();
+                    ParamError::new(
+                        "model",
+                        format!("model file {}{at}: {}", full.display(), e.message),
+                    )
+                })?;
+                Ok((m, path.clone()))
+            }
+            Table::Rows(rows) => {
+                let rows = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        r.iter()
+                            .map(|c| match c {
+                                Value::Float(x) => Ok(*x),
+                                other => Err(ParamError::new(
+                                    "model",
+                                    format!("inline model row {}: {other} is not a number", i + 1),
+                                )),
+                            })
+                            .collect::<Result<Vec<f64>, _>>()
+                            .map(|v| (i + 1, v))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let m = LayeredModel::from_rows(&rows, kappa).map_err(|e| {
+                    let at = e.row.map(|r| format!(" row {r}")).unwrap_or_default();
+                    ParamError::new("model", format!("inline model{at}: {}", e.message))
+                })?;
+                Ok((m, "inline model".into()))
+            }
         }
-        Some(Value::List(_)) => {
-            let rows = p.rows("model").map_err(on("model"))?;
-            let rows = rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    r.iter()
-                        .map(|c| match c {
-                            Value::Float(x) => Ok(*x),
-                            other => Err(ParamError::new(
-                                "model",
-                                format!("inline model row {}: {other} is not a number", i + 1),
-                            )),
-                        })
-                        .collect::<Result<Vec<f64>, _>>()
-                        .map(|v| (i + 1, v))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let m = LayeredModel::from_rows(&rows, kappa).map_err(|e| {
-                let at = e.row.map(|r| format!(" row {r}")).unwrap_or_default();
-                ParamError::new("model", format!("inline model{at}: {}", e.message))
-            })?;
-            Ok((m, "inline model".into()))
-        }
-        _ => Err(ParamError::new("model", "missing")),
+    }
+
+    fn settings(&self) -> FkSettings {
+        let mut s = FkSettings::new(self.dt_s, self.npts);
+        s.dk = self.dk;
+        s.kmax = self.kmax;
+        s.taper = self.taper;
+        s
     }
 }
 
@@ -222,46 +155,35 @@ fn model_digest(m: &LayeredModel) -> String {
         .to_string()
 }
 
-fn settings(p: &Params) -> anyhow::Result<FkSettings> {
-    let mut s = FkSettings::new(p.float("dt_s")?, p.int("npts")? as usize);
-    s.dk = p.float("dk")?;
-    s.kmax = p.float("kmax")?;
-    s.taper = p.float("taper")?;
-    Ok(s)
-}
+impl StageKind for SynthGreens {
+    type Params = SynthGreensParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "synth.greens",
+        version: 1,
+        changelog: &["first version"],
+        summary: "Green's functions of a layered Earth by frequency-wavenumber integration (fk, Zhu & Rivera 2002)",
+        inputs: &[],
+        outputs: Outputs::Root(data::GREENS_BANK),
+        metrics: &[],
+        stochastic: false,
+    };
 
-impl Stage for SynthGreens {
-    fn kind(&self) -> &'static str {
-        "synth.greens"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn summary(&self) -> &'static str {
-        "Green's functions of a layered Earth by frequency-wavenumber integration (fk, Zhu & Rivera 2002)"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[]
-    }
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
-        distances(p)?;
-        if p.int("npts").map_err(on("npts"))? % 2 != 0 {
+    fn check(&self, p: &SynthGreensParams) -> Result<(), ParamError> {
+        p.distances()?;
+        if p.npts % 2 != 0 {
             return Err(ParamError::new(
                 "npts",
                 "must be even (fk computes npts/2 frequencies)",
             ));
         }
-        let taper = p.float("taper").map_err(on("taper"))?;
+        let taper = p.taper;
         if taper > 1.0 {
             return Err(ParamError::new(
                 "taper",
                 format!("{taper} must be in (0, 1]"),
             ));
         }
-        if p.float("dk").map_err(on("dk"))? >= 0.5 {
+        if p.dk >= 0.5 {
             return Err(ParamError::new(
                 "dk",
                 "must be below 0.5 (fk recommends 0.1-0.4)",
@@ -272,13 +194,10 @@ impl Stage for SynthGreens {
     fn content_digests(
         &self,
         ctx: &PlanCtx<'_>,
-        p: &Params,
+        p: &SynthGreensParams,
     ) -> Result<Vec<ContentDigest>, ParamError> {
-        let (m, label) = model(p, ctx.pipeline_dir)?;
-        for d in p
-            .floats("source_depths_km")
-            .map_err(on("source_depths_km"))?
-        {
+        let (m, label) = p.model(ctx.pipeline_dir)?;
+        for &d in &p.source_depths_km {
             m.with_source(d)
                 .map_err(|e| ParamError::new("source_depths_km", format!("{label}: {e}")))?;
         }
@@ -288,24 +207,25 @@ impl Stage for SynthGreens {
         }])
     }
 
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
-        let p = ctx.params;
-        let (m, label) = model(p, ctx.pipeline_dir)
-            .map_err(|e| anyhow::anyhow!("{} ({})", e, p.locate("model")))?;
+    fn run(&self, ctx: &mut RunCtx<'_>, p: SynthGreensParams) -> anyhow::Result<()> {
+        let raw = ctx.params;
+        let (m, label) = p
+            .model(ctx.pipeline_dir)
+            .map_err(|e| anyhow::anyhow!("{} ({})", e, raw.locate("model")))?;
         anyhow::ensure!(
             ctx.content.iter().any(|c| c.blake3 == model_digest(&m)),
             "{label} changed between planning and running; run again"
         );
-        let depths = p.floats("source_depths_km")?;
-        let dist = distances(p).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let s = settings(p)?;
+        let depths = &p.source_depths_km;
+        let dist = p.distances().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let s = p.settings();
         ctx.progress
             .set_length((depths.len() * (s.npts / 2)) as u64);
         ctx.progress
             .set_message("(depth, frequency) wavenumber integrals");
         let bar = ctx.progress.clone();
-        let bank = greens::compute(&m, &depths, &dist, s, &move || bar.inc(1))
-            .map_err(|e| anyhow::anyhow!("{label}: {e} ({})", p.locate("source_depths_km")))?;
+        let bank = greens::compute(&m, depths, &dist, s, &move || bar.inc(1))
+            .map_err(|e| anyhow::anyhow!("{label}: {e} ({})", raw.locate("source_depths_km")))?;
         let out = ctx.output;
         let ds = h5::write_array(
             out,
@@ -332,7 +252,7 @@ impl Stage for SynthGreens {
             &[depths.len(), dist.len()],
             &bank.p_arrival_s,
         )?;
-        h5::write_array(out, "source_depths_km", &[depths.len()], &depths)?;
+        h5::write_array(out, "source_depths_km", &[depths.len()], depths)?;
         h5::write_array(out, "distances_km", &[dist.len()], &dist)?;
         let layers: Vec<f64> = m
             .layers
@@ -352,18 +272,5 @@ impl Stage for SynthGreens {
         h5::write_attr(out, "kmax", s.kmax)?;
         h5::write_attr(out, "taper", s.taper)?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn inclusive_ranges() {
-        assert_eq!(inclusive_range(2.0, 20.0, 2.0).unwrap().len(), 10);
-        let r = inclusive_range(35.4, 36.2, 0.1).unwrap();
-        assert_eq!(r.len(), 9);
-        assert!(inclusive_range(3.0, 2.0, 1.0).is_err());
     }
 }

@@ -25,228 +25,45 @@
 
 use serde_json::json;
 
+use crate::data::trained::{finite, indices, write_history};
+use crate::data::{self, fmnet_set, windows};
 use crate::io::h5;
-use crate::nn::pm_cnn::Shape;
-use crate::nn::train::{self as nt, Config, Epoch, Part, SplitMethod, Windows};
+use crate::nn::train::{self as nt, Config, Epoch, Part, SplitMethod};
 use crate::nn::{self, optim, weights};
-use crate::params::{ParamError, ParamSpec, ParamType, Params, Presence};
+use crate::params::ParamError;
 use crate::plot::{self, Mark, Panel, Series};
-use crate::stage::{Direction, InputSpec, MetricSpec, RunCtx, Stage};
-use crate::time::format_rfc3339;
+use crate::stage::{Direction, InputSpec, MetricSpec, Outputs, RunCtx, StageInfo, StageKind};
 
 pub struct Train;
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::new(
-        "model",
-        ParamType::Choice(nn::MODELS),
-        Presence::Default("\"pm-cnn\""),
-        "network to train (pm-cnn: Petrescu & Moldovan 2022, Table 2; fmnet: Kuang et al. 2021, on a synth.fmnet input)",
-    ),
-    ParamSpec::new(
-        "optimizer",
-        ParamType::Choice(optim::NAMES),
-        Presence::Default("\"adam\""),
-        "adam, adagrad, adamax, sgd or rmsprop (Keras defaults)",
-    ),
-    ParamSpec::new(
-        "lr",
-        ParamType::Float { positive: true },
-        Presence::Default("0.001"),
-        "learning rate",
-    ),
-    ParamSpec::new(
-        "batch",
-        ParamType::Int {
-            min: 1,
-            max: 1 << 20,
-        },
-        Presence::Default("32"),
-        "windows per mini-batch",
-    ),
-    ParamSpec::new(
-        "epochs",
-        ParamType::Int {
-            min: 1,
-            max: 100_000,
-        },
-        Presence::Default("50"),
-        "passes over the training windows (P&M: 50)",
-    ),
-    ParamSpec::new(
-        "validation_fraction",
-        ParamType::Float { positive: false },
-        Presence::Default("0.2"),
-        "fraction of windows scored after every epoch (P&M: 0.2)",
-    ),
-    ParamSpec::new(
-        "test_fraction",
-        ParamType::Float { positive: false },
-        Presence::Default("0.2"),
-        "fraction of windows held out for evaluate.classifier",
-    ),
-    ParamSpec::new(
-        "split",
-        ParamType::Choice(&["random", "chronological"]),
-        Presence::Default("\"random\""),
-        "random (stratified by label, as P&M) or chronological (earliest windows train)",
-    ),
-];
-
-/// Training hyper-parameters from a stage's parameters.
-pub(crate) fn config(p: &Params, seed: u64) -> anyhow::Result<Config> {
-    Ok(Config {
-        optimizer: p.str("optimizer")?.to_string(),
-        lr: p.float("lr")?,
-        batch: p.int("batch")? as usize,
-        epochs: p.int("epochs")? as usize,
-        seed,
-    })
-}
-
-/// Reads labelled windows, refusing non-finite values (they would poison every gradient).
-pub(crate) fn read_windows(g: &hdf5::Group, stage: &str) -> anyhow::Result<Windows> {
-    let not_windows = |e: hdf5::Error| {
-        anyhow::anyhow!(
-            "the input of `{stage}` is not labelled windows (datasets `windows` [n, rows, samples] and `labels` [n], as label.precursor writes): {e}"
-        )
-    };
-    let (x, shape) = h5::read_array::<f32>(g, "windows").map_err(not_windows)?;
-    let (labels, lshape) = h5::read_array::<i64>(g, "labels").map_err(not_windows)?;
-    anyhow::ensure!(
-        shape.len() == 3 && lshape == [shape[0]],
-        "the input of `{stage}`: `windows` has shape {shape:?} and `labels` {lshape:?}; expected [n, rows, samples] and [n]"
-    );
-    let per = shape[1] * shape[2];
-    if let Some(bad) = x.iter().position(|v| !v.is_finite()) {
-        let w = bad / per.max(1);
-        let when = h5::read_array::<i64>(g, "window_start")
-            .ok()
-            .and_then(|(t, _)| t.get(w).copied())
-            .map(|t| format!(" (starting {})", format_rfc3339(t)))
-            .unwrap_or_default();
-        anyhow::bail!(
-            "window {w}{when} holds a non-finite value ({}) at component {}, sample {}: NaNs must not reach the network. \
-             Fill the gap upstream (gapfill max_gap) or let the labeller reject windows with gaps",
-            x[bad],
-            (bad % per) / shape[2],
-            bad % shape[2]
-        );
-    }
-    if let Some(l) = labels.iter().find(|&&l| l != 0 && l != 1) {
-        anyhow::bail!(
-            "the input of `{stage}` has label {l}; pm-cnn classifies 0 (quiet) and 1 (precursor)"
-        );
-    }
-    Ok(Windows {
-        x,
-        labels,
-        shape: Shape {
-            rows: shape[1],
-            samples: shape[2],
-        },
-    })
-}
-
-/// Indices of windows in each part.
-pub(crate) fn indices(parts: &[Part], which: Part) -> Vec<usize> {
-    (0..parts.len()).filter(|&i| parts[i] == which).collect()
-}
-
-/// A `train` entry as `evaluate.classifier` and `learning-curve` read it: the hyper-parameters,
-/// input shape and split the writer above stored. The weights load on demand ([`Self::model`]).
-pub(crate) struct TrainEntry {
-    group: hdf5::Group,
-    pub shape: Shape,
-    pub parts: Vec<Part>,
-    pub optimizer: String,
-    pub lr: f64,
-    pub batch: usize,
-    pub epochs: usize,
-}
-
-impl TrainEntry {
-    /// The training configuration, with a new seed (retraining draws its own).
-    pub fn config(&self, seed: u64) -> Config {
-        Config {
-            optimizer: self.optimizer.clone(),
-            lr: self.lr,
-            batch: self.batch,
-            epochs: self.epochs,
-            seed,
-        }
-    }
-
-    /// The trained network.
-    pub fn model(&self) -> anyhow::Result<crate::nn::pm_cnn::PmCnn> {
-        weights::read(&self.group.group("weights")?, self.shape, &nn::device())
+crate::choice! {
+    /// How windows are split into train, validation and test parts.
+    pub enum Split {
+        Random = "random",
+        Chronological = "chronological",
     }
 }
 
-/// Opens input `model` (a train entry) and input `data` (the labelled windows it was trained on),
-/// refusing any other windows: the split indices only mean something for that set.
-pub(crate) fn open_trained(
-    ctx: &RunCtx<'_>,
-    model: &str,
-    data: &str,
-) -> anyhow::Result<(TrainEntry, Windows)> {
-    let g = ctx.input(model)?;
-    let bad = |e: hdf5::Error| {
-        anyhow::anyhow!(
-            "input `{model}` of `{}` is not a train entry: {e}",
-            ctx.stage_id
-        )
-    };
-    let count = |name: &str| {
-        h5::read_attr::<u64>(g, name)
-            .map(|v| v as usize)
-            .map_err(bad)
-    };
-    let trained_on = h5::read_str_attr(g, "quakeline_inputs")
-        .ok()
-        .and_then(|s| serde_json::from_str::<std::collections::BTreeMap<String, String>>(&s).ok())
-        .and_then(|m| m.get("input").cloned());
-    let data_key = ctx
-        .inputs
-        .get(data)
-        .and_then(|i| h5::read_str_attr(&i.file, "quakeline_key").ok());
-    if let (Some(a), Some(b)) = (&trained_on, &data_key)
-        && a.split('/').next() != Some(b.as_str())
-    {
-        anyhow::bail!(
-            "input `{data}` is not the labelled set the model was trained on (keys {b} vs {a}): \
-             wire `{data}` to the stage the `train` stage reads"
-        );
+crate::stage_params! {
+    /// Parameters of this stage kind (see the module docs).
+    pub struct TrainParams {
+        /// network to train (pm-cnn: Petrescu & Moldovan 2022, Table 2; fmnet: Kuang et al. 2021, on a synth.fmnet input)
+        model: String = Choice(nn::MODELS), Default("\"pm-cnn\"");
+        /// adam, adagrad, adamax, sgd or rmsprop (Keras defaults)
+        optimizer: String = Choice(optim::NAMES), Default("\"adam\"");
+        /// learning rate
+        lr: f64 = Float { positive: true }, Default("0.001");
+        /// windows per mini-batch
+        batch: usize = Int { min: 1, max: 1 << 20, }, Default("32");
+        /// passes over the training windows (P&M: 50)
+        epochs: usize = Int { min: 1, max: 100_000, }, Default("50");
+        /// fraction of windows scored after every epoch (P&M: 0.2)
+        validation_fraction: f64 = Float { positive: false }, Default("0.2");
+        /// fraction of windows held out for evaluate.classifier
+        test_fraction: f64 = Float { positive: false }, Default("0.2");
+        /// random (stratified by label, as P&M) or chronological (earliest windows train)
+        split: Split = Choice(Split::NAMES), Default("\"random\"");
     }
-    let (codes, _) = h5::read_array::<i8>(g, "split").map_err(bad)?;
-    let parts = codes
-        .iter()
-        .map(|&c| Part::from_code(c).ok_or_else(|| anyhow::anyhow!("bad split code {c}")))
-        .collect::<anyhow::Result<Vec<Part>>>()?;
-    let entry = TrainEntry {
-        group: g.clone(),
-        shape: Shape {
-            rows: count("rows")?,
-            samples: count("samples")?,
-        },
-        parts,
-        optimizer: h5::read_str_attr(g, "optimizer").map_err(bad)?,
-        lr: h5::read_attr::<f64>(g, "lr").map_err(bad)?,
-        batch: count("batch")?,
-        epochs: count("epochs")?,
-    };
-    let windows = read_windows(ctx.input(data)?, ctx.stage_id)?;
-    anyhow::ensure!(
-        windows.shape == entry.shape && windows.len() == entry.parts.len(),
-        "the model was trained on {} windows of {}x{}, `{data}` has {} of {}x{}",
-        entry.parts.len(),
-        entry.shape.rows,
-        entry.shape.samples,
-        windows.len(),
-        windows.shape.rows,
-        windows.shape.samples
-    );
-    Ok((entry, windows))
 }
 
 /// Accuracy and loss per epoch, training and validation (P&M Fig. 5).
@@ -292,68 +109,9 @@ fn history_panels(h: &[Epoch]) -> Vec<Panel> {
     ]
 }
 
-/// Reads `history/*` of a train entry.
-pub(crate) fn read_history(g: &hdf5::Group) -> anyhow::Result<Vec<Epoch>> {
-    let h = g.group("history")?;
-    let col = |n: &str| h5::read_array::<f64>(&h, n).map(|(v, _)| v);
-    let (tl, ta, vl, va) = (
-        col("train_loss")?,
-        col("train_accuracy")?,
-        col("validation_loss")?,
-        col("validation_accuracy")?,
-    );
-    Ok((0..tl.len())
-        .map(|i| Epoch {
-            train: nt::Score {
-                loss: tl[i],
-                accuracy: ta[i],
-            },
-            validation: nt::Score {
-                loss: vl[i],
-                accuracy: va[i],
-            },
-        })
-        .collect())
-}
-
-fn write_history(g: &hdf5::Group, h: &[Epoch]) -> hdf5::Result<()> {
-    let hg = g.create_group("history")?;
-    let n = h.len();
-    h5::write_array(
-        &hg,
-        "train_loss",
-        &[n],
-        &h.iter().map(|e| e.train.loss).collect::<Vec<_>>(),
-    )?;
-    h5::write_array(
-        &hg,
-        "train_accuracy",
-        &[n],
-        &h.iter().map(|e| e.train.accuracy).collect::<Vec<_>>(),
-    )?;
-    h5::write_array(
-        &hg,
-        "validation_loss",
-        &[n],
-        &h.iter().map(|e| e.validation.loss).collect::<Vec<_>>(),
-    )?;
-    h5::write_array(
-        &hg,
-        "validation_accuracy",
-        &[n],
-        &h.iter().map(|e| e.validation.accuracy).collect::<Vec<_>>(),
-    )?;
-    Ok(())
-}
-
 /// Checks the two fractions leave something to train on.
-fn check_fractions(p: &Params) -> Result<(), ParamError> {
-    let (v, t) = (
-        p.float("validation_fraction")
-            .map_err(|e| ParamError::new("validation_fraction", e.to_string()))?,
-        p.float("test_fraction")
-            .map_err(|e| ParamError::new("test_fraction", e.to_string()))?,
-    );
+fn check_fractions(p: &TrainParams) -> Result<(), ParamError> {
+    let (v, t) = (p.validation_fraction, p.test_fraction);
     for (name, f) in [("validation_fraction", v), ("test_fraction", t)] {
         if !(0.0..1.0).contains(&f) {
             return Err(ParamError::new(name, format!("must be in [0, 1), got {f}")));
@@ -394,50 +152,58 @@ static METRICS: &[MetricSpec] = &[
     },
 ];
 
-impl Stage for Train {
-    fn kind(&self) -> &'static str {
-        "train"
+impl TrainParams {
+    /// Training hyper-parameters.
+    fn config(&self, seed: u64) -> Config {
+        Config {
+            optimizer: self.optimizer.clone(),
+            lr: self.lr,
+            batch: self.batch,
+            epochs: self.epochs,
+            seed,
+        }
     }
-    fn version(&self) -> u32 {
-        2
-    }
-    fn metrics(&self) -> &'static [MetricSpec] {
-        METRICS
-    }
-    fn summary(&self) -> &'static str {
-        "train a named model: pm-cnn on labelled windows, fmnet on a synth.fmnet set; weights, per-epoch history"
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
-    }
-    fn inputs(&self) -> &'static [InputSpec] {
-        &[InputSpec {
+}
+
+impl StageKind for Train {
+    type Params = TrainParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "train",
+        version: 2,
+        changelog: &[
+            "first version",
+            "model fmnet (Kuang et al. 2021) beside pm-cnn",
+        ],
+        summary: "train a named model: pm-cnn on labelled windows, fmnet on a synth.fmnet set; weights, per-epoch history",
+        inputs: &[InputSpec {
             name: "input",
             doc: "labelled windows (label.precursor) for pm-cnn; a synth.fmnet set for fmnet",
-        }]
-    }
-    fn stochastic(&self) -> bool {
-        true
-    }
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
+            accepts: &[data::LABELLED_WINDOWS, data::FMNET_SET],
+        }],
+        outputs: Outputs::Root(data::TRAINED_MODEL),
+        metrics: METRICS,
+        stochastic: true,
+    };
+
+    fn check(&self, p: &TrainParams) -> Result<(), ParamError> {
         check_fractions(p)
     }
 
-    fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
-        let p = ctx.params;
-        if p.str("model")? == "fmnet" {
-            return run_fmnet(ctx);
+    fn run(&self, ctx: &mut RunCtx<'_>, p: TrainParams) -> anyhow::Result<()> {
+        if p.model == "fmnet" {
+            return run_fmnet(ctx, &p);
         }
-        let data = read_windows(ctx.input("input")?, ctx.stage_id)?;
-        let cfg = config(p, ctx.seed)?;
-        let method = match p.str("split")? {
-            "chronological" => SplitMethod::Chronological,
-            _ => SplitMethod::Random,
+        let raw = ctx.params;
+        let data = windows::read(ctx.input("input")?, ctx.stage_id)?;
+        let cfg = p.config(ctx.seed);
+        let method = match p.split {
+            Split::Chronological => SplitMethod::Chronological,
+            Split::Random => SplitMethod::Random,
         };
         let parts = nt::split(
             &data.labels,
-            p.float("validation_fraction")?,
-            p.float("test_fraction")?,
+            p.validation_fraction,
+            p.test_fraction,
             method,
             ctx.seed,
         );
@@ -451,7 +217,7 @@ impl Stage for Train {
             data.len(),
             data.len() - train.len(),
             cfg.batch,
-            p.locate("batch")
+            raw.locate("batch")
         );
         anyhow::ensure!(
             data.shape.samples >= 4,
@@ -477,7 +243,7 @@ impl Stage for Train {
         record(
             ctx,
             Trained {
-                model: p.str("model")?,
+                model: &p.model,
                 rows: data.shape.rows,
                 samples: data.shape.samples,
                 parameters: nn::pm_cnn::parameter_count(data.shape),
@@ -506,11 +272,10 @@ fn progress(bar: &indicatif::ProgressBar) -> impl FnMut(&nn::train::Tick) + '_ {
 /// `model = "fmnet"`: trains on a `synth.fmnet` entry, streaming samples from its generator
 /// (train, validation and test parts are the entry's; `validation_fraction`, `test_fraction`
 /// and `split` apply to pm-cnn only).
-fn run_fmnet(ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
+fn run_fmnet(ctx: &mut RunCtx<'_>, p: &TrainParams) -> anyhow::Result<()> {
     use crate::nn::fmnet;
-    let p = ctx.params;
     let what = format!("the input of `{}` (model fmnet)", ctx.stage_id);
-    let g = super::synth_fmnet::read(ctx.input("input")?, &what)?;
+    let g = fmnet_set::read(ctx.input("input")?, &what)?;
     anyhow::ensure!(
         g.rows() == fmnet::ROWS
             && g.processing.window == fmnet::SAMPLES
@@ -520,7 +285,7 @@ fn run_fmnet(ctx: &mut RunCtx<'_>) -> anyhow::Result<()> {
         g.processing.window,
         g.labels.bins
     );
-    let cfg = config(p, ctx.seed)?;
+    let cfg = p.config(ctx.seed);
     let n_train = g.n_train();
     ctx.progress.set_length(cfg.steps(n_train) as u64);
     let device = nn::device();
@@ -604,69 +369,4 @@ fn record(ctx: &mut RunCtx<'_>, t: Trained<'_>, extra: serde_json::Value) -> any
     )?;
     ctx.write_result("history.png", &plot::png(&history_panels(t.history))?)?;
     Ok(())
-}
-
-/// Loads FMNet weights written by `train` (model fmnet).
-pub(crate) fn read_fmnet(
-    g: &hdf5::Group,
-    device: &burn::tensor::Device,
-) -> anyhow::Result<crate::nn::fmnet::Fmnet> {
-    let model = h5::read_str_attr(g, "model").unwrap_or_default();
-    anyhow::ensure!(
-        model == "fmnet",
-        "the entry holds a `{model}` model, not fmnet"
-    );
-    crate::nn::fmnet::read(&g.group("weights")?, device)
-}
-
-/// JSON has no NaN: absent values are null.
-pub(crate) fn finite(x: f64) -> serde_json::Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        serde_json::Value::Null
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn windows_file(
-        values: &[f32],
-        labels: &[i64],
-        shape: [usize; 3],
-    ) -> (tempfile::TempDir, hdf5::File) {
-        let dir = tempfile::tempdir().unwrap();
-        let f = hdf5::File::create(dir.path().join("w.h5")).unwrap();
-        h5::write_array(&f, "windows", &shape, values).unwrap();
-        h5::write_array(&f, "labels", &[labels.len()], labels).unwrap();
-        h5::write_array(
-            &f,
-            "window_start",
-            &[labels.len()],
-            &[0i64, 86_400_000_000_000],
-        )
-        .unwrap();
-        (dir, f)
-    }
-
-    #[test]
-    fn a_nan_reaching_the_model_is_an_error_naming_the_window() {
-        let mut v = vec![0.5f32; 2 * 3 * 8];
-        v[24 + 8 + 5] = f32::NAN; // window 1, component 1, sample 5
-        let (_dir, f) = windows_file(&v, &[0, 1], [2, 3, 8]);
-        let e = read_windows(&f, "train").err().unwrap().to_string();
-        assert!(
-            e.contains("window 1 (starting 1970-01-02T00:00:00.000Z) holds a non-finite value (NaN) at component 1, sample 5"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn labels_other_than_0_and_1_are_refused() {
-        let (_dir, f) = windows_file(&[0.0; 2 * 3 * 8], &[0, 2], [2, 3, 8]);
-        let e = read_windows(&f, "train").err().unwrap().to_string();
-        assert!(e.contains("label 2"), "{e}");
-    }
 }

@@ -751,7 +751,7 @@ fn swept_value(
                                 span,
                                 format!(
                                     "sweep key `{key}`: stage `{stage}` (kind \"{}\") has no parameter `{param}`",
-                                    decl.kind.kind()
+                                    decl.kind.info().kind
                                 ),
                             )
                             .help(match suggest(param, names) {
@@ -1223,16 +1223,12 @@ zip = [{ "label.window" = ["1h", "1d"], "train.batch" = [64, 16] }]"#,
         // Each point's pipeline carries its values.
         let last = &s.pipelines[7];
         assert_eq!(
-            last.stage("train")
-                .unwrap()
-                .params
-                .str("optimizer")
-                .unwrap(),
-            "sgd"
+            last.stage("train").unwrap().params.get("optimizer"),
+            Some(&crate::params::Value::Str("sgd".into()))
         );
         assert_eq!(
-            last.stage("train").unwrap().params.int("batch").unwrap(),
-            16
+            last.stage("train").unwrap().params.get("batch"),
+            Some(&crate::params::Value::Int(16))
         );
         assert_eq!(last.stage("train").unwrap().seed, 2);
     }

@@ -181,13 +181,14 @@ pub fn plot_specs(study: &Study, results: &[PointResult]) -> Vec<PlotSpec> {
                 .iter()
                 .flat_map(|s| {
                     s.kind
-                        .metrics()
+                        .info()
+                        .metrics
                         .iter()
                         .filter(|m| m.direction != Direction::Neither)
                         .map(move |m| {
                             (
                                 format!("{}.{}", s.id, m.name),
-                                s.kind.kind().starts_with("evaluate"),
+                                s.kind.info().kind.starts_with("evaluate"),
                             )
                         })
                 })

@@ -1,9 +1,12 @@
-//! Synthetic seismograms from a Green's-function bank ([`crate::greens`]).
+//! Synthetic training data: observatory records with a known precursor, and seismograms from a
+//! Green's-function bank ([`crate::greens`]).
 //!
+//! - [`geomag`]: synthetic observatory data, catalog, Kp and precursor (Petrescu & Moldovan 2022).
 //! - [`fmnet`]: the FMNet training set of Kuang et al. (2021), generated on demand.
 //! - [`trapezoid`], [`convolve_causal`]: fk `syn`'s source time function and its convolution.
 
 pub mod fmnet;
+pub mod geomag;
 
 /// fk `syn`'s trapezoidal source time function of `duration_s` with rise fraction `rise`,
 /// sampled at `dt_s`, with unit sum (so convolving keeps the moment): `ns = max(2, duration/dt)`

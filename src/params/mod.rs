@@ -15,6 +15,8 @@ use serde::Serialize;
 use crate::diag::{Source, SourceError};
 use crate::units::{format_duration_ns, parse_duration_ns};
 
+pub mod typed;
+
 /// The type of a parameter, with the constraint that a pipeline file must satisfy.
 #[derive(Clone, Copy, Debug)]
 pub enum ParamType {
@@ -203,11 +205,6 @@ impl ParamError {
     }
 }
 
-/// Maps an error reading parameter `name` to a [`ParamError`] on it (for `?` in checks).
-pub fn on(name: &str) -> impl Fn(anyhow::Error) -> ParamError + '_ {
-    move |e| ParamError::new(name, e.to_string())
-}
-
 impl std::fmt::Display for ParamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "parameter `{}`: {}", self.param, self.message)
@@ -269,80 +266,6 @@ impl Params {
         match e.help {
             Some(h) => err.help(h),
             None => err,
-        }
-    }
-
-    fn missing(name: &str) -> anyhow::Error {
-        anyhow::anyhow!("internal error: stage read undeclared or mistyped parameter `{name}`")
-    }
-
-    pub fn str(&self, name: &str) -> anyhow::Result<&str> {
-        match self.get(name) {
-            Some(Value::Str(s)) => Ok(s),
-            _ => Err(Self::missing(name)),
-        }
-    }
-    pub fn bool(&self, name: &str) -> anyhow::Result<bool> {
-        match self.get(name) {
-            Some(Value::Bool(b)) => Ok(*b),
-            _ => Err(Self::missing(name)),
-        }
-    }
-    pub fn int(&self, name: &str) -> anyhow::Result<i64> {
-        match self.get(name) {
-            Some(Value::Int(i)) => Ok(*i),
-            _ => Err(Self::missing(name)),
-        }
-    }
-    pub fn float(&self, name: &str) -> anyhow::Result<f64> {
-        match self.get(name) {
-            Some(Value::Float(x)) => Ok(*x),
-            _ => Err(Self::missing(name)),
-        }
-    }
-    pub fn duration_ns(&self, name: &str) -> anyhow::Result<i64> {
-        match self.get(name) {
-            Some(Value::Duration(ns)) => Ok(*ns),
-            _ => Err(Self::missing(name)),
-        }
-    }
-    pub fn floats(&self, name: &str) -> anyhow::Result<Vec<f64>> {
-        match self.get(name) {
-            Some(Value::List(v)) => v
-                .iter()
-                .map(|x| match x {
-                    Value::Float(f) => Ok(*f),
-                    _ => Err(Self::missing(name)),
-                })
-                .collect(),
-            _ => Err(Self::missing(name)),
-        }
-    }
-    /// A [`ParamType::Rows`] table as rows of cells (`Value::Float` or `Value::Str`).
-    pub fn rows(&self, name: &str) -> anyhow::Result<Vec<Vec<Value>>> {
-        match self.get(name) {
-            Some(Value::List(rows)) => rows
-                .iter()
-                .map(|r| match r {
-                    Value::List(cells) => Ok(cells.clone()),
-                    _ => Err(Self::missing(name)),
-                })
-                .collect(),
-            _ => Err(Self::missing(name)),
-        }
-    }
-    /// A string list, or an empty list when the optional parameter is absent.
-    pub fn strs(&self, name: &str) -> anyhow::Result<Vec<String>> {
-        match self.get(name) {
-            None => Ok(Vec::new()),
-            Some(Value::List(v)) => v
-                .iter()
-                .map(|x| match x {
-                    Value::Str(s) => Ok(s.clone()),
-                    _ => Err(Self::missing(name)),
-                })
-                .collect(),
-            _ => Err(Self::missing(name)),
         }
     }
 }

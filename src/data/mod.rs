@@ -1,0 +1,79 @@
+//! Typed data between stages: every entry layout that crosses a stage boundary, owned here.
+//!
+//! A stage kind declares the [`DataKind`] of each input it reads and of each output it writes
+//! ([`crate::stage::StageInfo`]); the DAG check compares them before any I/O, so wiring a
+//! catalog into `filter` is a plan-time error pointing at the reference. The writer and the
+//! reader of a layout live side by side in one module here (SeisBench's `data_format` habit:
+//! the layout table is in that module's doc), so no stage file imports another.
+//!
+//! | kind                  | constant                  | layout module                  | written by |
+//! |-----------------------|---------------------------|--------------------------------|------------|
+//! | time series           | [`TIME_SERIES`]           | [`crate::series`]              | `fetch.iaga2002`, `gapfill`, `filter`, `synth.geomag/series` |
+//! | earthquake catalog    | [`CATALOG`]               | [`crate::io::catalog`]         | `fetch.catalog`, `synth.geomag/catalog` |
+//! | Kp index              | [`KP`]                    | [`crate::io::kp`]              | `fetch.kp`, `synth.geomag/kp` |
+//! | precursor truth       | [`PRECURSOR_TRUTH`]       | [`crate::synth::geomag`]       | `synth.geomag/truth` |
+//! | labelled windows      | [`LABELLED_WINDOWS`]      | [`windows`]                    | `label.precursor` |
+//! | Green's-function bank | [`GREENS_BANK`]           | `synth.greens`'s doc           | `synth.greens` |
+//! | FMNet training set    | [`FMNET_SET`]             | [`fmnet_set`]                  | `synth.fmnet` |
+//! | trained model         | [`TRAINED_MODEL`]         | [`trained`]                    | `train` |
+//! | classifier evaluation | [`CLASSIFIER_EVALUATION`] | `evaluate.classifier`'s doc    | `evaluate.classifier` |
+//! | focal evaluation      | [`FOCAL_EVALUATION`]      | `evaluate.focal`'s doc         | `evaluate.focal` |
+//! | learning curve        | [`LEARNING_CURVE`]        | `learning-curve`'s doc         | `learning-curve` |
+//! | training comparison   | [`TRAINING_COMPARISON`]   | `compare.training`'s doc       | `compare.training` |
+//!
+//! The last four are read by people (results files, `quakeline show`), not by other stages.
+
+use crate::stage::DataKind;
+
+pub mod fmnet_set;
+pub mod trained;
+pub mod windows;
+
+pub const TIME_SERIES: DataKind = DataKind {
+    name: "time series",
+    layout: "crate::series",
+};
+pub const CATALOG: DataKind = DataKind {
+    name: "earthquake catalog",
+    layout: "crate::io::catalog",
+};
+pub const KP: DataKind = DataKind {
+    name: "Kp index",
+    layout: "crate::io::kp",
+};
+pub const PRECURSOR_TRUTH: DataKind = DataKind {
+    name: "precursor truth",
+    layout: "crate::synth::geomag",
+};
+pub const LABELLED_WINDOWS: DataKind = DataKind {
+    name: "labelled windows",
+    layout: "crate::data::windows",
+};
+pub const GREENS_BANK: DataKind = DataKind {
+    name: "Green's-function bank",
+    layout: "synth.greens",
+};
+pub const FMNET_SET: DataKind = DataKind {
+    name: "FMNet training set",
+    layout: "crate::data::fmnet_set",
+};
+pub const TRAINED_MODEL: DataKind = DataKind {
+    name: "trained model",
+    layout: "crate::data::trained",
+};
+pub const CLASSIFIER_EVALUATION: DataKind = DataKind {
+    name: "classifier evaluation",
+    layout: "evaluate.classifier",
+};
+pub const FOCAL_EVALUATION: DataKind = DataKind {
+    name: "focal-mechanism evaluation",
+    layout: "evaluate.focal",
+};
+pub const LEARNING_CURVE: DataKind = DataKind {
+    name: "learning curve",
+    layout: "learning-curve",
+};
+pub const TRAINING_COMPARISON: DataKind = DataKind {
+    name: "training comparison",
+    layout: "compare.training",
+};

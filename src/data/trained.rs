@@ -1,0 +1,195 @@
+//! Trained models: what `train` writes and `evaluate.*`, `learning-curve`, `compare.training`
+//! and `quakeline predict` read.
+//!
+//! # Layout
+//! | name | type | what |
+//! |------|------|------|
+//! | `weights/<module path>` | float32 | PyTorch names and layouts ([`crate::nn::weights`]) |
+//! | `history/{train_loss, train_accuracy, validation_loss, validation_accuracy}` | float64 `[epochs]` | Keras `History`; validation NaN without validation data |
+//! | `split` | int8 `[n]` | pm-cnn: 0 train, 1 validation, 2 test, per input window |
+//! | attributes `model`, `rows`, `samples`, `parameters`, `optimizer`, `lr`, `batch`, `epochs` | | what was trained, and how |
+//! | fmnet: `label_ranges` `[3, 2]`, attributes `label_sigma_bins`, `dt_s`, `component_order`, `stations` | | what `predict` needs to turn curves into angles |
+
+use crate::io::h5;
+use crate::nn::pm_cnn::Shape;
+use crate::nn::train::{self as nt, Config, Epoch, Part, Windows};
+use crate::nn::{self, weights};
+use crate::stage::RunCtx;
+
+/// Indices of windows in each part.
+pub fn indices(parts: &[Part], which: Part) -> Vec<usize> {
+    (0..parts.len()).filter(|&i| parts[i] == which).collect()
+}
+
+/// A `train` entry as `evaluate.classifier` and `learning-curve` read it: the hyper-parameters,
+/// input shape and split the writer above stored. The weights load on demand ([`Self::model`]).
+pub struct TrainEntry {
+    group: hdf5::Group,
+    pub shape: Shape,
+    pub parts: Vec<Part>,
+    pub optimizer: String,
+    pub lr: f64,
+    pub batch: usize,
+    pub epochs: usize,
+}
+
+impl TrainEntry {
+    /// The training configuration, with a new seed (retraining draws its own).
+    pub fn config(&self, seed: u64) -> Config {
+        Config {
+            optimizer: self.optimizer.clone(),
+            lr: self.lr,
+            batch: self.batch,
+            epochs: self.epochs,
+            seed,
+        }
+    }
+
+    /// The trained network.
+    pub fn model(&self) -> anyhow::Result<crate::nn::pm_cnn::PmCnn> {
+        weights::read(&self.group.group("weights")?, self.shape, &nn::device())
+    }
+}
+
+/// Opens input `model` (a train entry) and input `data` (the labelled windows it was trained on),
+/// refusing any other windows: the split indices only mean something for that set.
+pub fn open_trained(
+    ctx: &RunCtx<'_>,
+    model: &str,
+    data: &str,
+) -> anyhow::Result<(TrainEntry, Windows)> {
+    let g = ctx.input(model)?;
+    let bad = |e: hdf5::Error| {
+        anyhow::anyhow!(
+            "input `{model}` of `{}` is not a train entry: {e}",
+            ctx.stage_id
+        )
+    };
+    let count = |name: &str| {
+        h5::read_attr::<u64>(g, name)
+            .map(|v| v as usize)
+            .map_err(bad)
+    };
+    let trained_on = h5::read_str_attr(g, "quakeline_inputs")
+        .ok()
+        .and_then(|s| serde_json::from_str::<std::collections::BTreeMap<String, String>>(&s).ok())
+        .and_then(|m| m.get("input").cloned());
+    let data_key = ctx
+        .inputs
+        .get(data)
+        .and_then(|i| h5::read_str_attr(&i.file, "quakeline_key").ok());
+    if let (Some(a), Some(b)) = (&trained_on, &data_key)
+        && a.split('/').next() != Some(b.as_str())
+    {
+        anyhow::bail!(
+            "input `{data}` is not the labelled set the model was trained on (keys {b} vs {a}): \
+             wire `{data}` to the stage the `train` stage reads"
+        );
+    }
+    let (codes, _) = h5::read_array::<i8>(g, "split").map_err(bad)?;
+    let parts = codes
+        .iter()
+        .map(|&c| Part::from_code(c).ok_or_else(|| anyhow::anyhow!("bad split code {c}")))
+        .collect::<anyhow::Result<Vec<Part>>>()?;
+    let entry = TrainEntry {
+        group: g.clone(),
+        shape: Shape {
+            rows: count("rows")?,
+            samples: count("samples")?,
+        },
+        parts,
+        optimizer: h5::read_str_attr(g, "optimizer").map_err(bad)?,
+        lr: h5::read_attr::<f64>(g, "lr").map_err(bad)?,
+        batch: count("batch")?,
+        epochs: count("epochs")?,
+    };
+    let windows = super::windows::read(ctx.input(data)?, ctx.stage_id)?;
+    anyhow::ensure!(
+        windows.shape == entry.shape && windows.len() == entry.parts.len(),
+        "the model was trained on {} windows of {}x{}, `{data}` has {} of {}x{}",
+        entry.parts.len(),
+        entry.shape.rows,
+        entry.shape.samples,
+        windows.len(),
+        windows.shape.rows,
+        windows.shape.samples
+    );
+    Ok((entry, windows))
+}
+
+/// Reads `history/*` of a train entry.
+pub fn read_history(g: &hdf5::Group) -> anyhow::Result<Vec<Epoch>> {
+    let h = g.group("history")?;
+    let col = |n: &str| h5::read_array::<f64>(&h, n).map(|(v, _)| v);
+    let (tl, ta, vl, va) = (
+        col("train_loss")?,
+        col("train_accuracy")?,
+        col("validation_loss")?,
+        col("validation_accuracy")?,
+    );
+    Ok((0..tl.len())
+        .map(|i| Epoch {
+            train: nt::Score {
+                loss: tl[i],
+                accuracy: ta[i],
+            },
+            validation: nt::Score {
+                loss: vl[i],
+                accuracy: va[i],
+            },
+        })
+        .collect())
+}
+
+/// Writes `history/*` (the reader is [`read_history`]).
+pub fn write_history(g: &hdf5::Group, h: &[Epoch]) -> hdf5::Result<()> {
+    let hg = g.create_group("history")?;
+    let n = h.len();
+    h5::write_array(
+        &hg,
+        "train_loss",
+        &[n],
+        &h.iter().map(|e| e.train.loss).collect::<Vec<_>>(),
+    )?;
+    h5::write_array(
+        &hg,
+        "train_accuracy",
+        &[n],
+        &h.iter().map(|e| e.train.accuracy).collect::<Vec<_>>(),
+    )?;
+    h5::write_array(
+        &hg,
+        "validation_loss",
+        &[n],
+        &h.iter().map(|e| e.validation.loss).collect::<Vec<_>>(),
+    )?;
+    h5::write_array(
+        &hg,
+        "validation_accuracy",
+        &[n],
+        &h.iter().map(|e| e.validation.accuracy).collect::<Vec<_>>(),
+    )?;
+    Ok(())
+}
+
+/// Loads FMNet weights written by `train` (model fmnet).
+pub fn read_fmnet(
+    g: &hdf5::Group,
+    device: &burn::tensor::Device,
+) -> anyhow::Result<crate::nn::fmnet::Fmnet> {
+    let model = h5::read_str_attr(g, "model").unwrap_or_default();
+    anyhow::ensure!(
+        model == "fmnet",
+        "the entry holds a `{model}` model, not fmnet"
+    );
+    crate::nn::fmnet::read(&g.group("weights")?, device)
+}
+
+/// JSON has no NaN: absent values are null.
+pub fn finite(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        serde_json::json!(x)
+    } else {
+        serde_json::Value::Null
+    }
+}
