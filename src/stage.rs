@@ -21,21 +21,12 @@ pub const ANY_INPUT: &str = "*";
 /// The kind of data an entry (or a named output of one) holds: the contract between the stage
 /// that writes it and the stages that read it. The core compares kinds by name only; the layouts
 /// themselves (datasets, attributes, readers, writers) live in [`crate::data`], which defines
-/// one constant per kind.
-#[derive(Clone, Copy, Debug)]
+/// one constant per kind and tables where each layout is described.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DataKind {
     /// Short name used in messages (`"time series"`).
     pub name: &'static str,
-    /// Where its layout is described, for help text (`"crate::data::series"`).
-    pub layout: &'static str,
 }
-
-impl PartialEq for DataKind {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
-}
-impl Eq for DataKind {}
 
 /// A named input of a stage kind. A kind with one input named `input` is wired with
 /// `input = "stage"`; a kind with several uses `inputs = { name = "stage", … }`.
@@ -163,6 +154,7 @@ pub trait Stage: Send + Sync + 'static {
     /// Computes the output into `ctx.output`.
     fn run(&self, ctx: &mut RunCtx<'_>) -> anyhow::Result<()>;
     /// Declaration bugs of the parameter struct (tested for every registered kind).
+    #[cfg(test)]
     fn param_type_mismatches(&self) -> Vec<String>;
 }
 
@@ -208,6 +200,7 @@ impl<K: StageKind> Stage for K {
         let p = K::Params::from_params(ctx.params).map_err(|e| ctx.params.error(e))?;
         StageKind::run(self, ctx, p)
     }
+    #[cfg(test)]
     fn param_type_mismatches(&self) -> Vec<String> {
         K::Params::type_mismatches()
     }

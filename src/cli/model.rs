@@ -44,7 +44,14 @@ pub(crate) fn exec(c: Command) -> miette::Result<i32> {
             );
             return Ok(exit::USAGE);
         }
-        print_fmnet();
+        println!(
+            "fmnet: input [{} x {}] (16 stations x 3 components, {} samples at 1 s); output [3 x {}] (strike, dip, rake curves)",
+            fmnet::ROWS,
+            fmnet::SAMPLES,
+            fmnet::SAMPLES,
+            fmnet::SAMPLES
+        );
+        print_table(&fmnet::layers(&fmnet::Fmnet::new(0, &crate::nn::device())));
         return Ok(exit::OK);
     }
     let (mut window, mut interval, mut rows) = (7 * NS_PER_DAY, 60 * NS_PER_S, 3usize);
@@ -96,11 +103,29 @@ pub(crate) fn exec(c: Command) -> miette::Result<i32> {
         format_duration_ns(window),
         format_duration_ns(interval)
     );
+    print_table(&pm_cnn::layers(shape));
+    Ok(exit::OK)
+}
+
+/// A model's layer table and its trainable-parameter total (the sum of the rows).
+fn print_table(layers: &[pm_cnn::LayerRow]) {
+    let name_w = layers
+        .iter()
+        .map(|l| l.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    let kind_w = layers
+        .iter()
+        .map(|l| l.kind.len())
+        .max()
+        .unwrap_or(0)
+        .max(11);
     println!(
-        "{:<8} {:<11} {:>7} {:>6} {:>10}  {:<18} {:>12}",
+        "{:<name_w$} {:<kind_w$} {:>7} {:>6} {:>10}  {:<18} {:>12}",
         "layer", "type", "filters", "window", "activation", "output", "parameters"
     );
-    for l in pm_cnn::layers(shape) {
+    for l in layers {
         let out = l
             .output
             .iter()
@@ -108,7 +133,7 @@ pub(crate) fn exec(c: Command) -> miette::Result<i32> {
             .collect::<Vec<_>>()
             .join(" x ");
         println!(
-            "{:<8} {:<11} {:>7} {:>6} {:>10}  {:<18} {:>12}",
+            "{:<name_w$} {:<kind_w$} {:>7} {:>6} {:>10}  {:<18} {:>12}",
             l.name,
             l.kind,
             l.filters,
@@ -120,56 +145,7 @@ pub(crate) fn exec(c: Command) -> miette::Result<i32> {
     }
     println!(
         "trainable parameters: {}",
-        group(pm_cnn::parameter_count(shape))
-    );
-    Ok(exit::OK)
-}
-
-/// FMNet (Kuang et al. 2021): one row per layer with trainable tensors, from the network itself
-/// (the published topology, [`crate::nn::fmnet`]), so the table cannot drift from the code.
-fn print_fmnet() {
-    let model = fmnet::Fmnet::new(0, &crate::nn::device());
-    println!(
-        "fmnet: input [{} x {}] (16 stations x 3 components, {} samples at 1 s); output [3 x {}] (strike, dip, rake curves)",
-        fmnet::ROWS,
-        fmnet::SAMPLES,
-        fmnet::SAMPLES,
-        fmnet::SAMPLES
-    );
-    println!(
-        "{:<12} {:<22} {:>12}",
-        "layer", "trainable tensors", "parameters"
-    );
-    let mut rows: Vec<(String, Vec<String>, usize)> = Vec::new();
-    for (name, shape, _) in fmnet::tensors(&model) {
-        if name.contains("running") {
-            continue;
-        }
-        let (layer, _) = name.rsplit_once('.').unwrap_or((&name, ""));
-        let layer = layer
-            .trim_end_matches(".conv")
-            .trim_end_matches(".norm")
-            .to_string();
-        let n: usize = shape.iter().product();
-        let dims = shape
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("x");
-        match rows.last_mut() {
-            Some((l, t, c)) if *l == layer => {
-                t.push(dims);
-                *c += n;
-            }
-            _ => rows.push((layer, vec![dims], n)),
-        }
-    }
-    for (layer, tensors, n) in &rows {
-        println!("{:<12} {:<22} {:>12}", layer, tensors.join(" "), group(*n));
-    }
-    println!(
-        "trainable parameters: {}",
-        group(fmnet::parameter_count(&model))
+        group(layers.iter().map(|l| l.parameters).sum())
     );
 }
 

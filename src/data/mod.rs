@@ -31,49 +31,35 @@ pub mod windows;
 
 pub const TIME_SERIES: DataKind = DataKind {
     name: "time series",
-    layout: "crate::series",
 };
 pub const CATALOG: DataKind = DataKind {
     name: "earthquake catalog",
-    layout: "crate::io::catalog",
 };
-pub const KP: DataKind = DataKind {
-    name: "Kp index",
-    layout: "crate::io::kp",
-};
+pub const KP: DataKind = DataKind { name: "Kp index" };
 pub const PRECURSOR_TRUTH: DataKind = DataKind {
     name: "precursor truth",
-    layout: "crate::synth::geomag",
 };
 pub const LABELLED_WINDOWS: DataKind = DataKind {
     name: "labelled windows",
-    layout: "crate::data::windows",
 };
 pub const GREENS_BANK: DataKind = DataKind {
     name: "Green's-function bank",
-    layout: "synth.greens",
 };
 pub const FMNET_SET: DataKind = DataKind {
     name: "FMNet training set",
-    layout: "crate::data::fmnet_set",
 };
 pub const TRAINED_MODEL: DataKind = DataKind {
     name: "trained model",
-    layout: "crate::data::trained",
 };
 pub const CLASSIFIER_EVALUATION: DataKind = DataKind {
     name: "classifier evaluation",
-    layout: "evaluate.classifier",
 };
 pub const FOCAL_EVALUATION: DataKind = DataKind {
     name: "focal-mechanism evaluation",
-    layout: "evaluate.focal",
 };
 pub const LEARNING_CURVE: DataKind = DataKind {
     name: "learning curve",
-    layout: "learning-curve",
 };
 pub const TRAINING_COMPARISON: DataKind = DataKind {
     name: "training comparison",
-    layout: "compare.training",
 };

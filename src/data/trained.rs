@@ -27,21 +27,17 @@ pub struct TrainEntry {
     group: hdf5::Group,
     pub shape: Shape,
     pub parts: Vec<Part>,
-    pub optimizer: String,
-    pub lr: f64,
-    pub batch: usize,
-    pub epochs: usize,
+    /// The stored optimizer, learning rate, batch size and epochs (the seed is not stored here:
+    /// [`Self::config`] takes the reader's).
+    pub hyper: Config,
 }
 
 impl TrainEntry {
     /// The training configuration, with a new seed (retraining draws its own).
     pub fn config(&self, seed: u64) -> Config {
         Config {
-            optimizer: self.optimizer.clone(),
-            lr: self.lr,
-            batch: self.batch,
-            epochs: self.epochs,
             seed,
+            ..self.hyper.clone()
         }
     }
 
@@ -98,10 +94,13 @@ pub fn open_trained(
             samples: count("samples")?,
         },
         parts,
-        optimizer: h5::read_str_attr(g, "optimizer").map_err(bad)?,
-        lr: h5::read_attr::<f64>(g, "lr").map_err(bad)?,
-        batch: count("batch")?,
-        epochs: count("epochs")?,
+        hyper: Config {
+            optimizer: h5::read_str_attr(g, "optimizer").map_err(bad)?,
+            lr: h5::read_attr::<f64>(g, "lr").map_err(bad)?,
+            batch: count("batch")?,
+            epochs: count("epochs")?,
+            seed: 0,
+        },
     };
     let windows = super::windows::read(ctx.input(data)?, ctx.stage_id)?;
     anyhow::ensure!(

@@ -1,9 +1,10 @@
 //! Where fetch stages get bytes: local globs or pinned HTTP(S) URLs, entering the key by content.
 //!
-//! Shared by every `fetch.*` kind (and `evaluate.focal`'s local `events`) so the rules are written once: `paths` (globs relative to the
-//! pipeline file, hashed at plan time) or `urls` with one `blake3` pin each (the pin is the key
-//! content; a download with another digest is an error). Files are re-hashed when read, so a file
-//! edited between planning and running is caught instead of cached under the wrong key.
+//! Shared by every `fetch.*` kind (and `evaluate.focal`'s local `events`) so the rules are written
+//! once: `paths` (globs relative to the pipeline file, hashed at plan time) or `urls` with one
+//! `blake3` pin each (the pin is the key content; a download with another digest is an error).
+//! Files are re-hashed when read, so a file edited between planning and running is caught
+//! instead of cached under the wrong key.
 
 use std::path::PathBuf;
 
@@ -13,7 +14,7 @@ use crate::stage::{ContentDigest, PlanCtx, RunCtx};
 
 /// Declares a fetch stage's parameter struct with the three source fields first (`paths`,
 /// `urls`, `blake3`), so every `fetch.*` kind documents and validates them the same way, and
-/// gives it [`Sourced`].
+/// gives it `sources()`, the view the rules below take.
 #[macro_export]
 macro_rules! source_params {
     (
@@ -32,8 +33,9 @@ macro_rules! source_params {
                 $($body)*
             }
         }
-        impl $crate::io::sources::Sourced for $name {
-            fn sources(&self) -> $crate::io::sources::Sources<'_> {
+        impl $name {
+            /// The source fields, for the rules of [`crate::io::sources::Sources`].
+            pub fn sources(&self) -> $crate::io::sources::Sources<'_> {
                 $crate::io::sources::Sources {
                     paths: &self.paths,
                     urls: &self.urls,
@@ -50,11 +52,6 @@ pub struct Sources<'a> {
     pub paths: &'a [String],
     pub urls: &'a [String],
     pub pins: &'a [String],
-}
-
-/// Parameter structs declared with [`source_params!`](crate::source_params).
-pub trait Sourced {
-    fn sources(&self) -> Sources<'_>;
 }
 
 impl Sources<'_> {
@@ -176,7 +173,7 @@ pub fn local_digests(
 ) -> Result<Vec<ContentDigest>, ParamError> {
     let mut files: Vec<PathBuf> = Vec::new();
     for pattern in patterns {
-        let full = ctx.pipeline_dir.join(&pattern);
+        let full = ctx.pipeline_dir.join(pattern);
         let matches = glob::glob(&full.to_string_lossy())
             .map_err(|e| ParamError::new(name, format!("`{pattern}` is not a valid glob: {e}")))?;
         let before = files.len();

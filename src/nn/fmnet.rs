@@ -21,7 +21,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::pm_cnn::conv;
+use super::pm_cnn::{LayerRow, conv};
 use crate::rng::Rng;
 
 /// Input rows (3 components × 16 stations) and samples.
@@ -229,13 +229,71 @@ pub fn read(group: &hdf5::Group, device: &Device) -> anyhow::Result<Fmnet> {
     Ok(m)
 }
 
-/// Trainable parameters (convolutions and BN γ, β).
+/// The layer table of the network as built: one row per convolution block (Keras' summary with
+/// each block's conv, pooling/upsampling and BN together), kernel sizes and channels read from the
+/// modules themselves, output shapes `[channels, rows, samples]` for the `[48, 128]` input.
+pub fn layers(m: &Fmnet) -> Vec<LayerRow> {
+    let conv_row = |name: String, kind, c: &Conv2d, bn: bool, activation, output: Vec<usize>| {
+        let [cout, cin, kh, kw] = c.weight.dims();
+        LayerRow {
+            name,
+            kind,
+            filters: cout.to_string(),
+            window: format!("{kh}x{kw}"),
+            activation,
+            output,
+            parameters: cout * cin * kh * kw + cout + if bn { 2 * cout } else { 0 },
+        }
+    };
+    let (mut h, mut w) = (ROWS, SAMPLES);
+    let mut rows = Vec::new();
+    for (i, (b, p)) in m.encoder.iter().zip(ENCODER_POOLS).enumerate() {
+        (h, w) = (h / p[0], w / p[1]);
+        let c = b.conv.weight.dims()[0];
+        rows.push(conv_row(
+            format!("encoder.{i}"),
+            "conv-pool-bn",
+            &b.conv,
+            true,
+            "LeakyReLU",
+            vec![c, h, w],
+        ));
+    }
+    for (i, b) in m.decoder.iter().enumerate() {
+        w *= 2;
+        let c = b.conv.weight.dims()[0];
+        rows.push(conv_row(
+            format!("decoder.{i}"),
+            "conv-up-bn",
+            &b.conv,
+            true,
+            "LeakyReLU",
+            vec![c, h, w],
+        ));
+    }
+    let c = m.head.conv.weight.dims()[0];
+    rows.push(conv_row(
+        "head".into(),
+        "conv-bn",
+        &m.head.conv,
+        true,
+        "LeakyReLU",
+        vec![c, h, w],
+    ));
+    rows.push(conv_row(
+        "out".into(),
+        "conv",
+        &m.out,
+        false,
+        "linear",
+        vec![3, w],
+    ));
+    rows
+}
+
+/// Trainable parameters (convolutions and BN γ, β): the sum of the [`layers`] table.
 pub fn parameter_count(m: &Fmnet) -> usize {
-    tensors(m)
-        .iter()
-        .filter(|(n, _, _)| !n.contains("running"))
-        .map(|(_, s, _)| s.iter().product::<usize>())
-        .sum()
+    layers(m).iter().map(|l| l.parameters).sum()
 }
 
 // ---- training ----------------------------------------------------------------------------

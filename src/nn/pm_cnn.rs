@@ -66,10 +66,10 @@ pub struct PmCnn {
 
 /// One row of the layer table.
 pub struct LayerRow {
-    pub name: &'static str,
+    pub name: String,
     pub kind: &'static str,
     pub filters: String,
-    pub window: &'static str,
+    pub window: String,
     pub activation: &'static str,
     pub output: Vec<usize>,
     pub parameters: usize,
@@ -78,16 +78,21 @@ pub struct LayerRow {
 /// The layer table of Table 2 for an input shape, with parameter counts.
 pub fn layers(s: Shape) -> Vec<LayerRow> {
     let (r, l) = (s.rows, s.samples);
-    let row =
-        |name, kind, filters: &str, window, activation, output: Vec<usize>, parameters| LayerRow {
-            name,
-            kind,
-            filters: filters.to_string(),
-            window,
-            activation,
-            output,
-            parameters,
-        };
+    let row = |name: &str,
+               kind,
+               filters: &str,
+               window: &str,
+               activation,
+               output: Vec<usize>,
+               parameters| LayerRow {
+        name: name.to_string(),
+        kind,
+        filters: filters.to_string(),
+        window: window.to_string(),
+        activation,
+        output,
+        parameters,
+    };
     vec![
         row(
             "conv1",

@@ -1,11 +1,13 @@
 //! Stage parameters: declared once per stage kind, validated with spans, canonicalised for the key.
 //!
-//! A stage kind lists its parameters as a `&'static [ParamSpec]`. From that one list quakeline
-//! validates pipeline files (unknown keys and wrong types are errors that name file, line and column),
-//! applies defaults, types `--set` overrides, prints `quakeline stages` help, and builds the canonical
-//! parameter object that enters the cache key. Because defaults are applied before hashing, writing a
-//! default explicitly does not change a key; because durations are canonicalised (`"180s"` == `"3m"`)
-//! and integers written where floats are expected are widened, equal computations get equal keys.
+//! A stage kind declares its parameters once as a struct ([`typed`], `stage_params!`), which
+//! generates its `&'static [ParamSpec]` and decodes validated [`Params`] into the struct. From
+//! that one list quakeline validates pipeline files (unknown keys and wrong types are errors that
+//! name file, line and column), applies defaults, types `--set` overrides, prints `quakeline
+//! stages` help, and builds the canonical parameter object that enters the cache key. Because
+//! defaults are applied before hashing, writing a default explicitly does not change a key;
+//! because durations are canonicalised (`"180s"` == `"3m"`) and integers written where floats are
+//! expected are widened, equal computations get equal keys.
 
 use std::collections::BTreeMap;
 use std::ops::Range;

@@ -217,18 +217,25 @@ impl<T: ParamValue> ParamValue for Option<T> {
     }
 }
 
-/// The values of a grid-triple parameter `[first, last, step]` (source grids, distance ranges):
-/// `first, first + step, …, last` (last included when it lies on the grid, within 1e-9 steps).
-pub fn inclusive_range(first: f64, last: f64, step: f64) -> Result<Vec<f64>, String> {
+/// The values of grid-triple parameter `name` = `[first, last, step]` (source grids, distance
+/// ranges): `first, first + step, …, last`, last included when it lies on the grid (within 1e-9
+/// steps).
+pub fn grid(triple: &[f64], name: &str) -> Result<Vec<f64>, ParamError> {
+    let [first, last, step] = triple else {
+        return Err(ParamError::new(name, "expects [first, last, step]"));
+    };
+    let (first, last, step) = (*first, *last, *step);
     if step <= 0.0 || last < first {
-        return Err(format!(
-            "[{first}, {last}, {step}] is empty: need first <= last and step > 0"
+        return Err(ParamError::new(
+            name,
+            format!("[{first}, {last}, {step}] is empty: need first <= last and step > 0"),
         ));
     }
     let n = ((last - first) / step + 1e-9).floor() as usize + 1;
     if n > 1_000_000 {
-        return Err(format!(
-            "[{first}, {last}, {step}] has {n} values; at most 1e6"
+        return Err(ParamError::new(
+            name,
+            format!("[{first}, {last}, {step}] has {n} values; at most 1e6"),
         ));
     }
     Ok((0..n).map(|i| first + i as f64 * step).collect())
@@ -265,7 +272,7 @@ macro_rules! stage_params {
                             $crate::stage_params!(@name $field $($pname)?),
                             $pty,
                             $presence,
-                            $crate::params::typed::join_doc(&[$($doc),+]),
+                            $crate::params::typed::first_doc_line(&[$($doc),+]),
                         )
                         $(, $loc)?
                     ),
@@ -357,13 +364,11 @@ macro_rules! choice {
     };
 }
 
-/// The first line of a field's doc comment (rustdoc gives one string per `///` line, each with a
-/// leading space); later lines are joined with spaces.
-pub const fn join_doc(lines: &[&'static str]) -> &'static str {
-    // A `const fn` cannot allocate, so multi-line docs keep their first line in the table; the
-    // struct's rustdoc keeps the rest.
-    let first = lines[0];
-    trim_leading_space(first)
+/// The first line of a field's doc comment, without rustdoc's leading space: the one-line help
+/// of the parameter table. A `const fn` cannot allocate to join lines, so later lines stay in
+/// the struct's rustdoc only.
+pub const fn first_doc_line(lines: &[&'static str]) -> &'static str {
+    trim_leading_space(lines[0])
 }
 
 const fn trim_leading_space(s: &'static str) -> &'static str {
@@ -436,10 +441,10 @@ mod tests {
 
     #[test]
     fn inclusive_ranges() {
-        assert_eq!(inclusive_range(2.0, 20.0, 2.0).unwrap().len(), 10);
-        let r = inclusive_range(35.4, 36.2, 0.1).unwrap();
+        assert_eq!(grid(&[2.0, 20.0, 2.0], "g").unwrap().len(), 10);
+        let r = grid(&[35.4, 36.2, 0.1], "g").unwrap();
         assert_eq!(r.len(), 9);
-        assert!(inclusive_range(3.0, 2.0, 1.0).is_err());
+        assert!(grid(&[3.0, 2.0, 1.0], "g").is_err());
     }
 
     #[test]

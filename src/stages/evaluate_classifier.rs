@@ -122,7 +122,7 @@ impl StageKind for EvaluateClassifier {
         );
         ctx.progress.set_length(idx.len() as u64);
         ctx.progress.set_message("windows scored");
-        let p = nt::probabilities(&model, &data, &idx, t.batch.max(64), &nn::device());
+        let p = nt::probabilities(&model, &data, &idx, t.hyper.batch.max(64), &nn::device());
         ctx.progress.set_position(idx.len() as u64);
         let labels: Vec<i64> = idx.iter().map(|&i| data.labels[i]).collect();
         let m = metrics::classify(&p, &labels);

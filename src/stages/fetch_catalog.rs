@@ -30,7 +30,7 @@
 use crate::data;
 use crate::io::catalog::{self, Event, Format};
 use crate::io::h5;
-use crate::io::sources::{self, Sourced};
+use crate::io::sources;
 use crate::params::ParamError;
 use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
 use crate::time::{format_rfc3339, parse_iso8601};

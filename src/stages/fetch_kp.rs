@@ -23,7 +23,6 @@
 //! Space Weather 19, e2020SW002641; CelesTrak SW format documentation.
 
 use crate::data;
-use crate::io::sources::Sourced;
 use crate::io::{h5, kp};
 use crate::params::ParamError;
 use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};

@@ -33,7 +33,7 @@
 use crate::data::{self, fmnet_set};
 use crate::focal::Mechanism;
 use crate::io::h5;
-use crate::params::typed::{Table, inclusive_range};
+use crate::params::typed::{Table, grid};
 use crate::params::{ParamError, Value};
 use crate::rng::Rng;
 use crate::signal::butterworth::{Band, butter_sos};
@@ -100,11 +100,6 @@ crate::stage_params! {
     }
 }
 
-/// The values of grid-triple parameter `name` (`[first, last, step]`, inclusive).
-fn range_of(v: &[f64], name: &str) -> Result<Vec<f64>, ParamError> {
-    inclusive_range(v[0], v[1], v[2]).map_err(|m| ParamError::new(name, m))
-}
-
 impl SynthFmnetParams {
     fn stations(&self) -> Result<Vec<Station>, ParamError> {
         let Table::Rows(rows) = &self.stations else {
@@ -137,12 +132,11 @@ impl SynthFmnetParams {
     }
 
     fn labels(&self) -> Result<Labels, ParamError> {
-        let p = self;
         let mut ranges = [(0.0, 0.0); 3];
         for (k, (name, v)) in [
-            ("label_strike_deg", &p.label_strike_deg),
-            ("label_dip_deg", &p.label_dip_deg),
-            ("label_rake_deg", &p.label_rake_deg),
+            ("label_strike_deg", &self.label_strike_deg),
+            ("label_dip_deg", &self.label_dip_deg),
+            ("label_rake_deg", &self.label_rake_deg),
         ]
         .into_iter()
         .enumerate()
@@ -160,8 +154,8 @@ impl SynthFmnetParams {
         }
         Ok(Labels {
             ranges,
-            bins: p.label_bins,
-            sigma_bins: p.label_sigma_bins,
+            bins: self.label_bins,
+            sigma_bins: self.label_sigma_bins,
         })
     }
 
@@ -171,7 +165,7 @@ impl SynthFmnetParams {
         let grids = [&self.strike_deg, &self.dip_deg, &self.rake_deg]
             .iter()
             .zip(names)
-            .map(|(v, n)| range_of(v, n))
+            .map(|(v, n)| grid(v, n))
             .collect::<Result<Vec<_>, _>>()?;
         for (k, g) in grids.iter().enumerate() {
             let (lo, hi) = l.ranges[k];
@@ -221,8 +215,8 @@ impl StageKind for SynthFmnet {
 
     fn check(&self, p: &SynthFmnetParams) -> Result<(), ParamError> {
         p.stations()?;
-        range_of(&p.lat_deg, "lat_deg")?;
-        range_of(&p.lon_deg, "lon_deg")?;
+        grid(&p.lat_deg, "lat_deg")?;
+        grid(&p.lon_deg, "lon_deg")?;
         p.mechanisms(&p.labels()?)?;
         let (_, hi) = p.band()?;
         let dt = p.dt_s;
@@ -284,8 +278,8 @@ impl StageKind for SynthFmnet {
             .stations()
             .map_err(|e| anyhow::anyhow!("{e} ({})", here("stations")))?;
         let (lats, lons) = (
-            range_of(&p.lat_deg, "lat_deg").map_err(|e| anyhow::anyhow!("{e}"))?,
-            range_of(&p.lon_deg, "lon_deg").map_err(|e| anyhow::anyhow!("{e}"))?,
+            grid(&p.lat_deg, "lat_deg").map_err(|e| anyhow::anyhow!("{e}"))?,
+            grid(&p.lon_deg, "lon_deg").map_err(|e| anyhow::anyhow!("{e}"))?,
         );
         let mut grid = Vec::new();
         for &lat in &lats {

@@ -73,17 +73,16 @@ crate::stage_params! {
 impl SynthGeomagParams {
     /// The generator's configuration, with the cross-field checks.
     pub fn config(&self) -> Result<Config, ParamError> {
-        let p = self;
-        let start_ns = parse_iso8601(&p.start).map_err(|m| ParamError::new("start", m))?;
-        let (duration, interval_ns) = (p.duration.0, p.interval.0);
+        let start_ns = parse_iso8601(&self.start).map_err(|m| ParamError::new("start", m))?;
+        let (duration, interval_ns) = (self.duration.0, self.interval.0);
         if interval_ns <= 0 || duration < interval_ns {
             return Err(ParamError::new(
                 "duration",
                 "the duration must hold at least one sample",
             ));
         }
-        let band = &p.precursor_band_hz;
-        let (m_min, m_max) = (p.magnitude_min, p.magnitude_max);
+        let band = &self.precursor_band_hz;
+        let (m_min, m_max) = (self.magnitude_min, self.magnitude_max);
         if m_max <= m_min {
             return Err(ParamError::new(
                 "magnitude_max",
@@ -103,21 +102,21 @@ impl SynthGeomagParams {
             start_ns,
             n: (duration / interval_ns) as usize,
             interval_ns,
-            lat: p.latitude_deg,
-            lon: p.longitude_deg,
-            station: p.station.clone(),
-            sq_amplitude: p.sq_amplitude_nt,
-            storm_rate: p.storm_rate_per_year,
-            noise: p.noise_nt,
-            gap_rate: p.gap_rate_per_year,
-            event_rate: p.event_rate_per_year,
-            radius_km: p.catalog_radius_km,
-            max_depth_km: p.max_depth_km,
+            lat: self.latitude_deg,
+            lon: self.longitude_deg,
+            station: self.station.clone(),
+            sq_amplitude: self.sq_amplitude_nt,
+            storm_rate: self.storm_rate_per_year,
+            noise: self.noise_nt,
+            gap_rate: self.gap_rate_per_year,
+            event_rate: self.event_rate_per_year,
+            radius_km: self.catalog_radius_km,
+            max_depth_km: self.max_depth_km,
             m_min,
             m_max,
-            b: p.b_value,
-            precursor_strength: p.precursor_strength,
-            precursor_ns: p.precursor_duration.0,
+            b: self.b_value,
+            precursor_strength: self.precursor_strength,
+            precursor_ns: self.precursor_duration.0,
             band: (band[0], band[1]),
         })
     }

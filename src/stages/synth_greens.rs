@@ -37,7 +37,7 @@
 use crate::data;
 use crate::greens::{self, FkSettings, LayeredModel, TERM_SUFFIXES, TERMS};
 use crate::io::h5;
-use crate::params::typed::{Table, inclusive_range};
+use crate::params::typed::{Table, grid};
 use crate::params::{ParamError, Value};
 use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
 
@@ -82,8 +82,7 @@ impl SynthGreensParams {
                 "give `distances_km` (a list) or `distance_range_km = [first, last, step]`",
             )),
             (Some(d), None) => Ok(d.clone()),
-            (None, Some(r)) => inclusive_range(r[0], r[1], r[2])
-                .map_err(|m| ParamError::new("distance_range_km", m)),
+            (None, Some(r)) => grid(r, "distance_range_km"),
         }
     }
 
@@ -170,7 +169,7 @@ impl StageKind for SynthGreens {
 
     fn check(&self, p: &SynthGreensParams) -> Result<(), ParamError> {
         p.distances()?;
-        if p.npts % 2 != 0 {
+        if !p.npts.is_multiple_of(2) {
             return Err(ParamError::new(
                 "npts",
                 "must be even (fk computes npts/2 frequencies)",
