@@ -19,7 +19,9 @@
 //! - [`stages`]: one file per stage kind and the [`stages::REGISTRY`].
 //! - [`io`]: file formats (IAGA-2002, HTTP with pinned digests, HDF5 helpers).
 //! - [`signal`]: DSP (Butterworth design, zero-phase filtering, NaN segments).
-//! - [`nn`]: models (pm-cnn), optimizers (AdaMax written here), training, metrics, power-law fits.
+//! - [`models`]: the model registry (pm-cnn, fmnet): citation, input contract, own parameters,
+//!   layer table, fit, predict.
+//! - [`nn`]: networks, optimizers (AdaMax written here), the epoch loop, metrics, power-law fits.
 //! - [`plot`]: PNG line charts (histories, learning curves, comparisons) with an embedded font.
 //! - [`geo`], [`rng`]: WGS84 distances; seeded random streams.
 //! - [`series`]: the regularly sampled time series and its HDF5 layout.
@@ -51,6 +53,7 @@ pub mod geo;
 pub mod greens;
 pub mod io;
 pub mod metrics;
+pub mod models;
 pub mod nn;
 pub mod params;
 pub mod pipeline;

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{Item, TableLike};
 
 use crate::diag::{Source, SourceError, SourceErrors};
-use crate::params::{Origin, Params, Presence, convert, describe_toml, suggest};
+use crate::params::{Origin, ParamError, Params, Presence, convert, describe_toml, suggest};
 use crate::stage::ANY_INPUT;
 use crate::stage::Stage;
 
@@ -705,6 +705,22 @@ fn stage_decl(
                     )
                     .help(format!("add {how}")),
             );
+        }
+    }
+    // A plug-in's parameters (a model's hyper-parameters) apply only when it is chosen: set
+    // for another one is an error, defaulted they are dropped and never enter the key.
+    if errors.len() == errors_before {
+        match kind.inapplicable(&params) {
+            Ok(names) => {
+                for (name, why) in names {
+                    if params.is_explicit(name) {
+                        errors.push(params.error(ParamError::new(name, why)));
+                    } else {
+                        params.remove(name);
+                    }
+                }
+            }
+            Err(e) => errors.push(params.error(e)),
         }
     }
     // Cross-field checks only make sense once every field is individually valid.

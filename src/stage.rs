@@ -142,8 +142,14 @@ pub struct PlanCtx<'a> {
 /// [`crate::stages::REGISTRY`].
 pub trait Stage: Send + Sync + 'static {
     fn info(&self) -> &'static StageInfo;
-    fn params(&self) -> &'static [ParamSpec];
-    /// Cross-field checks run before anything executes (e.g. bandpass needs two corners).
+    /// Every parameter the kind accepts: its own, then those of each plug-in ([`PluginParams`]).
+    fn params(&self) -> Vec<&'static ParamSpec>;
+    /// Plug-in parameters that do not apply for these values of the others, with why: the
+    /// pipeline layer rejects one that was set and drops one that was defaulted, so it never
+    /// enters the key.
+    fn inapplicable(&self, params: &Params) -> Result<Vec<(&'static str, String)>, ParamError>;
+    /// Cross-field checks run before anything executes (e.g. bandpass needs two corners), the
+    /// chosen plug-in's included.
     fn check(&self, params: &Params) -> Result<(), ParamError>;
     /// Digests of external content the output depends on; they stand in the key for locations.
     fn content_digests(
@@ -167,6 +173,15 @@ pub trait StageKind: Send + Sync + 'static {
     fn check(&self, _p: &Self::Params) -> Result<(), ParamError> {
         Ok(())
     }
+    /// Parameter sets owned by plug-ins this kind chooses between (the models of `train`), each
+    /// declared where its owner is; empty for most kinds.
+    fn plugins(&self) -> Vec<&'static PluginParams> {
+        Vec::new()
+    }
+    /// The plug-in the decoded parameters choose, if any.
+    fn plugin(&self, _p: &Self::Params) -> Option<&'static PluginParams> {
+        None
+    }
     /// Digests of external content the output depends on; they stand in the key for locations.
     fn content_digests(
         &self,
@@ -183,11 +198,45 @@ impl<K: StageKind> Stage for K {
     fn info(&self) -> &'static StageInfo {
         &K::INFO
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        K::Params::SPECS
+    fn params(&self) -> Vec<&'static ParamSpec> {
+        let mut out: Vec<&'static ParamSpec> = K::Params::SPECS.iter().collect();
+        for plugin in StageKind::plugins(self) {
+            for spec in plugin.specs {
+                // Plug-ins may share a parameter (two U-Nets' `dropout`): declared alike, listed once.
+                if !out.iter().any(|s| s.name == spec.name) {
+                    out.push(spec);
+                }
+            }
+        }
+        out
+    }
+    fn inapplicable(&self, params: &Params) -> Result<Vec<(&'static str, String)>, ParamError> {
+        let chosen = StageKind::plugin(self, &K::Params::from_params(params)?);
+        let applies = |name: &str| {
+            K::Params::SPECS.iter().any(|s| s.name == name)
+                || chosen.is_some_and(|c| c.specs.iter().any(|s| s.name == name))
+        };
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        for plugin in StageKind::plugins(self) {
+            for spec in plugin.specs {
+                if !applies(spec.name) && !out.iter().any(|(n, _)| *n == spec.name) {
+                    let chosen = chosen.map_or("this choice".to_string(), |c| c.owner.to_string());
+                    out.push((
+                        spec.name,
+                        format!("applies to {} only, not to {chosen}", plugin.owner),
+                    ));
+                }
+            }
+        }
+        Ok(out)
     }
     fn check(&self, params: &Params) -> Result<(), ParamError> {
-        StageKind::check(self, &K::Params::from_params(params)?)
+        let p = K::Params::from_params(params)?;
+        StageKind::check(self, &p)?;
+        match StageKind::plugin(self, &p) {
+            Some(plugin) => (plugin.check)(params),
+            None => Ok(()),
+        }
     }
     fn content_digests(
         &self,
@@ -202,7 +251,39 @@ impl<K: StageKind> Stage for K {
     }
     #[cfg(test)]
     fn param_type_mismatches(&self) -> Vec<String> {
-        K::Params::type_mismatches()
+        let mut out = K::Params::type_mismatches();
+        for plugin in StageKind::plugins(self) {
+            out.extend((plugin.type_mismatches)());
+        }
+        out
+    }
+}
+
+/// The parameters one plug-in of a stage kind owns (a model's hyper-parameters in `train`): they
+/// are accepted only when the kind's parameters choose that plug-in, so no parameter is ignored
+/// yet hashed. Declared with [`crate::stage_params!`] where the owner lives.
+pub struct PluginParams {
+    /// Who owns them, for messages: `model "pm-cnn"`.
+    pub owner: &'static str,
+    pub specs: &'static [ParamSpec],
+    /// Cross-field checks of the owner's parameters (decoded from the stage's).
+    pub check: fn(&Params) -> Result<(), ParamError>,
+    /// Declaration bugs of the owner's parameter struct.
+    pub type_mismatches: fn() -> Vec<String>,
+}
+
+impl PluginParams {
+    /// The plug-in parameters of struct `P`, owned by `owner`, with cross-field checks `check`.
+    pub const fn of<P: StageParams>(
+        owner: &'static str,
+        check: fn(&Params) -> Result<(), ParamError>,
+    ) -> PluginParams {
+        PluginParams {
+            owner,
+            specs: P::SPECS,
+            check,
+            type_mismatches: P::type_mismatches,
+        }
     }
 }
 

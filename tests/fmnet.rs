@@ -447,3 +447,30 @@ fn dt_too_large_for_the_band_and_empty_label_range() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("label range [90, 90] is empty"), "{err}");
 }
+
+/// Each model owns its parameters: pm-cnn's split settings are not fmnet's, so they are not in
+/// its key, and setting one for fmnet is a plan-time error at its line.
+#[test]
+fn pm_cnns_parameters_neither_apply_to_nor_key_fmnet() {
+    let env = Env::new();
+    let p = env.write("a.toml", &tiny(""));
+    let pipeline =
+        quakeline::pipeline::Pipeline::load(&p, quakeline::stages::REGISTRY, &[]).unwrap();
+    let key = pipeline.stage("train").unwrap().params.key_json();
+    assert_eq!(
+        key.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["batch", "epochs", "lr", "model", "optimizer"],
+        "{key}"
+    );
+    let text = tiny("").replace("epochs = 1\n", "epochs = 1\nsplit = \"chronological\"\n");
+    let p = env.write("bad.toml", &text);
+    let r = env.run(&["plan", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let line = text.lines().position(|l| l.starts_with("split")).unwrap() + 1;
+    assert!(
+        r.stderr.contains(&format!("bad.toml:{line}:9"))
+            && r.stderr
+                .contains("applies to model \"pm-cnn\" only, not to model \"fmnet\""),
+        "{r:?}"
+    );
+}

@@ -304,6 +304,17 @@ fn model_summary_prints_fmnets_table() {
     assert!(!r.stdout.contains("Conv2D"), "pm-cnn's table: {}", r.stdout);
     let r = env.run(&["model", "summary", "fmnet", "--set", "window=7d"]);
     assert_eq!(r.code, 2, "{r:?}");
+    let r = env.run(&["model", "list"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    for doi in ["10.3390/make4040046", "10.1038/s41467-021-21670-x"] {
+        assert!(r.stdout.contains(doi), "{}", r.stdout);
+    }
+    assert!(
+        r.stdout
+            .contains("own train parameters: validation_fraction, test_fraction, split"),
+        "{}",
+        r.stdout
+    );
 }
 
 /// An optimizer comparison overlays several trainings; a comparison with no inputs is refused.

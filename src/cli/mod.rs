@@ -169,11 +169,11 @@ enum Command {
     /// Write results/<pipeline>/report.html: the DAG, each stage's state, key, duration and
     /// parameters, metrics, plots and the sweep table (self-contained).
     Report(report::Args),
-    /// Inspect models: `quakeline model summary pm-cnn --set window=7d`.
+    /// Inspect the model registry: `quakeline model list`, `quakeline model summary pm-cnn --set window=7d`.
     #[command(subcommand)]
     Model(model::Command),
-    /// Predict one focal mechanism with a trained FMNet entry from an HDF5 `waveforms` [48, 128]
-    /// file or 48 SAC files; prints strike/dip/rake and the time it took.
+    /// Predict with a trained entry from input files (fmnet: an HDF5 `waveforms` [48, 128] file
+    /// or 48 SAC files → strike/dip/rake and the time it took).
     Predict(predict::Args),
     /// Print the BLAKE3 digest of files (to pin `urls` with `blake3 = [...]`).
     Digest {

@@ -1,114 +1,85 @@
-//! `quakeline model summary NAME [--set window=7d] [--set interval=1m] [--set components=3]`:
-//! the layer table and trainable-parameter count of a model for an input size, without data.
+//! `quakeline model summary NAME [--set KEY=VALUE]…` and `quakeline model list`: what the
+//! [`crate::models`] registry holds — a model's citation, input contract, layer table and
+//! trainable-parameter count for an input size, without data.
 //!
-//! The input is given the way a pipeline gives it — a window duration and a sampling interval —
-//! so `--set window=7d` answers "how big is the network for week-long 1-minute windows" (Petrescu
-//! & Moldovan 2022, Table 2: 30,984,834 parameters).
+//! Settings are the model's own (`pm-cnn`: `window=7d`, `interval=1m`, `components=3`, the way a
+//! pipeline gives its windows; `fmnet` has a fixed input).
 
 use clap::Subcommand;
 
 use super::exit;
-use crate::nn::fmnet;
-use crate::nn::pm_cnn::{self, Shape};
-use crate::time::{NS_PER_DAY, NS_PER_S};
-use crate::units::{format_duration_ns, parse_duration_ns};
+use crate::models::{self, MODELS};
+use crate::nn::LayerRow;
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Print a model's layer table and parameter count for an input size.
     Summary {
-        /// Model name (pm-cnn, fmnet).
+        /// Model name (`quakeline model list`).
         name: String,
-        /// Input settings: window=DURATION (default 7d), interval=DURATION (default 1m),
-        /// components=N (default 3). Repeatable.
+        /// Input settings of the model, e.g. window=DURATION, interval=DURATION, components=N
+        /// for pm-cnn. Repeatable.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// List the models `train` can fit, with their citations and input contracts.
+    List,
 }
 
 pub(crate) fn exec(c: Command) -> miette::Result<i32> {
-    let Command::Summary { name, set } = c;
-    if !crate::nn::MODELS.contains(&name.as_str()) {
+    let (name, set) = match c {
+        Command::List => {
+            for m in MODELS {
+                println!("{} — {}", m.name, m.summary);
+                println!(
+                    "  citation  {}",
+                    m.citation.split_whitespace().collect::<Vec<_>>().join(" ")
+                );
+                println!("  trains on {}", m.trains_on.name);
+                println!("  channels  {}", m.input.channels);
+                println!("  samples   {}", m.input.samples);
+                println!("  sampling  {}", m.input.sampling);
+                println!("  output    {}", m.input.labels);
+                let own: Vec<&str> = m.params.specs.iter().map(|s| s.name).collect();
+                if !own.is_empty() {
+                    println!("  own train parameters: {}", own.join(", "));
+                }
+                println!();
+            }
+            return Ok(exit::OK);
+        }
+        Command::Summary { name, set } => (name, set),
+    };
+    let Some(model) = models::get(&name) else {
         eprintln!(
             "error: unknown model `{name}`; known models: {}",
-            crate::nn::MODELS.join(", ")
+            models::NAMES.join(", ")
         );
         return Ok(exit::USAGE);
-    }
-    if name == "fmnet" {
-        if let Some(s) = set.first() {
-            eprintln!(
-                "error: --set `{s}`: FMNet's published topology has a fixed input of {} x {} (16 stations x 3 components, 128 samples)",
-                fmnet::ROWS,
-                fmnet::SAMPLES
-            );
-            return Ok(exit::USAGE);
-        }
-        println!(
-            "fmnet: input [{} x {}] (16 stations x 3 components, {} samples at 1 s); output [3 x {}] (strike, dip, rake curves)",
-            fmnet::ROWS,
-            fmnet::SAMPLES,
-            fmnet::SAMPLES,
-            fmnet::SAMPLES
-        );
-        print_table(&fmnet::layers(&fmnet::Fmnet::new(0, &crate::nn::device())));
-        return Ok(exit::OK);
-    }
-    let (mut window, mut interval, mut rows) = (7 * NS_PER_DAY, 60 * NS_PER_S, 3usize);
+    };
+    let mut settings = Vec::new();
     for s in &set {
         let Some((k, v)) = s.split_once('=') else {
             eprintln!("error: --set `{s}`: expected KEY=VALUE, e.g. --set window=7d");
             return Ok(exit::USAGE);
         };
-        let v = v.trim().trim_matches('"');
-        let parsed = match k.trim() {
-            "window" => parse_duration_ns(v).map(|ns| window = ns),
-            "interval" => parse_duration_ns(v).map(|ns| interval = ns),
-            "components" => v
-                .parse::<usize>()
-                .ok()
-                .filter(|&n| n > 0)
-                .map(|n| rows = n)
-                .ok_or_else(|| "expected a positive integer".to_string()),
-            other => Err(format!(
-                "unknown setting `{other}` (window, interval, components)"
-            )),
-        };
-        if let Err(e) = parsed {
-            eprintln!("error: --set `{s}`: {e}");
-            return Ok(exit::USAGE);
+        settings.push((k.trim(), v.trim().trim_matches('"')));
+    }
+    match (model.layers)(&settings) {
+        Ok(summary) => {
+            println!("{name}: {}", summary.input);
+            print_table(&summary.layers);
+            Ok(exit::OK)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(exit::USAGE)
         }
     }
-    if window <= 0 || interval <= 0 || window % interval != 0 {
-        eprintln!(
-            "error: the window ({}) must be a positive whole number of sampling intervals ({})",
-            format_duration_ns(window),
-            format_duration_ns(interval)
-        );
-        return Ok(exit::USAGE);
-    }
-    let shape = Shape {
-        rows,
-        samples: (window / interval) as usize,
-    };
-    if shape.samples < 4 {
-        eprintln!("error: pm-cnn needs at least 4 samples per window (two 1x2 poolings)");
-        return Ok(exit::USAGE);
-    }
-    println!(
-        "{name}: input [{} x {}] ({} components, {} window at {} sampling)",
-        shape.rows,
-        shape.samples,
-        shape.rows,
-        format_duration_ns(window),
-        format_duration_ns(interval)
-    );
-    print_table(&pm_cnn::layers(shape));
-    Ok(exit::OK)
 }
 
 /// A model's layer table and its trainable-parameter total (the sum of the rows).
-fn print_table(layers: &[pm_cnn::LayerRow]) {
+fn print_table(layers: &[LayerRow]) {
     let name_w = layers
         .iter()
         .map(|l| l.name.len())

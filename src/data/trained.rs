@@ -13,7 +13,6 @@
 use crate::io::h5;
 use crate::nn::pm_cnn::Shape;
 use crate::nn::train::{self as nt, Config, Epoch, Part, Windows};
-use crate::nn::{self, weights};
 use crate::stage::RunCtx;
 
 /// Indices of windows in each part.
@@ -43,7 +42,7 @@ impl TrainEntry {
 
     /// The trained network.
     pub fn model(&self) -> anyhow::Result<crate::nn::pm_cnn::PmCnn> {
-        weights::read(&self.group.group("weights")?, self.shape, &nn::device())
+        crate::models::pm_cnn::load(&self.group, self.shape)
     }
 }
 
@@ -82,6 +81,11 @@ pub fn open_trained(
              wire `{data}` to the stage the `train` stage reads"
         );
     }
+    crate::models::of_entry(
+        g,
+        super::LABELLED_WINDOWS,
+        &format!("input `{model}` of `{}`", ctx.stage_id),
+    )?;
     let (codes, _) = h5::read_array::<i8>(g, "split").map_err(bad)?;
     let parts = codes
         .iter()
@@ -169,19 +173,6 @@ pub fn write_history(g: &hdf5::Group, h: &[Epoch]) -> hdf5::Result<()> {
         &h.iter().map(|e| e.validation.accuracy).collect::<Vec<_>>(),
     )?;
     Ok(())
-}
-
-/// Loads FMNet weights written by `train` (model fmnet).
-pub fn read_fmnet(
-    g: &hdf5::Group,
-    device: &burn::tensor::Device,
-) -> anyhow::Result<crate::nn::fmnet::Fmnet> {
-    let model = h5::read_str_attr(g, "model").unwrap_or_default();
-    anyhow::ensure!(
-        model == "fmnet",
-        "the entry holds a `{model}` model, not fmnet"
-    );
-    crate::nn::fmnet::read(&g.group("weights")?, device)
 }
 
 /// JSON has no NaN: absent values are null.

@@ -21,7 +21,8 @@ use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::pm_cnn::{LayerRow, conv};
+use super::LayerRow;
+use super::pm_cnn::conv;
 use crate::rng::Rng;
 
 /// Input rows (3 components × 16 stations) and samples.

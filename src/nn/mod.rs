@@ -23,11 +23,19 @@ pub mod weights;
 
 use burn::tensor::Device;
 
-/// Model names `train` accepts.
-pub const MODELS: &[&str] = &["pm-cnn", "fmnet"];
-
 /// The compute device: burn's flex CPU backend on the global rayon pool (`RAYON_NUM_THREADS`
 /// sets its size).
 pub fn device() -> Device {
     Device::flex()
+}
+
+/// One row of a model's layer table (`quakeline model summary`), Keras `summary()` style.
+pub struct LayerRow {
+    pub name: String,
+    pub kind: &'static str,
+    pub filters: String,
+    pub window: String,
+    pub activation: &'static str,
+    pub output: Vec<usize>,
+    pub parameters: usize,
 }

@@ -34,6 +34,7 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::LayerRow;
 use crate::rng::Rng;
 
 /// Input geometry of the network: components (image rows) × samples.
@@ -62,17 +63,6 @@ pub struct PmCnn {
     pub conv3: Conv2d,
     pub dense1: Linear,
     pub dense2: Linear,
-}
-
-/// One row of the layer table.
-pub struct LayerRow {
-    pub name: String,
-    pub kind: &'static str,
-    pub filters: String,
-    pub window: String,
-    pub activation: &'static str,
-    pub output: Vec<usize>,
-    pub parameters: usize,
 }
 
 /// The layer table of Table 2 for an input shape, with parameter counts.

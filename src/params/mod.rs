@@ -223,6 +223,18 @@ impl Params {
         }
     }
 
+    /// Drops a parameter that does not apply (see [`crate::stage::Stage::inapplicable`]).
+    pub fn remove(&mut self, name: &str) {
+        self.values.remove(name);
+        self.roles.remove(name);
+        self.origins.remove(name);
+    }
+
+    /// Whether the pipeline file (or `--set`) gave the parameter, rather than its default.
+    pub fn is_explicit(&self, name: &str) -> bool {
+        self.origins.contains_key(name)
+    }
+
     pub fn set_stage_origin(&mut self, origin: Origin) {
         self.stage_origin = Some(origin);
     }

@@ -29,7 +29,7 @@
 
 use serde_json::json;
 
-use crate::data::{self, fmnet_set, trained};
+use crate::data::{self, fmnet_set};
 use crate::focal::{Mechanism, kagan_angle};
 use crate::io::h5;
 use crate::io::sources;
@@ -150,7 +150,7 @@ impl StageKind for EvaluateFocal {
 
     fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluateFocalParams) -> anyhow::Result<()> {
         let device = crate::nn::device();
-        let model = trained::read_fmnet(ctx.input("model")?, &device)
+        let model = crate::models::fmnet::load(ctx.input("model")?, &device)
             .map_err(|e| anyhow::anyhow!("input `model` of `{}`: {e}", ctx.stage_id))?;
         let what = format!("input `data` of `{}`", ctx.stage_id);
         let g = fmnet_set::read(ctx.input("data")?, &what)?;

@@ -1,54 +1,52 @@
-//! `train` — trains a named model on labelled windows.
+//! `train` — fits a model of the [`crate::models`] registry on its input.
 //!
 //! # Purpose
-//! Petrescu & Moldovan (2022) §3: the Table 2 CNN (`pm-cnn`, [`crate::nn::pm_cnn`]) trained with
-//! cross-entropy and Adam on a random 80/20 split for 50 epochs; their Fig. 6 swaps the optimizer
-//! (Adam, Adagrad, AdaMax, SGD, RMSProp), which is the `optimizer` parameter here. A held-out test
-//! part (`test_fraction`) is kept apart for `evaluate.classifier`.
+//! Petrescu & Moldovan (2022) §3 train their Table 2 CNN (`pm-cnn`) with cross-entropy and Adam
+//! for 50 epochs; their Fig. 6 swaps the optimizer (Adam, Adagrad, AdaMax, SGD, RMSProp), which
+//! is the `optimizer` parameter here. Kuang et al. (2021) train FMNet (`fmnet`) with Adam on a
+//! synthetic set. The shared parameters (`optimizer`, `lr`, `batch`, `epochs`) are declared here;
+//! each model declares its own (pm-cnn's `validation_fraction`, `test_fraction`, `split`), which
+//! are accepted, and hashed, only when that model is chosen.
 //!
 //! # Inputs
-//! `input`: labelled windows — `windows` float32 `[n, rows, samples]` and `labels` int64 `[n]`
-//! (`label.precursor`). Every value must be finite: a NaN reaching the network is an error naming
-//! the window.
+//! `input`: what the model trains on ([`crate::models::Model::trains_on`]): labelled windows for
+//! pm-cnn, a `synth.fmnet` set for fmnet. Every value must be finite: a NaN reaching the network
+//! is an error naming the window.
 //!
 //! # Outputs
+//! A trained-model entry ([`crate::data::trained`]):
 //! - `weights/<module path>` float32, PyTorch names and layouts ([`crate::nn::weights`]);
 //! - `history/{train_loss, train_accuracy, validation_loss, validation_accuracy}` float64
 //!   `[epochs]` (Keras `History`; validation NaN without validation data);
-//! - `split` int8 `[n]`: 0 train, 1 validation, 2 test, per input window;
 //! - attributes `model`, `rows`, `samples`, `parameters`, and the hyper-parameters;
-//! - `results/<pipeline>/<stage>/history.png` (accuracy and loss per epoch, the paper's Fig. 5)
+//! - what the model's own readers need (pm-cnn: `split`; fmnet: label ranges, stations);
+//! - `results/<pipeline>/<stage>/history.png` (accuracy and loss per epoch, P&M Fig. 5)
 //!   and `history.json`.
 //!
 //! # Cache key
-//! Parameters, the input key and the seed (initial weights, split and batch order).
+//! The shared parameters, the chosen model's own, the input key and the seed (initial weights,
+//! split and batch order).
 
 use serde_json::json;
 
-use crate::data::trained::{finite, indices, write_history};
-use crate::data::{self, fmnet_set, windows};
+use crate::data;
+use crate::data::trained::{finite, write_history};
 use crate::io::h5;
-use crate::nn::train::{self as nt, Config, Epoch, Part, SplitMethod};
-use crate::nn::{self, optim, weights};
-use crate::params::ParamError;
+use crate::models::{self, Fitted};
+use crate::nn::optim;
+use crate::nn::train::{Config, Epoch};
 use crate::plot::{self, Mark, Panel, Series};
-use crate::stage::{Direction, InputSpec, MetricSpec, Outputs, RunCtx, StageInfo, StageKind};
+use crate::stage::{
+    Direction, InputSpec, MetricSpec, Outputs, PluginParams, RunCtx, StageInfo, StageKind,
+};
 
 pub struct Train;
 
-crate::choice! {
-    /// How windows are split into train, validation and test parts.
-    pub enum Split {
-        Random = "random",
-        Chronological = "chronological",
-    }
-}
-
 crate::stage_params! {
-    /// Parameters of this stage kind (see the module docs).
+    /// Parameters every model takes; a model's own follow from the [`crate::models`] registry.
     pub struct TrainParams {
-        /// network to train (pm-cnn: Petrescu & Moldovan 2022, Table 2; fmnet: Kuang et al. 2021, on a synth.fmnet input)
-        model: String = Choice(nn::MODELS), Default("\"pm-cnn\"");
+        /// network to train (`quakeline model summary NAME`; pm-cnn: Petrescu & Moldovan 2022; fmnet: Kuang et al. 2021, on a synth.fmnet input)
+        model: String = Choice(&models::NAMES), Default("\"pm-cnn\"");
         /// adam, adagrad, adamax, sgd or rmsprop (Keras defaults)
         optimizer: String = Choice(optim::NAMES), Default("\"adam\"");
         /// learning rate
@@ -57,12 +55,6 @@ crate::stage_params! {
         batch: usize = Int { min: 1, max: 1 << 20, }, Default("32");
         /// passes over the training windows (P&M: 50)
         epochs: usize = Int { min: 1, max: 100_000, }, Default("50");
-        /// fraction of windows scored after every epoch (P&M: 0.2)
-        validation_fraction: f64 = Float { positive: false }, Default("0.2");
-        /// fraction of windows held out for evaluate.classifier
-        test_fraction: f64 = Float { positive: false }, Default("0.2");
-        /// random (stratified by label, as P&M) or chronological (earliest windows train)
-        split: Split = Choice(Split::NAMES), Default("\"random\"");
     }
 }
 
@@ -109,26 +101,6 @@ fn history_panels(h: &[Epoch]) -> Vec<Panel> {
     ]
 }
 
-/// Checks the two fractions leave something to train on.
-fn check_fractions(p: &TrainParams) -> Result<(), ParamError> {
-    let (v, t) = (p.validation_fraction, p.test_fraction);
-    for (name, f) in [("validation_fraction", v), ("test_fraction", t)] {
-        if !(0.0..1.0).contains(&f) {
-            return Err(ParamError::new(name, format!("must be in [0, 1), got {f}")));
-        }
-    }
-    if v + t >= 1.0 {
-        return Err(ParamError::new(
-            "validation_fraction",
-            format!(
-                "validation_fraction + test_fraction = {} leaves no windows to train on",
-                v + t
-            ),
-        ));
-    }
-    Ok(())
-}
-
 static METRICS: &[MetricSpec] = &[
     MetricSpec {
         name: "train_loss",
@@ -169,15 +141,16 @@ impl StageKind for Train {
     type Params = TrainParams;
     const INFO: StageInfo = StageInfo {
         kind: "train",
-        version: 2,
+        version: 3,
         changelog: &[
             "first version",
             "model fmnet (Kuang et al. 2021) beside pm-cnn",
+            "each model owns its parameters: validation_fraction, test_fraction and split are pm-cnn's and no longer enter fmnet's key (fmnet never read them; setting them with fmnet is now an error)",
         ],
-        summary: "train a named model: pm-cnn on labelled windows, fmnet on a synth.fmnet set; weights, per-epoch history",
+        summary: "train a model of the registry (quakeline model summary): pm-cnn on labelled windows, fmnet on a synth.fmnet set; weights, per-epoch history",
         inputs: &[InputSpec {
             name: "input",
-            doc: "labelled windows (label.precursor) for pm-cnn; a synth.fmnet set for fmnet",
+            doc: "what the model trains on: labelled windows (label.precursor) for pm-cnn; a synth.fmnet set for fmnet",
             accepts: &[data::LABELLED_WINDOWS, data::FMNET_SET],
         }],
         outputs: Outputs::Root(data::TRAINED_MODEL),
@@ -185,176 +158,62 @@ impl StageKind for Train {
         stochastic: true,
     };
 
-    fn check(&self, p: &TrainParams) -> Result<(), ParamError> {
-        check_fractions(p)
+    fn plugins(&self) -> Vec<&'static PluginParams> {
+        models::MODELS.iter().map(|m| &m.params).collect()
+    }
+
+    fn plugin(&self, p: &TrainParams) -> Option<&'static PluginParams> {
+        models::get(&p.model).map(|m| &m.params)
     }
 
     fn run(&self, ctx: &mut RunCtx<'_>, p: TrainParams) -> anyhow::Result<()> {
-        if p.model == "fmnet" {
-            return run_fmnet(ctx, &p);
-        }
-        let raw = ctx.params;
-        let data = windows::read(ctx.input("input")?, ctx.stage_id)?;
+        let model = models::get(&p.model).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown model `{}` ({})",
+                p.model,
+                ctx.params.locate("model")
+            )
+        })?;
         let cfg = p.config(ctx.seed);
-        let method = match p.split {
-            Split::Chronological => SplitMethod::Chronological,
-            Split::Random => SplitMethod::Random,
-        };
-        let parts = nt::split(
-            &data.labels,
-            p.validation_fraction,
-            p.test_fraction,
-            method,
-            ctx.seed,
-        );
-        let train = indices(&parts, Part::Train);
-        let validation = indices(&parts, Part::Validation);
-        anyhow::ensure!(
-            train.len() >= cfg.batch,
-            "only {} training windows ({} windows in all, {} for validation and test), fewer than the batch size {} ({}): \
-             label more data (longer period, shorter window or stride) or lower `batch`",
-            train.len(),
-            data.len(),
-            data.len() - train.len(),
-            cfg.batch,
-            raw.locate("batch")
-        );
-        anyhow::ensure!(
-            data.shape.samples >= 4,
-            "windows of {} samples are too short for pm-cnn's two 1x2 poolings (at least 4)",
-            data.shape.samples
-        );
-        ctx.progress.set_length(cfg.steps(train.len()) as u64);
-        let device = nn::device();
-        let (model, history) = nt::fit(
-            &cfg,
-            &data,
-            &train,
-            &validation,
-            &device,
-            &mut progress(ctx.progress),
-        )?;
-
-        let out = ctx.output;
-        weights::write(&out.create_group("weights")?, &model)?;
-        let codes: Vec<i8> = parts.iter().map(|&p| p as i8).collect();
-        let ds = h5::write_array(out, "split", &[codes.len()], &codes)?;
-        h5::write_str_attr(&ds, "legend", "0 train, 1 validation, 2 test")?;
-        record(
-            ctx,
-            Trained {
-                model: &p.model,
-                rows: data.shape.rows,
-                samples: data.shape.samples,
-                parameters: nn::pm_cnn::parameter_count(data.shape),
-                cfg: &cfg,
-                history: &history,
-            },
-            json!({
-                "windows": {"train": train.len(), "validation": validation.len(), "test": indices(&parts, Part::Test).len()},
-                "final": history.last().map(|h| json!({"train_accuracy": h.train.accuracy, "validation_accuracy": finite(h.validation.accuracy)})),
-            }),
-        )
+        let fitted = (model.fit)(ctx, &cfg)?;
+        record(ctx, model.name, &cfg, fitted)
     }
-}
-
-/// Moves the stage's progress bar to each optimizer step and shows epoch, batch and loss.
-fn progress(bar: &indicatif::ProgressBar) -> impl FnMut(&nn::train::Tick) + '_ {
-    move |t| {
-        bar.set_position(t.steps() as u64);
-        bar.set_message(format!(
-            "epoch {}/{} batch {}/{} loss {:.5}",
-            t.epoch, t.epochs, t.batch, t.batches, t.loss
-        ));
-    }
-}
-
-/// `model = "fmnet"`: trains on a `synth.fmnet` entry, streaming samples from its generator
-/// (train, validation and test parts are the entry's; `validation_fraction`, `test_fraction`
-/// and `split` apply to pm-cnn only).
-fn run_fmnet(ctx: &mut RunCtx<'_>, p: &TrainParams) -> anyhow::Result<()> {
-    use crate::nn::fmnet;
-    let what = format!("the input of `{}` (model fmnet)", ctx.stage_id);
-    let g = fmnet_set::read(ctx.input("input")?, &what)?;
-    anyhow::ensure!(
-        g.rows() == fmnet::ROWS
-            && g.processing.window == fmnet::SAMPLES
-            && g.labels.bins == fmnet::SAMPLES,
-        "{what} has {} rows x {} samples and {} label bins; FMNet's published topology takes 48 x 128 (16 stations) and 128 bins",
-        g.rows(),
-        g.processing.window,
-        g.labels.bins
-    );
-    let cfg = p.config(ctx.seed);
-    let n_train = g.n_train();
-    ctx.progress.set_length(cfg.steps(n_train) as u64);
-    let device = nn::device();
-    let (model, history) = fmnet::fit(&cfg, &g, &device, &mut progress(ctx.progress))?;
-    let out = ctx.output;
-    weights::write_tensors(&out.create_group("weights")?, fmnet::tensors(&model))?;
-    let root: &hdf5::Location = out;
-    // What `quakeline predict` needs to turn curves into angles without the data set.
-    let lr: Vec<f64> = g.labels.ranges.iter().flat_map(|(a, b)| [*a, *b]).collect();
-    h5::write_array(out, "label_ranges", &[3, 2], &lr)?;
-    h5::write_attr(root, "label_sigma_bins", g.labels.sigma_bins)?;
-    h5::write_attr(root, "dt_s", g.dt_s)?;
-    h5::write_str_attr(root, "component_order", g.processing.components.name())?;
-    let names: Vec<&str> = g.stations.iter().map(|s| s.name.as_str()).collect();
-    h5::write_str_attr(root, "stations", &names.join(","))?;
-    record(
-        ctx,
-        Trained {
-            model: "fmnet",
-            rows: g.rows(),
-            samples: g.processing.window,
-            parameters: fmnet::parameter_count(&model),
-            cfg: &cfg,
-            history: &history,
-        },
-        json!({
-            "accuracy": "fraction of samples whose peak mechanism is within 20 deg Kagan angle",
-            "samples": {"train": n_train, "validation": g.n_validation, "test": g.held_out.len() - g.n_validation},
-        }),
-    )
-}
-
-/// What every trained model records, whatever the network.
-struct Trained<'a> {
-    model: &'a str,
-    rows: usize,
-    samples: usize,
-    parameters: usize,
-    cfg: &'a Config,
-    history: &'a [Epoch],
 }
 
 /// Writes the history, the model and hyper-parameter attributes, the final metrics and
 /// `history.json` (the fields of `t` plus the model-specific `extra` object) and `history.png`.
-fn record(ctx: &mut RunCtx<'_>, t: Trained<'_>, extra: serde_json::Value) -> anyhow::Result<()> {
+fn record(ctx: &mut RunCtx<'_>, model: &str, cfg: &Config, f: Fitted) -> anyhow::Result<()> {
+    let Fitted {
+        rows,
+        samples,
+        parameters,
+        history,
+        extra,
+    } = f;
     let out = ctx.output;
-    write_history(out, t.history)?;
+    write_history(out, &history)?;
     let root: &hdf5::Location = out;
-    h5::write_str_attr(root, "model", t.model)?;
-    h5::write_attr(root, "rows", t.rows as u64)?;
-    h5::write_attr(root, "samples", t.samples as u64)?;
-    h5::write_attr(root, "parameters", t.parameters as u64)?;
-    h5::write_str_attr(root, "optimizer", &t.cfg.optimizer)?;
-    h5::write_attr(root, "lr", t.cfg.lr)?;
-    h5::write_attr(root, "batch", t.cfg.batch as u64)?;
-    h5::write_attr(root, "epochs", t.cfg.epochs as u64)?;
-    if let Some(h) = t.history.last() {
+    h5::write_str_attr(root, "model", model)?;
+    h5::write_attr(root, "rows", rows as u64)?;
+    h5::write_attr(root, "samples", samples as u64)?;
+    h5::write_attr(root, "parameters", parameters as u64)?;
+    h5::write_str_attr(root, "optimizer", &cfg.optimizer)?;
+    h5::write_attr(root, "lr", cfg.lr)?;
+    h5::write_attr(root, "batch", cfg.batch as u64)?;
+    h5::write_attr(root, "epochs", cfg.epochs as u64)?;
+    if let Some(h) = history.last() {
         ctx.metric("train_loss", h.train.loss);
         ctx.metric("train_accuracy", h.train.accuracy);
         ctx.metric("validation_loss", h.validation.loss);
         ctx.metric("validation_accuracy", h.validation.accuracy);
     }
     let mut summary = json!({
-        "model": t.model,
-        "optimizer": t.cfg.optimizer,
-        "lr": t.cfg.lr,
-        "batch": t.cfg.batch,
-        "epochs": t.cfg.epochs,
-        "history": t.history.iter().enumerate().map(|(e, h)| json!({
+        "model": model,
+        "optimizer": cfg.optimizer,
+        "lr": cfg.lr,
+        "batch": cfg.batch,
+        "epochs": cfg.epochs,
+        "history": history.iter().enumerate().map(|(e, h)| json!({
             "epoch": e + 1,
             "train_loss": h.train.loss, "train_accuracy": h.train.accuracy,
             "validation_loss": finite(h.validation.loss), "validation_accuracy": finite(h.validation.accuracy),
@@ -367,6 +226,6 @@ fn record(ctx: &mut RunCtx<'_>, t: Trained<'_>, extra: serde_json::Value) -> any
         "history.json",
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
-    ctx.write_result("history.png", &plot::png(&history_panels(t.history))?)?;
+    ctx.write_result("history.png", &plot::png(&history_panels(&history))?)?;
     Ok(())
 }
