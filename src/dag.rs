@@ -20,7 +20,7 @@ pub struct Dag {
 }
 
 impl Dag {
-    pub fn build(p: &Pipeline) -> Result<Dag, miette::Report> {
+    pub fn build(p: &Pipeline) -> Result<Dag, crate::diag::Error> {
         let mut graph = DiGraph::new();
         let nodes: Vec<NodeIndex> = (0..p.stages.len()).map(|i| graph.add_node(i)).collect();
         let mut errors = Vec::new();

@@ -125,11 +125,79 @@ pub struct SourceErrors {
 
 impl SourceErrors {
     /// `Ok` when nothing was found; one error is reported as itself, several together.
-    pub fn check(mut errors: Vec<SourceError>) -> Result<(), miette::Report> {
+    pub fn check(mut errors: Vec<SourceError>) -> Result<(), Error> {
         match errors.len() {
             0 => Ok(()),
-            1 => Err(miette::Report::new(errors.remove(0))),
-            _ => Err(miette::Report::new(SourceErrors { errors })),
+            1 => Err(Error::Source(Box::new(errors.remove(0)))),
+            _ => Err(Error::Sources(SourceErrors { errors })),
+        }
+    }
+}
+
+/// What the core (pipeline files, sweeps, wiring, plans, sessions) returns when it refuses
+/// input: typed, so callers can match on it; every variant is a [`Diagnostic`] and the command
+/// line renders it with miette (`?` turns it into a `miette::Report`).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One mistake at a place in a pipeline file or `--set` argument.
+    #[error(transparent)]
+    Source(Box<SourceError>),
+    /// Several mistakes found in one pass.
+    #[error(transparent)]
+    Sources(SourceErrors),
+    /// A problem with no place in a file (an unreadable file, a missing sweep).
+    #[error("{message}")]
+    Other {
+        message: String,
+        help: Option<String>,
+    },
+}
+
+impl Error {
+    /// An unlocated error with a help line.
+    pub fn other(message: impl Into<String>, help: impl Into<String>) -> Error {
+        Error::Other {
+            message: message.into(),
+            help: Some(help.into()),
+        }
+    }
+}
+
+impl From<SourceError> for Error {
+    fn from(e: SourceError) -> Error {
+        Error::Source(Box::new(e))
+    }
+}
+
+impl Diagnostic for Error {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        match self {
+            Error::Source(e) => Diagnostic::help(e.as_ref()),
+            Error::Sources(e) => Diagnostic::help(e),
+            Error::Other { help, .. } => help
+                .as_ref()
+                .map(|h| Box::new(h) as Box<dyn std::fmt::Display>),
+        }
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        match self {
+            Error::Source(e) => e.source_code(),
+            Error::Sources(e) => e.source_code(),
+            Error::Other { .. } => None,
+        }
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        match self {
+            Error::Source(e) => e.labels(),
+            Error::Sources(e) => e.labels(),
+            Error::Other { .. } => None,
+        }
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        match self {
+            Error::Source(e) => e.related(),
+            Error::Sources(e) => e.related(),
+            Error::Other { .. } => None,
         }
     }
 }

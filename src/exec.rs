@@ -73,10 +73,40 @@ pub struct Member<'a> {
     pub needed: Vec<bool>,
 }
 
-enum Done {
+/// How a unit of work ended well.
+pub enum Done {
     Ran,
-    /// Another run committed the entry while this one waited for the lock.
+    /// The entry already existed (another run committed it while this one waited for the lock).
     FoundCached,
+}
+
+/// One unit of work: compute the cache entry of stage `stage` of a planned pipeline.
+pub struct Work<'a> {
+    pub pipeline: &'a Pipeline,
+    pub plan: &'a Plan,
+    /// Index into `pipeline.stages`.
+    pub stage: usize,
+    pub cache: &'a Cache,
+    pub progress: &'a ProgressBar,
+    /// Where the stage's human-facing files go.
+    pub results: PathBuf,
+}
+
+/// Where a unit of work runs. The dispatcher in this module decides what runs when (the DAG,
+/// `-j`, failures, keys shared across sweep points); an executor decides where. The cache is the
+/// ground truth of what finished: `compute` returns `FoundCached` when the entry already existed
+/// and `Ran` once it is committed, never a success inferred from anything else.
+pub trait Executor: Sync {
+    fn compute(&self, work: Work<'_>) -> anyhow::Result<Done>;
+}
+
+/// Computes units in this process, each on a thread of the dispatcher's scope.
+pub struct Local;
+
+impl Executor for Local {
+    fn compute(&self, w: Work<'_>) -> anyhow::Result<Done> {
+        run_stage(w.pipeline, w.plan, w.stage, w.cache, w.progress, w.results)
+    }
 }
 
 /// One cache key to produce, and the (member, stage) pairs that read it.
@@ -90,24 +120,15 @@ struct Unit {
     label: String,
 }
 
-/// Runs one pipeline.
-pub fn run(p: &Pipeline, plan: &Plan, cache: &Cache, opts: &RunOptions) -> Report {
-    let member = Member {
-        pipeline: p,
-        plan,
-        results: opts.results_root.join(&p.name),
-        label: String::new(),
-        needed: vec![true; p.stages.len()],
-    };
-    run_members(&[member], cache, opts).pop().unwrap_or(Report {
-        outcomes: Vec::new(),
-    })
-}
-
 /// Runs several resolved pipelines together (the points of a sweep): a stage whose key several
 /// members share is one unit of work, computed once; independent units run in parallel up to
-/// `jobs`. Returns one report per member.
-pub fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<Report> {
+/// `jobs`, each computed by `executor`. Returns one report per member.
+pub fn run_members(
+    members: &[Member],
+    cache: &Cache,
+    opts: &RunOptions,
+    executor: &dyn Executor,
+) -> Vec<Report> {
     let units = units(members);
     let multi = if opts.quiet {
         MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
@@ -237,7 +258,16 @@ pub fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<
                         scope.spawn(move || {
                             let start = Instant::now();
                             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                                || run_stage(m.pipeline, m.plan, stage, cache, &bar, dir),
+                                || {
+                                    executor.compute(Work {
+                                        pipeline: m.pipeline,
+                                        plan: m.plan,
+                                        stage,
+                                        cache,
+                                        progress: &bar,
+                                        results: dir,
+                                    })
+                                },
                             ))
                             .unwrap_or_else(|panic| {
                                 let msg = panic

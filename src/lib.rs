@@ -2,18 +2,22 @@
 //!
 //! # Map of the modules
 //! Runner core (knows nothing about seismology):
-//! - [`pipeline`]: TOML pipeline file → validated [`pipeline::Pipeline`] (spans, `--set` overrides).
+//! - [`pipeline`]: the whole pipeline-file schema: `[pipeline]`, `[stage.*]`, `[sweep]`
+//!   ([`pipeline::sweep`]) and `[gates]` ([`pipeline::gates`]) → a validated [`pipeline::Pipeline`].
 //! - [`params`]: declared stage parameters, validation, canonical values for the key.
 //! - [`dag`]: wiring checks, cycles, order.
 //! - [`plan`]: every stage's key and cache state, without running anything.
 //! - [`cache`]: the content-addressed HDF5 store and its key ([`cache::key`]).
-//! - [`exec`]: the dispatcher that runs a plan (or all points of a sweep) with progress bars.
+//! - [`session`]: the run layer: a pipeline (plain or a sweep) resolved into members and planned
+//!   once; run, metrics and summaries for every verb.
+//! - [`exec`]: the dispatcher that runs planned members with progress bars, and the [`exec::Executor`]
+//!   seam (where a unit of work runs; [`exec::Local`] today).
 //! - [`metrics`]: typed metrics of a run, `metrics.json`, diffs between runs.
-//! - [`sweep`]: `[sweep]` tables → points (grid × zip − exclude, ranges, ids).
-//! - [`gates`]: `[gates]` conditions on metrics and their arithmetic (`quakeline check`).
+//! - [`sweep`]: a parsed sweep → points (grid × zip − exclude, ids) and its summary tables.
+//! - [`gates`]: gate evaluation against metrics and a baseline (`quakeline check`).
 //! - [`report`]: the self-contained `report.html` of a run.
 //! - [`stage`]: the trait a stage kind implements.
-//! - [`diag`]: errors that point into pipeline files.
+//! - [`diag`]: errors that point into pipeline files, and the core's typed [`diag::Error`].
 //!
 //! Science:
 //! - [`stages`]: one file per stage kind and the [`stages::REGISTRY`].
@@ -62,6 +66,7 @@ pub mod plot;
 pub mod report;
 pub mod rng;
 pub mod series;
+pub mod session;
 pub mod signal;
 pub mod stage;
 pub mod stages;

@@ -24,10 +24,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{Cache, Lookup};
-use crate::pipeline::Pipeline;
-use crate::plan::Plan;
-use crate::stage::{Direction, METRICS_ATTR};
+use crate::stage::Direction;
 
 /// The `format` string of files written here.
 pub const FORMAT: &str = "quakeline-metrics-1";
@@ -165,46 +162,6 @@ pub fn read(path: &Path) -> anyhow::Result<MetricsFile> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read metrics file {}: {e}", path.display()))?;
     MetricsFile::parse(&text, &path.display().to_string())
-}
-
-/// Metrics recorded by the cached entries of one planned run, in stage order, for the stages
-/// `needed` marks. Stages whose entry is not in the cache are returned by id in the second list
-/// (run the pipeline first).
-pub fn from_entries(
-    p: &Pipeline,
-    plan: &Plan,
-    cache: &Cache,
-    needed: &[bool],
-) -> anyhow::Result<(BTreeMap<String, Metric>, Vec<String>)> {
-    let mut out = BTreeMap::new();
-    let mut missing = Vec::new();
-    for &i in plan.dag.order() {
-        if !needed.get(i).copied().unwrap_or(true) {
-            continue;
-        }
-        let s = &p.stages[i];
-        let specs = s.kind.info().metrics;
-        if specs.is_empty() {
-            continue;
-        }
-        let Lookup::Hit(entry) = cache.lookup(&plan.stages[i].key) else {
-            missing.push(s.id.clone());
-            continue;
-        };
-        let file = entry.open()?;
-        let text = crate::io::h5::read_str_attr(&file, METRICS_ATTR)
-            .map_err(|e| anyhow::anyhow!("the entry of stage `{}` has no metrics: {e}", s.id))?;
-        let values: BTreeMap<String, Option<f64>> = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("the metrics of stage `{}` are not valid: {e}", s.id))?;
-        for spec in specs {
-            let value = values.get(spec.name).copied().flatten();
-            out.insert(
-                format!("{}.{}", s.id, spec.name),
-                Metric::single(value, spec.direction),
-            );
-        }
-    }
-    Ok((out, missing))
 }
 
 /// One row of [`diff`].

@@ -3,7 +3,7 @@
 
 use crate::cache::{Cache, KEY_SCHEMA, KeyFields, Lookup};
 use crate::dag::Dag;
-use crate::diag::SourceErrors;
+use crate::diag::{Error, SourceErrors};
 use crate::pipeline::Pipeline;
 use crate::stage::{ContentDigest, PlanCtx};
 
@@ -38,7 +38,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn make(p: &Pipeline, cache: &Cache) -> Result<Plan, miette::Report> {
+    pub fn make(p: &Pipeline, cache: &Cache) -> Result<Plan, Error> {
         let dag = Dag::build(p)?;
         let ctx = PlanCtx {
             pipeline_dir: &p.dir,
@@ -95,9 +95,10 @@ impl Plan {
         SourceErrors::check(errors)?;
         let stages = slots.into_iter().flatten().collect::<Vec<_>>();
         if stages.len() != p.stages.len() {
-            return Err(miette::miette!(
-                "internal error: some stages could not be planned"
-            ));
+            return Err(Error::Other {
+                message: "internal error: some stages could not be planned".into(),
+                help: None,
+            });
         }
         Ok(Plan { dag, stages })
     }

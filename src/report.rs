@@ -8,18 +8,15 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::cache::{Cache, Lookup};
+use crate::cache::Lookup;
 use crate::metrics::{MetricsFile, fmt};
 use crate::pipeline::Pipeline;
-use crate::plan::{Plan, State};
-use crate::sweep::Study;
+use crate::session::Session;
 use crate::sweep::summary::PointResult;
 
 /// Everything the report shows.
 pub struct Inputs<'a> {
-    pub base: &'a Pipeline,
-    pub study: Option<&'a Study>,
-    pub cache: &'a Cache,
+    pub session: &'a Session,
     pub results_root: &'a Path,
     pub metrics: &'a MetricsFile,
     pub points: &'a [PointResult],
@@ -80,27 +77,20 @@ struct StageRow {
 }
 
 fn stage_rows(inp: &Inputs<'_>) -> anyhow::Result<Vec<StageRow>> {
-    let pipelines: Vec<&Pipeline> = match inp.study {
-        None => vec![inp.base],
-        Some(s) => s.pipelines.iter().collect(),
-    };
-    let plans = pipelines
-        .into_iter()
-        .map(|p| Plan::make(p, inp.cache))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let (plans, cache) = (&inp.session.plans, &inp.session.cache);
     let mut rows = Vec::new();
-    for (i, s) in inp.base.stages.iter().enumerate() {
+    for (i, s) in inp.session.base.stages.iter().enumerate() {
         let mut keys: Vec<String> = Vec::new();
         let mut cached = 0;
         let mut seconds: Option<f64> = None;
-        for plan in &plans {
+        for plan in plans {
             let sp = &plan.stages[i];
             if keys.contains(&sp.key) {
                 continue;
             }
             keys.push(sp.key.clone());
-            if let (State::Cached, Lookup::Hit(e)) = (&sp.state, inp.cache.lookup(&sp.key)) {
+            // Looked up now, not taken from the plan's state: the report may follow a run.
+            if let Lookup::Hit(e) = cache.lookup(&sp.key) {
                 cached += 1;
                 if let Ok(f) = e.open()
                     && let Ok(d) = crate::io::h5::read_attr::<f64>(&f, crate::stage::DURATION_ATTR)
@@ -197,10 +187,10 @@ fn dag_svg(p: &Pipeline, rows: &[StageRow]) -> String {
 
 /// Writes the report and returns its path.
 pub fn write(inp: &Inputs<'_>) -> anyhow::Result<std::path::PathBuf> {
-    let p = inp.base;
+    let p = &inp.session.base;
     let rows = stage_rows(inp)?;
     let mut h = String::new();
-    let title = match inp.study {
+    let title = match &inp.session.study {
         Some(s) => format!("{} — sweep `{}`", p.name, s.spec.name),
         None => p.name.clone(),
     };
@@ -287,7 +277,7 @@ th{{background:#f3f3f3}} code{{font-size:12px}} .k{{font-family:monospace}}
         }
     }
 
-    if let Some(study) = inp.study {
+    if let Some(study) = &inp.session.study {
         let _ = write!(
             h,
             "<h2>Sweep <code>{}</code></h2><p>{} points.</p>",
@@ -305,7 +295,7 @@ th{{background:#f3f3f3}} code{{font-size:12px}} .k{{font-family:monospace}}
     h += "<h2>Plots</h2>";
     let root = inp.results_root.join(&p.name);
     let mut pngs: BTreeMap<String, std::path::PathBuf> = BTreeMap::new();
-    if let Some(study) = inp.study {
+    if let Some(study) = &inp.session.study {
         for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
             if name.starts_with(&format!("{}-", study.spec.name)) && name.ends_with(".png") {

@@ -98,6 +98,7 @@ impl Entry {
     }
 }
 
+#[derive(Clone, Debug)]
 pub struct Cache {
     root: PathBuf,
 }

@@ -1,5 +1,4 @@
 use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
-use crate::cache::Cache;
 use crate::gates;
 
 #[derive(clap::Args)]
@@ -19,17 +18,20 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
-    let r = super::resolve(&a.pipeline, &a.sweep)?;
-    let g = &r.base.gates;
+    let session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
+    let g = &session.base.gates;
     if g.gates.is_empty() {
         return Err(miette::miette!(
             help = "add a [gates] table, e.g. \"evaluate.accuracy\" = { min = 0.9 }",
             "pipeline file {} has no gates to check",
-            r.base.path.display()
+            session.base.path.display()
         ));
     }
-    let cache = Cache::new(&a.cache.cache);
-    let (current, _, missing) = super::current_metrics(&r, &cache)?;
+    let crate::session::Collected {
+        file: current,
+        missing,
+        ..
+    } = super::collect(&session)?;
     if !missing.is_empty() {
         return Err(miette::miette!(
             help = format!(
@@ -43,7 +45,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     let baseline_arg = a.baseline.clone().or_else(|| {
         g.baseline
             .as_ref()
-            .map(|b| r.base.dir.join(b).display().to_string())
+            .map(|b| session.base.dir.join(b).display().to_string())
     });
     let baseline = match &baseline_arg {
         Some(b) => Some(super::metrics::load_arg(b, None)?),
@@ -51,19 +53,19 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
             return Err(miette::miette!(
                 help = "pass --baseline FILE, or set baseline = \"…\" in [gates]",
                 "the gates of {} compare against a baseline, and none was given",
-                r.base.path.display()
+                session.base.path.display()
             ));
         }
         None => None,
     };
     if let Some(b) = &baseline {
-        if !b.pipeline.is_empty() && b.pipeline != r.base.name {
+        if !b.pipeline.is_empty() && b.pipeline != session.base.name {
             return Err(miette::miette!(
                 help = "compare a pipeline with its own baseline",
                 "baseline {} comes from pipeline `{}`, not `{}`",
                 baseline_arg.as_deref().unwrap_or(""),
                 b.pipeline,
-                r.base.name
+                session.base.name
             ));
         }
         let cur_sweep = current.sweep.as_deref();
@@ -85,7 +87,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "pipeline": r.base.name,
+                "pipeline": session.base.name,
                 "baseline": baseline_arg,
                 "passed": failed == 0,
                 "gates": verdicts,

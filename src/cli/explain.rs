@@ -1,5 +1,5 @@
 use super::{CacheArgs, PipelineArgs, exit};
-use crate::cache::{Cache, KeyChange, Manifest};
+use crate::cache::{KeyChange, Manifest};
 use crate::pipeline::Pipeline;
 use crate::plan::{Plan, State};
 
@@ -14,12 +14,11 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
-    let pipeline = super::load(&a.pipeline)?;
-    let cache = Cache::new(&a.cache.cache);
-    let plan = Plan::make(&pipeline, &cache)?;
-    let i = super::stage_index(&pipeline, &a.stage)?;
+    let session = super::plain_session(&a.pipeline, &a.cache)?;
+    let (pipeline, plan, cache) = (&session.base, &session.plans[0], &session.cache);
+    let i = super::stage_index(pipeline, &a.stage)?;
     let manifests = cache.manifests();
-    for line in explain(&pipeline, &plan, &manifests, i, 0) {
+    for line in explain(pipeline, plan, &manifests, i, 0) {
         println!("{line}");
     }
     Ok(exit::OK)

@@ -3,7 +3,9 @@ use std::path::PathBuf;
 
 use super::{CacheArgs, exit};
 use crate::cache::Cache;
-use crate::plan::Plan;
+use crate::session::Session;
+use crate::stages::REGISTRY;
+use crate::sweep::Selection;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -31,23 +33,20 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     let cache = Cache::new(&a.cache.cache);
     let mut keep = BTreeSet::new();
     for file in &a.keep {
-        let p = super::load(&super::PipelineArgs {
-            pipeline: file.clone(),
-            set: vec![],
-        })?;
-        let plan = Plan::make(&p, &cache)?;
-        keep.extend(plan.stages.into_iter().map(|s| s.key));
-        for sweep in &p.sweeps {
-            let study = crate::sweep::Study::resolve(
-                &p,
-                crate::sweep::Selection::Named(&sweep.name),
+        let plain = Session::open(file, REGISTRY, &[], Selection::Off, cache.clone())?;
+        let mut sessions = Vec::new();
+        for sweep in &plain.base.sweeps {
+            sessions.push(Session::open(
+                file,
+                REGISTRY,
                 &[],
-                crate::stages::REGISTRY,
-            )?;
-            for point in study.iter().flat_map(|s| &s.pipelines) {
-                let plan = Plan::make(point, &cache)?;
-                keep.extend(plan.stages.into_iter().map(|s| s.key));
-            }
+                Selection::Named(&sweep.name),
+                cache.clone(),
+            )?);
+        }
+        sessions.push(plain);
+        for s in sessions {
+            keep.extend(s.plans.into_iter().flat_map(|p| p.stages).map(|s| s.key));
         }
     }
     let (mut removed, mut freed, mut kept) = (0, 0u64, 0);

@@ -2,7 +2,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
-use crate::cache::Cache;
 use crate::metrics::{MetricsFile, diff, fmt, fmt_percent, fmt_signed, table};
 
 #[derive(clap::Subcommand)]
@@ -55,9 +54,8 @@ pub(crate) fn exec(c: Command) -> miette::Result<i32> {
 }
 
 fn show(a: ShowArgs) -> miette::Result<i32> {
-    let r = super::resolve(&a.pipeline, &a.sweep)?;
-    let cache = Cache::new(&a.cache.cache);
-    let (file, _, missing) = super::current_metrics(&r, &cache)?;
+    let session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
+    let crate::session::Collected { file, missing, .. } = super::collect(&session)?;
     if !missing.is_empty() {
         eprintln!(
             "note: not computed yet (run the pipeline first): {}",

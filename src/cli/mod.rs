@@ -61,77 +61,35 @@ pub(crate) struct SweepArgs {
     pub no_sweep: bool,
 }
 
-/// A pipeline file with its selected sweep resolved into points.
-pub(crate) struct Resolved {
-    pub base: crate::pipeline::Pipeline,
-    pub study: Option<crate::sweep::Study>,
-}
-
-/// Loads the pipeline and resolves the sweep `--sweep`/`--no-sweep` select.
-pub(crate) fn resolve(args: &PipelineArgs, sweep: &SweepArgs) -> miette::Result<Resolved> {
-    use crate::sweep::{Selection, Study};
-    let overrides = overrides(args)?;
-    let base =
-        crate::pipeline::Pipeline::load(&args.pipeline, crate::stages::REGISTRY, &overrides)?;
+/// Opens the session the pipeline, `--set`, `--sweep`/`--no-sweep` and `--cache` describe, and
+/// prints its notes.
+pub(crate) fn session(
+    args: &PipelineArgs,
+    sweep: &SweepArgs,
+    cache: &CacheArgs,
+) -> miette::Result<crate::session::Session> {
+    use crate::sweep::Selection;
     let select = match (&sweep.sweep, sweep.no_sweep) {
         (_, true) => Selection::Off,
         (Some(name), _) => Selection::Named(name),
         (None, false) => Selection::Default,
     };
-    let study = Study::resolve(&base, select, &overrides, crate::stages::REGISTRY)?;
-    if let Some(s) = &study {
-        for w in &s.warnings {
-            eprintln!("warning: {w}");
-        }
-    } else if matches!(select, Selection::Default) && !base.sweeps.is_empty() {
-        let names: Vec<&str> = base.sweeps.iter().map(|s| s.name.as_str()).collect();
-        eprintln!(
-            "note: running the pipeline as written; its sweeps ({}) run with --sweep NAME",
-            names.join(", ")
-        );
+    let s = crate::session::Session::open(
+        &args.pipeline,
+        crate::stages::REGISTRY,
+        &overrides(args)?,
+        select,
+        crate::cache::Cache::new(&cache.cache),
+    )?;
+    for n in &s.notes {
+        eprintln!("{n}");
     }
-    Ok(Resolved { base, study })
+    Ok(s)
 }
 
-/// Metrics of the resolved run from the cache: the pipeline's own, or per point plus the
-/// seed-aggregated file for a sweep. `Err` names the stages that have not run.
-pub(crate) fn current_metrics(
-    r: &Resolved,
-    cache: &crate::cache::Cache,
-) -> miette::Result<(
-    crate::metrics::MetricsFile,
-    Vec<crate::sweep::summary::PointResult>,
-    Vec<String>,
-)> {
-    use crate::metrics::{MetricsFile, from_entries};
-    use crate::sweep::summary::{PointResult, aggregate};
-    let err = |e: anyhow::Error| miette::miette!("{e:#}");
-    match &r.study {
-        None => {
-            let plan = crate::plan::Plan::make(&r.base, cache)?;
-            let needed = r.base.needed(&[]);
-            let (metrics, missing) = from_entries(&r.base, &plan, cache, &needed).map_err(err)?;
-            let mut file = MetricsFile::new(&r.base.name, None);
-            file.metrics = metrics;
-            Ok((file, Vec::new(), missing))
-        }
-        Some(study) => {
-            let mut results = Vec::new();
-            let mut missing = Vec::new();
-            for (point, p) in study.points.iter().zip(&study.pipelines) {
-                let plan = crate::plan::Plan::make(p, cache)?;
-                let needed = p.needed(&study.spec.targets);
-                let (metrics, miss) = from_entries(p, &plan, cache, &needed).map_err(err)?;
-                missing.extend(miss.iter().map(|m| format!("{m}[{}]", point.label)));
-                results.push(PointResult {
-                    status: if miss.is_empty() { "ok" } else { "not run" },
-                    metrics,
-                });
-            }
-            let file = aggregate(study, &r.base.name, &results);
-            Ok((file, results, missing))
-        }
-    }
+/// The session's metrics; a cache that cannot be read is a usage error.
+pub(crate) fn collect(s: &crate::session::Session) -> miette::Result<crate::session::Collected> {
+    s.metrics().map_err(|e| miette::miette!("{e:#}"))
 }
 
 #[derive(clap::Args, Clone)]
@@ -235,9 +193,19 @@ fn overrides(args: &PipelineArgs) -> miette::Result<Vec<crate::pipeline::Overrid
         .collect()
 }
 
-/// Parses `--set` arguments and loads the pipeline.
-pub(crate) fn load(args: &PipelineArgs) -> miette::Result<crate::pipeline::Pipeline> {
-    crate::pipeline::Pipeline::load(&args.pipeline, crate::stages::REGISTRY, &overrides(args)?)
+/// The session of the pipeline exactly as written (with `--set`), no sweep: for verbs about
+/// one stage (`explain`, `show`).
+pub(crate) fn plain_session(
+    args: &PipelineArgs,
+    cache: &CacheArgs,
+) -> miette::Result<crate::session::Session> {
+    Ok(crate::session::Session::open(
+        &args.pipeline,
+        crate::stages::REGISTRY,
+        &overrides(args)?,
+        crate::sweep::Selection::Off,
+        crate::cache::Cache::new(&cache.cache),
+    )?)
 }
 
 /// Index of stage `id`, or an error listing the stages.

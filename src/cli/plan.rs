@@ -1,7 +1,6 @@
 use std::collections::BTreeMap;
 
 use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
-use crate::cache::Cache;
 use crate::plan::{Plan, State};
 
 #[derive(clap::Args)]
@@ -18,13 +17,11 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
-    let r = super::resolve(&a.pipeline, &a.sweep)?;
-    let cache = Cache::new(&a.cache.cache);
-    if let Some(study) = &r.study {
-        return sweep_plan(&r.base, study, &cache, a.json);
+    let session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
+    if let Some(study) = &session.study {
+        return sweep_plan(&session.base, study, &session.plans, a.json);
     }
-    let pipeline = r.base;
-    let plan = Plan::make(&pipeline, &cache)?;
+    let (pipeline, plan) = (&session.base, &session.plans[0]);
     if a.json {
         let rows: Vec<serde_json::Value> = plan
             .dag
@@ -82,14 +79,9 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
 fn sweep_plan(
     base: &crate::pipeline::Pipeline,
     study: &crate::sweep::Study,
-    cache: &Cache,
+    plans: &[Plan],
     json: bool,
 ) -> miette::Result<i32> {
-    let plans = study
-        .pipelines
-        .iter()
-        .map(|p| Plan::make(p, cache))
-        .collect::<Result<Vec<_>, _>>()?;
     // Per point: the stages its targets need.
     let needed: Vec<Vec<bool>> = study
         .pipelines
@@ -98,7 +90,7 @@ fn sweep_plan(
         .collect();
     // stage id → key → (cached, points using it)
     let mut per_stage: BTreeMap<usize, BTreeMap<&str, (bool, usize)>> = BTreeMap::new();
-    for (needed, plan) in needed.iter().zip(&plans) {
+    for (needed, plan) in needed.iter().zip(plans) {
         for (i, sp) in plan.stages.iter().enumerate() {
             if !needed[i] {
                 continue;
@@ -122,7 +114,7 @@ fn sweep_plan(
         let points: Vec<serde_json::Value> = study
             .points
             .iter()
-            .zip(&plans)
+            .zip(plans)
             .map(|(p, plan)| {
                 serde_json::json!({
                     "point": p.id,
@@ -164,7 +156,7 @@ fn sweep_plan(
         "cached".into(),
         "pending".into(),
     ]];
-    for ((p, plan), needed) in study.points.iter().zip(&plans).zip(&needed) {
+    for ((p, plan), needed) in study.points.iter().zip(plans).zip(&needed) {
         let used: Vec<_> = plan
             .stages
             .iter()

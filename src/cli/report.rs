@@ -1,7 +1,6 @@
 use std::path::PathBuf;
 
 use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
-use crate::cache::Cache;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -17,9 +16,12 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
-    let r = super::resolve(&a.pipeline, &a.sweep)?;
-    let cache = Cache::new(&a.cache.cache);
-    let (metrics, points, missing) = super::current_metrics(&r, &cache)?;
+    let session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
+    let crate::session::Collected {
+        file: metrics,
+        points,
+        missing,
+    } = super::collect(&session)?;
     if !missing.is_empty() {
         eprintln!(
             "note: not computed yet, shown as pending: {}",
@@ -27,9 +29,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
         );
     }
     let path = crate::report::write(&crate::report::Inputs {
-        base: &r.base,
-        study: r.study.as_ref(),
-        cache: &cache,
+        session: &session,
         results_root: &a.results,
         metrics: &metrics,
         points: &points,

@@ -1,6 +1,5 @@
 use super::{CacheArgs, PipelineArgs, exit};
-use crate::cache::{Cache, Lookup};
-use crate::plan::Plan;
+use crate::cache::Lookup;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -13,10 +12,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
-    let pipeline = super::load(&a.pipeline)?;
-    let cache = Cache::new(&a.cache.cache);
-    let plan = Plan::make(&pipeline, &cache)?;
-    let i = super::stage_index(&pipeline, &a.stage)?;
+    let session = super::plain_session(&a.pipeline, &a.cache)?;
+    let (pipeline, plan, cache) = (&session.base, &session.plans[0], &session.cache);
+    let i = super::stage_index(pipeline, &a.stage)?;
     let entry = match cache.lookup(&plan.stages[i].key) {
         Lookup::Hit(e) => e,
         Lookup::Missing => {

@@ -7,7 +7,8 @@ use crate::metrics::{Metric, MetricsFile, fmt};
 use crate::plot::{Mark, Panel, Series};
 use crate::stage::Direction;
 
-use super::{PlotSpec, Study};
+use super::Study;
+use crate::pipeline::sweep::PlotSpec;
 
 /// The outcome of one point: its metrics (stage.metric → value) when its metric stages completed.
 pub struct PointResult {

@@ -18,13 +18,16 @@
 //! reported together. Wiring (missing stages, cycles) is checked by [`crate::dag`]. A typo in a
 //! parameter silently changes the science, so unknown keys are errors, never warnings.
 
+pub mod gates;
+pub mod sweep;
+
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{Item, TableLike};
 
-use crate::diag::{Source, SourceError, SourceErrors};
+use crate::diag::{Error, Source, SourceError, SourceErrors};
 use crate::params::{Origin, ParamError, Params, Presence, convert, describe_toml, suggest};
 use crate::stage::ANY_INPUT;
 use crate::stage::Stage;
@@ -44,10 +47,10 @@ pub struct Pipeline {
     pub source: Source,
     /// Stages in file order.
     pub stages: Vec<StageDecl>,
-    /// `[sweep]` (one, named `sweep`) or `[sweep.<name>]` tables ([`crate::sweep`]).
-    pub sweeps: Vec<crate::sweep::SweepSpec>,
-    /// `[gates]` ([`crate::gates`]).
-    pub gates: crate::gates::Gates,
+    /// `[sweep]` (one, named `sweep`) or `[sweep.<name>]` tables ([`sweep`]).
+    pub sweeps: Vec<sweep::SweepSpec>,
+    /// `[gates]` ([`gates`]).
+    pub gates: gates::Gates,
 }
 
 pub struct StageDecl {
@@ -160,12 +163,11 @@ impl Pipeline {
         path: &Path,
         registry: &[&'static dyn Stage],
         overrides: &[Override],
-    ) -> Result<Pipeline, miette::Report> {
+    ) -> Result<Pipeline, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            miette::miette!(
-                help = "check the path; pipeline files are TOML (see pipelines/quickstart.toml)",
-                "cannot read pipeline file {}: {e}",
-                path.display()
+            Error::other(
+                format!("cannot read pipeline file {}: {e}", path.display()),
+                "check the path; pipeline files are TOML (see pipelines/quickstart.toml)",
             )
         })?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -191,11 +193,11 @@ impl Pipeline {
         dir: &Path,
         registry: &[&'static dyn Stage],
         overrides: &[Override],
-    ) -> Result<Pipeline, miette::Report> {
+    ) -> Result<Pipeline, Error> {
         let source = Source::new(name, text);
         let doc = toml_edit::Document::parse(text.to_string()).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
-            miette::Report::new(
+            Error::from(
                 source
                     .error(span, format!("invalid TOML: {}", e.message().trim()))
                     .help("see https://toml.io for the syntax"),
@@ -262,11 +264,11 @@ impl Pipeline {
             .collect();
         let names: Vec<String> = metric_names.iter().map(|(n, _)| n.clone()).collect();
         let sweeps = match root.get("sweep") {
-            Some(item) => crate::sweep::parse(&source, item, &stages, &names, &mut errors),
+            Some(item) => sweep::parse(&source, item, &stages, &names, &mut errors),
             None => Vec::new(),
         };
         let gates = match root.get("gates") {
-            Some(item) => crate::gates::parse(&source, item, &metric_names, &mut errors),
+            Some(item) => gates::parse(&source, item, &metric_names, &mut errors),
             None => Default::default(),
         };
 

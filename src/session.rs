@@ -1,0 +1,292 @@
+//! The run layer: one [`Session`] per command that reads a pipeline.
+//!
+//! A session loads a pipeline file, resolves it into members (the pipeline itself, or each point
+//! of the selected sweep), plans every member once, and then serves every verb from that plan:
+//! `run` executes it through an [`Executor`] and writes the summaries, `plan` lists it, `check`,
+//! `metrics show` and `report` collect metrics from it. The verbs in `crate::cli` only fill options
+//! and print (cargo's `commands/` over `ops/`); "sweep or not" is decided here once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::cache::{Cache, Lookup};
+use crate::diag::Error;
+use crate::exec::{Executor, Member, Report, RunOptions, run_members};
+use crate::metrics::{Metric, MetricsFile};
+use crate::pipeline::{Override, Pipeline};
+use crate::plan::Plan;
+use crate::stage::{METRICS_ATTR, Stage};
+use crate::sweep::summary::{self, PointResult};
+use crate::sweep::{Point, Selection, Study};
+
+/// A pipeline resolved into planned members.
+pub struct Session {
+    /// The pipeline as written (with `--set` applied).
+    pub base: Pipeline,
+    /// The selected sweep, resolved into points; `None` for a plain run.
+    pub study: Option<Study>,
+    /// One per member, in member order: the base pipeline's, or each point's.
+    pub plans: Vec<Plan>,
+    pub cache: Cache,
+    /// What the user should be told (overrides that matched nothing, sweeps not selected).
+    pub notes: Vec<String>,
+}
+
+/// One member of a session: a pipeline with its plan and the stages the run needs.
+pub struct MemberRef<'s> {
+    pub pipeline: &'s Pipeline,
+    pub plan: &'s Plan,
+    /// The sweep point; `None` for a plain run.
+    pub point: Option<&'s Point>,
+    /// Indexed like `Pipeline::stages`: the sweep's targets and what they read (all for a plain run).
+    pub needed: Vec<bool>,
+}
+
+/// Metrics of a session's members as the cache holds them now.
+pub struct Collected {
+    /// The pipeline's `metrics.json`, or the seed-aggregated file of a sweep.
+    pub file: MetricsFile,
+    /// Per sweep point (empty for a plain run).
+    pub points: Vec<PointResult>,
+    /// Stages with metrics whose entry is not in the cache (`stage[point]` in a sweep).
+    pub missing: Vec<String>,
+}
+
+/// What a run did.
+pub struct Ran {
+    /// One per member.
+    pub reports: Vec<Report>,
+}
+
+impl Ran {
+    /// Stages that failed or were skipped, over all members.
+    pub fn failures(&self) -> usize {
+        self.reports.iter().map(|r| r.failures()).sum()
+    }
+    /// Per member: whether it failed.
+    pub fn failed_members(&self) -> Vec<bool> {
+        self.reports.iter().map(|r| r.failures() > 0).collect()
+    }
+}
+
+impl Session {
+    /// Loads `path` with the stage kinds of `registry`, applies `overrides`, resolves the sweep
+    /// `select` names and plans every member.
+    pub fn open(
+        path: &Path,
+        registry: &[&'static dyn Stage],
+        overrides: &[Override],
+        select: Selection<'_>,
+        cache: Cache,
+    ) -> Result<Session, Error> {
+        let base = Pipeline::load(path, registry, overrides)?;
+        let study = Study::resolve(&base, select, overrides, registry)?;
+        let mut notes = Vec::new();
+        if let Some(s) = &study {
+            notes.extend(s.warnings.iter().map(|w| format!("warning: {w}")));
+        } else if matches!(select, Selection::Default) && !base.sweeps.is_empty() {
+            let names: Vec<&str> = base.sweeps.iter().map(|s| s.name.as_str()).collect();
+            notes.push(format!(
+                "note: running the pipeline as written; its sweeps ({}) run with --sweep NAME",
+                names.join(", ")
+            ));
+        }
+        let plans = match &study {
+            None => vec![Plan::make(&base, &cache)?],
+            Some(s) => s
+                .pipelines
+                .iter()
+                .map(|p| Plan::make(p, &cache))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Session {
+            base,
+            study,
+            plans,
+            cache,
+            notes,
+        })
+    }
+
+    /// The members with their plans, in order.
+    pub fn members(&self) -> Vec<MemberRef<'_>> {
+        match &self.study {
+            None => vec![MemberRef {
+                pipeline: &self.base,
+                plan: &self.plans[0],
+                point: None,
+                needed: self.base.needed(&[]),
+            }],
+            Some(s) => s
+                .points
+                .iter()
+                .zip(&s.pipelines)
+                .zip(&self.plans)
+                .map(|((point, p), plan)| MemberRef {
+                    pipeline: p,
+                    plan,
+                    point: Some(point),
+                    needed: p.needed(&s.spec.targets),
+                })
+                .collect(),
+        }
+    }
+
+    /// `<results>/<pipeline>/`: where a plain run's stages and every summary go.
+    pub fn results_dir(&self, results_root: &Path) -> PathBuf {
+        results_root.join(&self.base.name)
+    }
+
+    /// Runs every member (a key several members share is computed once) with `executor`.
+    pub fn run(&self, opts: &RunOptions, executor: &dyn Executor) -> Ran {
+        let sweep_dir = self
+            .study
+            .as_ref()
+            .map(|s| s.dir(&opts.results_root, &self.base.name));
+        let members: Vec<Member> = self
+            .members()
+            .into_iter()
+            .map(|m| Member {
+                pipeline: m.pipeline,
+                plan: m.plan,
+                results: match (m.point, &sweep_dir) {
+                    (Some(point), Some(dir)) => dir.join(point.dir_name()),
+                    _ => self.results_dir(&opts.results_root),
+                },
+                label: m.point.map(|p| p.label.clone()).unwrap_or_default(),
+                needed: m.needed,
+            })
+            .collect();
+        Ran {
+            reports: run_members(&members, &self.cache, opts, executor),
+        }
+    }
+
+    /// The metrics the cache holds for every member (the plan's keys, read now).
+    pub fn metrics(&self) -> anyhow::Result<Collected> {
+        let members = self.members();
+        let Some(study) = &self.study else {
+            let m = &members[0];
+            let (metrics, missing) = from_entries(m, &self.cache)?;
+            let mut file = MetricsFile::new(&self.base.name, None);
+            file.metrics = metrics;
+            return Ok(Collected {
+                file,
+                points: Vec::new(),
+                missing,
+            });
+        };
+        let mut points = Vec::new();
+        let mut missing = Vec::new();
+        for m in &members {
+            let (metrics, miss) = from_entries(m, &self.cache)?;
+            let label = m.point.map(|p| p.label.as_str()).unwrap_or_default();
+            missing.extend(miss.iter().map(|s| format!("{s}[{label}]")));
+            points.push(PointResult {
+                status: if miss.is_empty() { "ok" } else { "not run" },
+                metrics,
+            });
+        }
+        let file = summary::aggregate(study, &self.base.name, &points);
+        Ok(Collected {
+            file,
+            points,
+            missing,
+        })
+    }
+
+    /// Writes `<results>/<pipeline>/metrics.json` (plain run) or, for a sweep, every point's
+    /// `metrics.json`, the aggregated `<sweep>/metrics.json`, `<sweep>.csv`, `<sweep>.md` and
+    /// plots. `failed` marks members whose run failed (the sweep table's status column). Returns
+    /// the names of the sweep files written under `<results>/<pipeline>/`.
+    pub fn write_summaries(
+        &self,
+        results_root: &Path,
+        failed: &[bool],
+    ) -> anyhow::Result<Vec<String>> {
+        let Collected {
+            file, mut points, ..
+        } = self.metrics()?;
+        for (p, failed) in points.iter_mut().zip(failed) {
+            if *failed {
+                p.status = "failed";
+            }
+        }
+        let root = self.results_dir(results_root);
+        let write = |path: PathBuf, bytes: &[u8]| -> anyhow::Result<()> {
+            crate::stage::write_results_file(&path, bytes).map(drop)
+        };
+        let Some(study) = &self.study else {
+            if !file.metrics.is_empty() {
+                write(root.join("metrics.json"), file.to_json().as_bytes())?;
+            }
+            return Ok(Vec::new());
+        };
+        let dir = study.dir(results_root, &self.base.name);
+        for (point, res) in study.points.iter().zip(&points) {
+            let mut f = MetricsFile::new(&self.base.name, None);
+            f.metrics = res.metrics.clone();
+            if !f.metrics.is_empty() {
+                write(
+                    dir.join(point.dir_name()).join("metrics.json"),
+                    f.to_json().as_bytes(),
+                )?;
+            }
+        }
+        write(dir.join("metrics.json"), file.to_json().as_bytes())?;
+        let name = &study.spec.name;
+        write(
+            root.join(format!("{name}.csv")),
+            summary::csv(study, &points).as_bytes(),
+        )?;
+        write(
+            root.join(format!("{name}.md")),
+            summary::markdown(study, &self.base.name, &points, &file).as_bytes(),
+        )?;
+        let mut written = vec![format!("{name}.csv"), format!("{name}.md")];
+        for spec in summary::plot_specs(study, &points) {
+            let png = summary::plot(study, &points, &spec)?;
+            let file_name = summary::plot_name(study, &spec);
+            write(root.join(&file_name), &png)?;
+            written.push(file_name);
+        }
+        Ok(written)
+    }
+}
+
+/// Metrics recorded by the cached entries of one member, in stage order, for the stages it
+/// needs. Stages whose entry is not in the cache are returned by id in the second list.
+fn from_entries(
+    m: &MemberRef<'_>,
+    cache: &Cache,
+) -> anyhow::Result<(BTreeMap<String, Metric>, Vec<String>)> {
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    for &i in m.plan.dag.order() {
+        if !m.needed.get(i).copied().unwrap_or(true) {
+            continue;
+        }
+        let s = &m.pipeline.stages[i];
+        let specs = s.kind.info().metrics;
+        if specs.is_empty() {
+            continue;
+        }
+        let Lookup::Hit(entry) = cache.lookup(&m.plan.stages[i].key) else {
+            missing.push(s.id.clone());
+            continue;
+        };
+        let file = entry.open()?;
+        let text = crate::io::h5::read_str_attr(&file, METRICS_ATTR)
+            .map_err(|e| anyhow::anyhow!("the entry of stage `{}` has no metrics: {e}", s.id))?;
+        let values: BTreeMap<String, Option<f64>> = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("the metrics of stage `{}` are not valid: {e}", s.id))?;
+        for spec in specs {
+            let value = values.get(spec.name).copied().flatten();
+            out.insert(
+                format!("{}.{}", s.id, spec.name),
+                Metric::single(value, spec.direction),
+            );
+        }
+    }
+    Ok((out, missing))
+}
