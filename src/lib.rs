@@ -21,6 +21,7 @@
 //!
 //! Science:
 //! - [`stages`]: one file per stage kind and the [`stages::REGISTRY`].
+//! - [`labeling`]: labelling rules (precursor windows, P&M 2022 §4).
 //! - [`io`]: file formats (IAGA-2002, HTTP with pinned digests, HDF5 helpers).
 //! - [`signal`]: DSP (Butterworth design, zero-phase filtering, NaN segments).
 //! - [`models`]: the model registry (pm-cnn, fmnet): citation, input contract, own parameters,
@@ -56,6 +57,7 @@ pub mod gates;
 pub mod geo;
 pub mod greens;
 pub mod io;
+pub mod labeling;
 pub mod metrics;
 pub mod models;
 pub mod nn;

@@ -13,7 +13,7 @@
 //! | Kp index              | [`KP`]                    | [`crate::io::kp`]              | `fetch.kp`, `synth.geomag/kp` |
 //! | precursor truth       | [`PRECURSOR_TRUTH`]       | [`crate::synth::geomag`]       | `synth.geomag/truth` |
 //! | labelled windows      | [`LABELLED_WINDOWS`]      | [`windows`]                    | `label.precursor` |
-//! | Green's-function bank | [`GREENS_BANK`]           | `synth.greens`'s doc           | `synth.greens` |
+//! | Green's-function bank | [`GREENS_BANK`]           | [`greens_bank`]                | `synth.greens` |
 //! | FMNet training set    | [`FMNET_SET`]             | [`fmnet_set`]                  | `synth.fmnet` |
 //! | trained model         | [`TRAINED_MODEL`]         | [`trained`]                    | `train` |
 //! | classifier evaluation | [`CLASSIFIER_EVALUATION`] | `evaluate.classifier`'s doc    | `evaluate.classifier` |
@@ -26,6 +26,7 @@
 use crate::stage::DataKind;
 
 pub mod fmnet_set;
+pub mod greens_bank;
 pub mod trained;
 pub mod windows;
 

@@ -7,14 +7,53 @@
 //! | `windows`      | float32 | `[n, rows, samples]`   | normalised components of each window |
 //! | `labels`       | int64   | `[n]`                  | 0 quiet, 1 precursor |
 //! | `window_start` | int64   | `[n]`                  | first sample, ns since 1970 UTC (optional; messages) |
+//! | `event_id`     | string  | `[n]`                  | the event a positive precedes; empty for quiet |
+//! | `norm`         | float64 | `[n]`                  | what each window was divided by (max \|last channel\|) |
+//!
+//! `windows` carries attributes `dimension_order` (`window,channel,sample`), `channels` and
+//! `sampling_interval_s`.
 //!
 //! Every value must be finite: a NaN reaching a network poisons every gradient, so the reader
 //! refuses it and names the window.
+
+use hdf5::types::VarLenUnicode;
 
 use crate::io::h5;
 use crate::nn::pm_cnn::Shape;
 use crate::nn::train::Windows;
 use crate::time::format_rfc3339;
+
+/// What [`write`] stores.
+pub struct Labelled<'a> {
+    /// `[n, channels, samples]` row-major.
+    pub x: &'a [f32],
+    pub shape: [usize; 3],
+    pub channels: &'a [String],
+    pub sampling_interval_s: f64,
+    pub labels: Vec<i64>,
+    pub window_start_ns: Vec<i64>,
+    pub event_id: Vec<&'a str>,
+    pub norm: &'a [f64],
+}
+
+/// Writes labelled windows in the layout above.
+pub fn write(out: &hdf5::Group, w: &Labelled<'_>) -> anyhow::Result<()> {
+    let n = w.shape[0];
+    let ds = h5::write_array(out, "windows", &w.shape, w.x)?;
+    h5::write_str_attr(&ds, "dimension_order", "window,channel,sample")?;
+    h5::write_str_attr(&ds, "channels", &w.channels.join(","))?;
+    h5::write_attr(&ds, "sampling_interval_s", w.sampling_interval_s)?;
+    h5::write_array(out, "labels", &[n], &w.labels)?;
+    h5::write_array(out, "window_start", &[n], &w.window_start_ns)?;
+    let ids = w
+        .event_id
+        .iter()
+        .map(|id| id.parse::<VarLenUnicode>())
+        .collect::<Result<Vec<_>, _>>()?;
+    h5::write_array(out, "event_id", &[n], &ids)?;
+    h5::write_array(out, "norm", &[n], w.norm)?;
+    Ok(())
+}
 
 /// Reads labelled windows, refusing non-finite values (they would poison every gradient).
 pub fn read(g: &hdf5::Group, stage: &str) -> anyhow::Result<Windows> {

@@ -239,19 +239,14 @@ impl StageKind for SynthFmnet {
     fn run(&self, ctx: &mut RunCtx<'_>, p: SynthFmnetParams) -> anyhow::Result<()> {
         let raw = ctx.params;
         let here = |name: &str| raw.locate(name);
-        let g = ctx.input("greens")?;
-        let not_bank = |e: hdf5::Error| {
-            anyhow::anyhow!(
-                "the `greens` input of `{}` is not a synth.greens bank: {e}",
-                ctx.stage_id
-            )
-        };
-        let (raw, shape) = h5::read_array::<f32>(g, "greens").map_err(not_bank)?;
-        let (depths, _) = h5::read_array::<f64>(g, "source_depths_km").map_err(not_bank)?;
-        let (bank_dist, _) = h5::read_array::<f64>(g, "distances_km").map_err(not_bank)?;
-        let bank_dt: f64 = h5::read_attr(g, "dt_s").map_err(not_bank)?;
-        let before: u64 = h5::read_attr(g, "samples_before").map_err(not_bank)?;
-        let npts = shape[3];
+        let what = format!("the `greens` input of `{}`", ctx.stage_id);
+        let bank = data::greens_bank::read(ctx.input("greens")?, &what)?;
+        let (depths, bank_dist) = (&bank.depths_km, &bank.distances_km);
+        let (bank_dt, before, npts) = (
+            bank.settings.dt_s,
+            bank.settings.samples_before,
+            bank.settings.npts,
+        );
         let (lo, hi) = p.band()?;
         anyhow::ensure!(
             hi < 0.5 / bank_dt,
@@ -271,8 +266,7 @@ impl StageKind for SynthFmnet {
             .map_err(|e| anyhow::anyhow!("{e} ({})", here("bandpass_hz")))?;
         let stf = crate::synth::trapezoid(p.stf_duration_s, 0.5, bank_dt);
         ctx.progress.set_message("band-passing the bank");
-        let (bank, trace_len, p_index) =
-            process_bank(&raw, npts, before as usize, &stf, &sos, factor);
+        let (bank, trace_len, p_index) = process_bank(&bank.data, npts, before, &stf, &sos, factor);
 
         let stations = p
             .stations()

@@ -10,14 +10,7 @@
 //! None.
 //!
 //! # Outputs
-//! - `greens` float32 `[depths, distances, 12, npts]`: terms in fk's order `.0`–`.8` (Z, R, T of
-//!   the DD, DS and SS fundamental double couples), then `.a`–`.c` (explosion); attribute `units`
-//!   (`1e-20 cm / (dyne cm)`, impulse moment rate) and `terms`;
-//! - `start_s` float64 `[depths, distances]`: time of the first sample after the origin (fk puts
-//!   it `samples_before` samples before the first P arrival, so it can be negative);
-//! - `p_arrival_s` float64 `[depths, distances]` (rounded to 0.01 s as fk.pl does);
-//! - `source_depths_km`, `distances_km`, `model` `[layers, 6]` (thickness, Vs, Vp, ρ, Qs, Qp);
-//! - attributes `dt_s`, `npts`, `samples_before`, `dk`, `kmax`, `taper`.
+//! A Green's-function bank: the layout of [`crate::data::greens_bank`].
 //!
 //! # Parameters
 //! - `model`: fk model file (path relative to the pipeline file) or an inline table of rows
@@ -35,8 +28,7 @@
 //! Zhu & Rivera (2002), GJI 148, 619–627; fk 3.3 (`fk.pl`, `fk.f`); Haskell (1964).
 
 use crate::data;
-use crate::greens::{self, FkSettings, LayeredModel, TERM_SUFFIXES, TERMS};
-use crate::io::h5;
+use crate::greens::{self, FkSettings, LayeredModel};
 use crate::params::typed::{Table, grid};
 use crate::params::{ParamError, Value};
 use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
@@ -225,51 +217,6 @@ impl StageKind for SynthGreens {
         let bar = ctx.progress.clone();
         let bank = greens::compute(&m, depths, &dist, s, &move || bar.inc(1))
             .map_err(|e| anyhow::anyhow!("{label}: {e} ({})", raw.locate("source_depths_km")))?;
-        let out = ctx.output;
-        let ds = h5::write_array(
-            out,
-            "greens",
-            &[depths.len(), dist.len(), TERMS, s.npts],
-            &bank.data,
-        )?;
-        h5::write_str_attr(
-            &ds,
-            "units",
-            "1e-20 cm / (dyne cm), impulse moment-rate source",
-        )?;
-        h5::write_str_attr(&ds, "terms", &TERM_SUFFIXES.join(","))?;
-        h5::write_str_attr(
-            &ds,
-            "components",
-            "per fundamental source (DD, DS, SS, EX): Z up, R away from the source, T as fk",
-        )?;
-        let st = h5::write_array(out, "start_s", &[depths.len(), dist.len()], &bank.start_s)?;
-        h5::write_str_attr(&st, "units", "s after origin")?;
-        h5::write_array(
-            out,
-            "p_arrival_s",
-            &[depths.len(), dist.len()],
-            &bank.p_arrival_s,
-        )?;
-        h5::write_array(out, "source_depths_km", &[depths.len()], depths)?;
-        h5::write_array(out, "distances_km", &[dist.len()], &dist)?;
-        let layers: Vec<f64> = m
-            .layers
-            .iter()
-            .flat_map(|l| [l.thickness_km, l.vs, l.vp, l.rho, l.qs, l.qp])
-            .collect();
-        let md = h5::write_array(out, "model", &[m.layers.len(), 6], &layers)?;
-        h5::write_str_attr(
-            &md,
-            "columns",
-            "thickness_km,vs_km_s,vp_km_s,rho_g_cm3,qs,qp",
-        )?;
-        h5::write_attr(out, "dt_s", s.dt_s)?;
-        h5::write_attr(out, "npts", s.npts as u64)?;
-        h5::write_attr(out, "samples_before", s.samples_before as u64)?;
-        h5::write_attr(out, "dk", s.dk)?;
-        h5::write_attr(out, "kmax", s.kmax)?;
-        h5::write_attr(out, "taper", s.taper)?;
-        Ok(())
+        data::greens_bank::write(ctx.output, &bank, &m)
     }
 }
