@@ -45,6 +45,26 @@
 //! | `results/<pipeline>/report.html`       | [`report`]       | the self-contained run report |
 //!
 //! `<cache>` is `--cache DIR`, else `$QUAKELINE_CACHE`, else `./cache`.
+//!
+//! # How to add a stage kind
+//! 1. One file, `src/stages/<kind>.rs`: module doc (purpose, inputs, outputs, parameters, cache
+//!    key, references with DOIs); the parameters declared once with [`stage_params!`] (doc,
+//!    type, range, default per field; closed choices with [`choice!`]); `impl`
+//!    [`stage::StageKind`] with one `const INFO` (kind, version and changelog, summary, inputs and
+//!    outputs with their [`data`] kinds, metrics, stochastic) and `run`, which receives the typed
+//!    struct. Science goes in a library module ([`synth`], [`signal`], [`labeling`], …); a layout
+//!    another stage reads goes in [`data`] with its writer and reader. No stage file imports
+//!    another.
+//! 2. One line in [`stages::REGISTRY`]. Then `QUAKELINE_BLESS=1 cargo test docs::` refreshes the
+//!    `quakeline stages` snapshot and the README's list of kinds; review the diff.
+//!
+//! # How to add a model
+//! 1. One file, `src/models/<name>.rs`: module doc with the full citation and DOI; the network
+//!    (or one from [`nn`]); its own `train` parameters with [`stage_params!`]; `pub const MODEL:`
+//!    [`models::Model`] with the input contract, the data kind it trains on, `layers` (tested
+//!    against the published parameter count), `fit` and, if it reads files, `predict`.
+//! 2. One line in [`models::MODELS`]: `train`'s `model` choice and parameters, `quakeline model
+//!    list|summary` and `quakeline predict` pick it up.
 
 pub mod cache;
 pub mod cli;

@@ -2,7 +2,7 @@
 //!
 //! A stage kind is a unit struct implementing [`Stage`], in its own file under `src/stages/`, listed
 //! once in [`crate::stages::REGISTRY`]. The core (pipeline, dag, cache, exec) only sees this trait:
-//! it validates parameters from [`Stage::params`], wires inputs named by [`Stage::inputs`], computes
+//! it validates parameters from [`Stage::params`], wires inputs named by [`StageInfo::inputs`], computes
 //! the cache key, hands the stage its opened upstream entries and an empty HDF5 file to fill, and
 //! commits that file atomically. A stage never touches the cache directly.
 

@@ -4,7 +4,7 @@
 //! |------------|-------------------------------------------------------|------------------------------------------|
 //! | `schema`   | [`KEY_SCHEMA`], the version of this table             | changing the encoding invalidates all    |
 //! | `kind`     | stage kind (`"filter"`)                               | different code, different output         |
-//! | `version`  | the kind's own [`Stage::version`](crate::stage::Stage::version) | bumped when its output changes |
+//! | `version`  | the kind's own [`StageInfo::version`](crate::stage::StageInfo::version) | bumped when its output changes |
 //! | `params`   | declared parameters after defaults, canonical JSON    | the computation itself                   |
 //! | `inputs`   | input name → upstream key (a Merkle chain)            | any upstream change propagates           |
 //! | `seed`     | the stage's seed, only for stochastic kinds           | randomness is part of the output         |

@@ -117,7 +117,11 @@ enum Command {
     /// Remove cache entries that the given pipelines do not use.
     Gc(gc::Args),
     /// List the stage kinds with their inputs and parameters.
-    Stages,
+    Stages {
+        /// A Markdown table of the kinds (the README's list).
+        #[arg(long)]
+        md: bool,
+    },
     /// Check the pipeline's [gates] against its current metrics (and a baseline): exit 0 all pass,
     /// 1 a gate failed, 2 usage error.
     Check(check::Args),
@@ -169,7 +173,7 @@ pub fn main() -> i32 {
         Command::Explain(a) => explain::exec(a),
         Command::Show(a) => show::exec(a),
         Command::Gc(a) => gc::exec(a),
-        Command::Stages => stages::exec(),
+        Command::Stages { md } => stages::exec(md),
         Command::Model(c) => model::exec(c),
         Command::Predict(a) => predict::exec(a),
         Command::Check(a) => check::exec(a),

@@ -113,7 +113,7 @@ pub fn materialize(out: &hdf5::Group, g: &Generator, done: &dyn Fn(usize)) -> an
     Ok(())
 }
 
-/// Reads a generator written by [`write`]; `what` names the stage input for messages.
+/// Reads a generator written by [`write()`]; `what` names the stage input for messages.
 pub fn read(g: &hdf5::Group, what: &str) -> anyhow::Result<Generator> {
     let bad = |e: hdf5::Error| anyhow::anyhow!("{what} is not a synth.fmnet entry: {e}");
     let (bank, bs) = h5::read_array::<f32>(g, "bank").map_err(bad)?;

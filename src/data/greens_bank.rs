@@ -66,7 +66,7 @@ pub fn write(out: &hdf5::Group, bank: &Bank, model: &LayeredModel) -> anyhow::Re
     Ok(())
 }
 
-/// Reads a bank written by [`write`]; `what` names the input in messages. The settings fk does
+/// Reads a bank written by [`write()`]; `what` names the input in messages. The settings fk does
 /// not record (`pmin`, `pmax`, `sigma`) are fk's defaults, which `synth.greens` always uses.
 pub fn read(g: &hdf5::Group, what: &str) -> anyhow::Result<Bank> {
     let not_bank = |e: hdf5::Error| anyhow::anyhow!("{what} is not a synth.greens bank: {e}");

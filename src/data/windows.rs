@@ -23,7 +23,7 @@ use crate::nn::pm_cnn::Shape;
 use crate::nn::train::Windows;
 use crate::time::format_rfc3339;
 
-/// What [`write`] stores.
+/// What [`write()`] stores.
 pub struct Labelled<'a> {
     /// `[n, channels, samples]` row-major.
     pub x: &'a [f32],

@@ -1,5 +1,5 @@
 //! The planetary 3-hour geomagnetic index Kp (Bartels 1949; GFZ Potsdam), used to reject
-//! storm-contaminated "quiet" windows (Petrescu & Moldovan 2022, §2, ref. [35]).
+//! storm-contaminated "quiet" windows (Petrescu & Moldovan 2022, §2, ref. \[35\]).
 //!
 //! Two text formats:
 //! - CelesTrak space weather (`SW-All.txt`, <https://celestrak.org/SpaceData/SpaceWx-format.php>):

@@ -12,15 +12,8 @@
 //! | `pm-cnn` | `pm_cnn.rs`    | [`crate::nn::pm_cnn`]: Petrescu & Moldovan 2022, Table 2 | labelled windows |
 //! | `fmnet`  | `fmnet.rs`     | [`crate::nn::fmnet`]: Kuang et al. 2021, Fig. 6       | a `synth.fmnet` set |
 //!
-//! # How to add a model
-//! 1. Write `src/models/<name>.rs`: the module doc cites the paper (full reference, DOI); the
-//!    network (or a reusable one from [`crate::nn`]); its hyper-parameters with
-//!    [`crate::stage_params!`]; and `pub const MODEL: Model` with the input contract, the data
-//!    kind it trains on, `summary` (layer table with parameter counts, tested against the
-//!    published count), `fit` (writes the weights and whatever its readers need into the entry)
-//!    and, when it can read files, `predict`.
-//! 2. Add one line to [`MODELS`]; `train`'s `model` choice, its parameter list,
-//!    `quakeline model summary` and `quakeline predict` pick it up.
+//! Adding a model is one file here plus one [`MODELS`] line: the checklist is in the crate docs
+//! ([`crate`], "How to add a model").
 
 pub mod fmnet;
 pub mod pm_cnn;

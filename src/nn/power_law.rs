@@ -1,7 +1,7 @@
 //! The inverse power law of learning curves, `err(n) = a·n^(−b) + c`, fitted by nonlinear least
 //! squares to predict the training-set size a target accuracy needs.
 //!
-//! Petrescu & Moldovan (2022) §4.3 follow Figueroa et al. (2012, their ref. [39]): fit the law to
+//! Petrescu & Moldovan (2022) §4.3 follow Figueroa et al. (2012, their ref. \[39\]): fit the law to
 //! the points of a learning curve and extrapolate; on their real data the fit was not constrained
 //! ("difficult … due to the high variance of the validation loss estimates"). This module says
 //! which of the two happened instead of printing a meaningless extrapolation.

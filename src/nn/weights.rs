@@ -94,7 +94,7 @@ fn load<const D: usize>(
     Ok(Tensor::from_data(TensorData::new(v, expected), device))
 }
 
-/// Rebuilds a network of input `shape` from weights written by [`write`].
+/// Rebuilds a network of input `shape` from weights written by [`write()`].
 pub fn read(group: &hdf5::Group, shape: Shape, device: &Device) -> anyhow::Result<PmCnn> {
     let mut m = PmCnn::new(shape, 0, device);
     for (name, c) in [

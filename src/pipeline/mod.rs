@@ -68,7 +68,7 @@ pub struct StageDecl {
 pub struct InputRef {
     pub stage: String,
     /// A named output of the upstream stage (`"synth/series"` → `series`), for kinds that declare
-    /// several ([`Stage::outputs`]).
+    /// several ([`StageInfo::outputs`](crate::stage::StageInfo::outputs)).
     pub output: Option<String>,
     pub span: Range<usize>,
 }

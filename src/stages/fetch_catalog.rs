@@ -53,7 +53,7 @@ crate::source_params! {
     pub struct FetchCatalogParams {
         /// catalog format; auto sniffs each file
         format: String = Choice(Format::NAMES), Default("\"auto\"");
-        /// FDSN event service query URL, e.g. https://service.iris.edu/fdsnws/event/1/query
+        /// FDSN event service query URL, e.g. `https://service.iris.edu/fdsnws/event/1/query`
         fdsn_url: Option<String> = Str, Optional;
         /// query start, UTC ISO 8601
         starttime: Option<String> = Str, Optional;

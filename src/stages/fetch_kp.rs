@@ -2,7 +2,7 @@
 //!
 //! # Purpose
 //! Petrescu & Moldovan (2022, §2) build the non-earthquake class from windows "not contaminated by
-//! solar storm signals [35]"; the labelling stage screens windows by Kp. Reads CelesTrak space
+//! solar storm signals \[35\]"; the labelling stage screens windows by Kp. Reads CelesTrak space
 //! weather files or GFZ `Kp_ap_Ap_SN_F107` files ([`crate::io::kp`]).
 //!
 //! # Inputs

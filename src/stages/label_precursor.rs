@@ -3,7 +3,7 @@
 //! # Purpose
 //! Petrescu & Moldovan (2022), §4: windows of 1 h, 1 d, 7 d (and 1 month) of the three components are
 //! labelled 1 if a detectable earthquake follows — within 200 km of the observatory, hypocentre at
-//! most 30 km deep, Mw > 4, after Molchanov et al. [20] (Vrancea: 100 km and 100 km) — and 0 for
+//! most 30 km deep, Mw > 4, after Molchanov et al. \[20\] (Vrancea: 100 km and 100 km) — and 0 for
 //! windows of seismic quiescence not contaminated by magnetic storms (Kp), balanced to equal class
 //! sizes; Bx, By, Bz are divided by the window's maximum |Bz| and fed to the CNN as an image.
 //!

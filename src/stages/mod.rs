@@ -17,17 +17,8 @@
 //! | `learning-curve` | `learning_curve.rs`   | retrain on subsets, power-law fit, size projection   |
 //! | `compare.training` | `compare_training.rs` | overlays histories of train stages (optimizers)   |
 //!
-//! # How to add a stage kind
-//! 1. Write `src/stages/<kind>.rs`: module doc with the headings purpose, inputs, outputs,
-//!    parameters, cache key, references (full citation with DOI); a unit struct; its parameters
-//!    declared once with [`crate::stage_params!`] (doc, type, range, default per field; choices
-//!    with [`crate::choice!`]); and `impl` [`StageKind`](crate::stage::StageKind) with one
-//!    `const INFO` (kind, version and changelog, summary, inputs and outputs with their
-//!    [`crate::data`] kinds, metrics, stochastic) and `run`, which receives the typed struct.
-//!    Science goes in a library module (`crate::synth`, `crate::signal`, …) and an entry layout
-//!    that another stage reads goes in [`crate::data`]: a stage file is glue and imports no
-//!    other stage file. Tests at the bottom.
-//! 2. Add one line to [`REGISTRY`]; `quakeline stages` and pipeline validation pick it up.
+//! Adding a kind is one file here plus one [`REGISTRY`] line: the checklist is in the crate docs
+//! ([`crate`], "How to add a stage kind").
 
 use crate::stage::Stage;
 

@@ -23,11 +23,11 @@
 //!   `catalog_radius_km` around the station, depths uniform 2–`max_depth_km`, magnitudes
 //!   Gutenberg–Richter with `b_value` between `magnitude_min` and `magnitude_max` (type Mw).
 //! - **Precursor** (`precursor_strength` > 0): over the `precursor_duration` before each event, noise
-//!   band-limited to `precursor_band_hz` (the ULF Pc5 band at 1-min sampling; Molchanov et al. [20]
+//!   band-limited to `precursor_band_hz` (the ULF Pc5 band at 1-min sampling; Molchanov et al. \[20\]
 //!   report ULF emissions), with unit RMS times a linear ramp from 0 to 1, times
 //!   S·10^(0.3(M−4))·max(0, 1 − d/R(M)), R(M) = 10^(0.3M + 1) km. R(M) passes through the
-//!   detectability radii the paper cites: ~160 km at M 4 and ~630 km at M 6 ([20]: 100–200 km for
-//!   M 4–6 at depths < 30 km) and ~830 km at M 6.4 ([22]: ~800 km). Added to Z, and half of it to X.
+//!   detectability radii the paper cites: ~160 km at M 4 and ~630 km at M 6 (\[20\]: 100–200 km for
+//!   M 4–6 at depths < 30 km) and ~830 km at M 6.4 (\[22\]: ~800 km). Added to Z, and half of it to X.
 //!   The precursor draws from its own random stream, so the rest of the data is identical with and
 //!   without it.
 
