@@ -73,7 +73,8 @@ struct StageRow {
     keys: Vec<String>,
     cached: usize,
     seconds: Option<f64>,
-    params: String,
+    /// Parameter name → compact JSON value, sorted by name.
+    params: Vec<(String, String)>,
 }
 
 fn stage_rows(inp: &Inputs<'_>) -> anyhow::Result<Vec<StageRow>> {
@@ -99,7 +100,11 @@ fn stage_rows(inp: &Inputs<'_>) -> anyhow::Result<Vec<StageRow>> {
                 }
             }
         }
-        let params = serde_json::to_string(&s.params.all_json()).unwrap_or_default();
+        let params = s
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::to_string(v).unwrap_or_default()))
+            .collect();
         rows.push(StageRow {
             keys,
             cached,
@@ -108,6 +113,20 @@ fn stage_rows(inp: &Inputs<'_>) -> anyhow::Result<Vec<StageRow>> {
         });
     }
     Ok(rows)
+}
+
+/// A stage's parameters as a small two-column table; long values wrap inside the page.
+fn params_table(params: &[(String, String)]) -> String {
+    let mut t = String::from(r#"<table class="p">"#);
+    for (k, v) in params {
+        let _ = write!(
+            t,
+            r#"<tr><td class="k">{}</td><td class="v">{}</td></tr>"#,
+            escape(k),
+            escape(v)
+        );
+    }
+    t + "</table>"
 }
 
 /// The DAG as an SVG: stages in columns by depth, coloured by state.
@@ -132,30 +151,65 @@ fn dag_svg(p: &Pipeline, rows: &[StageRow]) -> String {
         row_in_col[depth[i]] += 1;
     }
     let rows_max = row_in_col.iter().max().copied().unwrap_or(1);
-    let (bw, bh, gx, gy) = (150.0, 46.0, 60.0, 24.0);
+    let (bw, bh, gx, gy) = (136.0, 56.0, 56.0, 30.0);
+    // A top margin for edges that arc over the boxes between their ends.
+    let top = 56.0;
     let w = cols as f64 * (bw + gx) + 20.0;
-    let h = rows_max as f64 * (bh + gy) + 20.0;
+    let h = rows_max as f64 * (bh + gy) + 20.0 + top;
     let at = |i: usize| {
         (
             10.0 + pos[i].0 as f64 * (bw + gx),
-            10.0 + pos[i].1 as f64 * (bh + gy),
+            top + pos[i].1 as f64 * (bh + gy),
         )
     };
     let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12"><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#666"/></marker></defs>"##
     );
+    // Every input is an edge, named outputs included (`synth/catalog` → `label`): from the right
+    // edge of the writer to the left edge of the reader, with an arrowhead; an edge that skips
+    // columns arcs above the boxes it would otherwise cross, labelled with its output's name.
     for (i, s) in p.stages.iter().enumerate() {
-        for r in s.inputs.values() {
-            if let Some(u) = p.index_of(&r.stage) {
-                let (x0, y0) = at(u);
-                let (x1, y1) = at(i);
+        for (k, (_, r)) in s.inputs.iter().enumerate() {
+            let Some(u) = p.index_of(&r.stage) else {
+                continue;
+            };
+            let (x0, y0) = at(u);
+            let (x1, y1) = at(i);
+            let (sx, sy) = (x0 + bw, y0 + bh / 2.0);
+            let (ex, ey) = (x1, y1 + bh / 2.0 + (k as f64 - 1.0) * 6.0);
+            let skips = pos[i].0 > pos[u].0 + 1;
+            // A cubic's peak is 3/4 of the way to its control points: controls this high put
+            // the arc's top 8 px + 7 px per input above the boxes' tops.
+            let peak = y0.min(y1) - 8.0 - 7.0 * k as f64;
+            let path = if skips {
+                let lift = sy.min(ey) - (sy.min(ey) - peak) / 0.75;
+                format!(
+                    "M {sx} {sy} C {} {lift} {} {lift} {ex} {ey}",
+                    sx + gx,
+                    ex - gx
+                )
+            } else {
+                format!(
+                    "M {sx} {sy} C {} {sy} {} {ey} {ex} {ey}",
+                    sx + gx / 2.0,
+                    ex - gx / 2.0
+                )
+            };
+            let _ = write!(
+                svg,
+                r##"<path d="{path}" fill="none" stroke="#888" stroke-width="1.5" marker-end="url(#arrow)"/>"##
+            );
+            if let Some(out) = &r.output {
+                // Labels of arcs that share a span are spread along it, not stacked.
+                let (lx, ly) = if skips {
+                    (sx + (ex - sx) * (0.3 + 0.2 * k as f64), peak - 3.0)
+                } else {
+                    ((sx + ex) / 2.0, (sy + ey) / 2.0 - 4.0)
+                };
                 let _ = write!(
                     svg,
-                    r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#888" stroke-width="1.5"/>"##,
-                    x0 + bw,
-                    y0 + bh / 2.0,
-                    x1,
-                    y1 + bh / 2.0
+                    r##"<text x="{lx}" y="{ly}" text-anchor="middle" fill="#555" font-size="11">{}</text>"##,
+                    escape(out)
                 );
             }
         }
@@ -172,13 +226,15 @@ fn dag_svg(p: &Pipeline, rows: &[StageRow]) -> String {
         };
         let _ = write!(
             svg,
-            r##"<rect x="{x}" y="{y}" width="{bw}" height="{bh}" rx="6" fill="{fill}" stroke="#555"/><text x="{}" y="{}" font-weight="bold">{}</text><text x="{}" y="{}" fill="#444">{} · {}</text>"##,
+            r##"<rect x="{x}" y="{y}" width="{bw}" height="{bh}" rx="6" fill="{fill}" stroke="#555"/><text x="{}" y="{}" font-weight="bold">{}</text><text x="{}" y="{}" fill="#444" font-size="11">{}</text><text x="{}" y="{}" fill="#444" font-size="11">{}</text>"##,
             x + 8.0,
-            y + 18.0,
+            y + 17.0,
             escape(&s.id),
             x + 8.0,
-            y + 36.0,
+            y + 33.0,
             escape(s.kind.info().kind),
+            x + 8.0,
+            y + 48.0,
             escape(&state)
         );
     }
@@ -201,6 +257,9 @@ body{{font-family:sans-serif;margin:2em;max-width:1200px;color:#222}}
 table{{border-collapse:collapse;margin:1em 0;font-size:13px}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}}
 th{{background:#f3f3f3}} code{{font-size:12px}} .k{{font-family:monospace}}
+table.p{{margin:0;font-size:12px}} table.p td{{border:none;border-bottom:1px solid #eee;padding:1px 6px 1px 0}}
+table.p td.v{{font-family:monospace;overflow-wrap:anywhere;max-width:360px}}
+.dag{{overflow-x:auto}}
 .pass{{color:#176f17}} .fail{{color:#b00020;font-weight:bold}} img{{max-width:100%;border:1px solid #ddd;margin:.5em 0}}
 </style></head><body><h1>{t}</h1>
 <p>Pipeline file <code>{file}</code>; report written {now} by quakeline {v}.</p>"#,
@@ -210,7 +269,9 @@ th{{background:#f3f3f3}} code{{font-size:12px}} .k{{font-family:monospace}}
         v = env!("CARGO_PKG_VERSION"),
     );
     h += "<h2>Stages</h2>";
+    h += r#"<div class="dag">"#;
     h += &dag_svg(p, &rows);
+    h += "</div>";
     h += "<table><tr><th>stage</th><th>kind</th><th>inputs</th><th>state</th><th>key</th><th>time</th><th>parameters</th></tr>";
     for (s, r) in p.stages.iter().zip(&rows) {
         let inputs = s
@@ -236,14 +297,14 @@ th{{background:#f3f3f3}} code{{font-size:12px}} .k{{font-family:monospace}}
         let time = r.seconds.map_or("—".to_string(), |s| format!("{s:.2} s"));
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&s.id),
             escape(s.kind.info().kind),
             inputs,
             state,
             key,
             time,
-            escape(&r.params)
+            params_table(&r.params)
         );
     }
     h += "</table>";

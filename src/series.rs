@@ -119,10 +119,11 @@ impl TimeSeries {
         let interval_s: f64 = h5::read_attr(g, "sampling_interval_s")?;
         let interval_ns = (interval_s * 1e9).round() as i64;
         let start_ns = time.first().copied().unwrap_or(0);
-        if time
-            .iter()
-            .enumerate()
-            .any(|(i, &t)| t != start_ns + i as i64 * interval_ns)
+        if !(interval_s.is_finite() && interval_ns > 0)
+            || time
+                .iter()
+                .enumerate()
+                .any(|(i, &t)| crate::time::step(start_ns, i as i64, interval_ns) != Ok(t))
         {
             anyhow::bail!("time series is not on a regular {interval_s} s grid");
         }

@@ -8,6 +8,36 @@
 pub const NS_PER_S: i64 = 1_000_000_000;
 pub const NS_PER_DAY: i64 = 86_400 * NS_PER_S;
 
+/// The first and last instants the axis holds (`i64::MIN`/`i64::MAX` ns, numpy's
+/// `datetime64[ns]` limits), as every out-of-range message states them.
+pub const AXIS_FIRST: &str = "1677-09-21T00:12:43.145224192Z";
+pub const AXIS_LAST: &str = "2262-04-11T23:47:16.854775807Z";
+
+/// The one conversion from a calendar day and a time of day to the axis: `days` since
+/// 1970-01-01 plus `clock_ns` nanoseconds, or an error naming the representable range (never a
+/// wrapped or panicking multiplication: a historical or corrupted date is the user's data).
+pub fn to_axis(days: i64, clock_ns: i64) -> Result<i64, String> {
+    // In i128: the first representable day starts before the axis does (1677-09-21T00:00 is
+    // outside, 00:12:43.145224192 is its first instant).
+    i64::try_from(i128::from(days) * i128::from(NS_PER_DAY) + i128::from(clock_ns))
+        .map_err(|_| outside_axis())
+}
+
+/// Why a time cannot be stored: the axis and its range.
+pub fn outside_axis() -> String {
+    format!(
+        "outside the time axis quakeline stores (int64 nanoseconds since 1970, as numpy \
+         datetime64[ns] and ObsPy: {AXIS_FIRST} to {AXIS_LAST})"
+    )
+}
+
+/// `start + i · step` on the axis, checked.
+pub fn step(start_ns: i64, i: i64, step_ns: i64) -> Result<i64, String> {
+    i.checked_mul(step_ns)
+        .and_then(|o| start_ns.checked_add(o))
+        .ok_or_else(outside_axis)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 ///
 /// ```
@@ -95,7 +125,7 @@ pub fn parse_iso8601(text: &str) -> Result<i64, String> {
         .unwrap_or(t);
     let (date, time) = t.split_once(['T', ' ']).unwrap_or((t, "00:00:00"));
     match (parse_date(date, '-'), parse_clock(time)) {
-        (Some(days), Some(ns)) => Ok(days * NS_PER_DAY + ns),
+        (Some(days), Some(ns)) => to_axis(days, ns).map_err(|why| format!("`{text}` is {why}")),
         _ => Err(format!(
             "`{text}` is not a UTC date-time YYYY-MM-DDTHH:MM:SS[.sss][Z]"
         )),
@@ -165,5 +195,37 @@ mod tests {
             "2014-11-01T00:01:01.500Z"
         );
         assert_eq!(format_rfc3339(-1_000_000), "1969-12-31T23:59:59.999Z");
+    }
+
+    /// The axis is exactly int64 nanoseconds: i64::MIN is 1677-09-21T00:12:43.145224192 and
+    /// i64::MAX 2262-04-11T23:47:16.854775807 (Python: `datetime(1970, 1, 1) +
+    /// timedelta(days=divmod(±2**63, 86400 * 10**9)[0])` plus the remainder).
+    #[test]
+    fn the_axis_is_checked_at_both_ends() {
+        let last_day = days_from_civil(2262, 4, 11);
+        let last = to_axis(
+            last_day,
+            ((23 * 60 + 47) * 60 + 16) * NS_PER_S + 854_775_807,
+        );
+        assert_eq!(last, Ok(i64::MAX));
+        assert!(
+            to_axis(
+                last_day,
+                ((23 * 60 + 47) * 60 + 16) * NS_PER_S + 854_775_808
+            )
+            .is_err()
+        );
+        let first_day = days_from_civil(1677, 9, 21);
+        let first = to_axis(first_day, (12 * 60 + 43) * NS_PER_S + 145_224_192);
+        assert_eq!(first, Ok(i64::MIN));
+        assert!(to_axis(first_day, (12 * 60 + 43) * NS_PER_S + 145_224_191).is_err());
+        let e = parse_iso8601("1500-11-01T00:00:00Z").unwrap_err();
+        assert!(
+            e.contains("`1500-11-01T00:00:00Z` is outside the time axis") && e.contains(AXIS_FIRST),
+            "{e}"
+        );
+        assert!(parse_iso8601("2500-01-01").unwrap_err().contains(AXIS_LAST));
+        assert_eq!(step(0, 3, 60 * NS_PER_S), Ok(180 * NS_PER_S));
+        assert!(step(i64::MAX - 10, 1, 60).is_err());
     }
 }

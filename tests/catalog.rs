@@ -236,3 +236,30 @@ fn query_parameters_without_a_query_are_rejected() {
         "{r:?}"
     );
 }
+
+/// An event the int64-nanosecond axis cannot hold is an error naming file, line, field and the
+/// representable range (the real ISC file with its year changed to 2500), not an overflow.
+#[test]
+fn events_outside_the_time_axis_name_line_and_field() {
+    let (_, text) = read("fdsn_event_text_isc.txt");
+    let line = text.lines().position(|l| l.contains("|20")).unwrap();
+    let bad: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == line {
+                l.replacen("|20", "|25", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let e = parse("future.txt", &bad, None).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!("future.txt:{}: field `Time`: `25", line + 1))
+            && e.contains("is outside the time axis")
+            && e.contains("2262-04-11T23:47:16.854775807Z"),
+        "{e}"
+    );
+}

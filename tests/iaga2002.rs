@@ -131,3 +131,40 @@ fn overlapping_and_duplicate_files_are_rejected_naming_both() {
         "{e}"
     );
 }
+
+/// Dates outside int64 nanoseconds (1677-09-21 … 2262-04-11) are located errors, never an
+/// overflow: the real BOU file with its records moved to 1500, and two real files 584 years apart.
+#[test]
+fn dates_outside_the_time_axis_are_located_errors() {
+    let text = std::fs::read_to_string(iaga("bou20181024_XYZF_vmin.min")).unwrap();
+    let old = text.replace("2018-10-24 ", "1500-10-24 ");
+    let e = quakeline::io::iaga2002::parse("old.min", &old).unwrap_err();
+    let s = e.to_string();
+    assert!(s.starts_with("old.min:"), "{s}");
+    assert!(
+        s.contains("field `DATE`: `1500-10-24 00:00:00.000` is outside the time axis")
+            && s.contains(quakeline::time::AXIS_FIRST)
+            && s.contains(quakeline::time::AXIS_LAST),
+        "{s}"
+    );
+    let early =
+        quakeline::io::iaga2002::parse("a.min", &text.replace("2018-10-24 ", "1678-10-24 ")).map(
+            |mut f| {
+                f.name = "a.min".into();
+                f
+            },
+        );
+    let late = quakeline::io::iaga2002::parse("b.min", &text.replace("2018-10-24 ", "2261-10-24 "));
+    // The day-of-year column is the file's; both stay valid dates with the same DOY.
+    let (early, late) = (early.unwrap(), late.unwrap());
+    // Not `unwrap_err`: a wrongly accepted grid would print gigabytes of NaN.
+    let Err(e) = concatenate(vec![early, late]) else {
+        panic!("files 583 years apart were concatenated")
+    };
+    assert!(
+        e.message
+            .contains("1678-10-24T00:00:00.000Z to 2261-10-24T01:59:00.000Z")
+            && e.message.contains("for 240 records read"),
+        "{e}"
+    );
+}

@@ -103,3 +103,23 @@ fn bad_kp_rows_name_line_and_field() {
             .contains("not a Kp file")
     );
 }
+
+/// A CelesTrak row whose year lost its century (`21`) is a located error naming the field and the
+/// representable range, not an overflow.
+#[test]
+fn a_year_outside_the_time_axis_is_a_located_error() {
+    let (_, text) = read("SW-2014Q4.txt");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("2014 11 01"))
+        .unwrap();
+    let bad = text.replacen("2014 11 01", "  21 11 01", 1);
+    let e = parse("sw.txt", &bad, None).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!(
+            "sw.txt:{}: field `year`: 21-11-01 is outside the time axis",
+            line + 1
+        )) && e.contains("1677-09-21T00:12:43.145224192Z"),
+        "{e}"
+    );
+}

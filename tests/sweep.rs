@@ -117,6 +117,19 @@ fn a_sweep_shares_upstream_entries_and_writes_its_tables() {
     ] {
         assert!(html.contains(want), "report lacks {want}");
     }
+    // Every input is a directed edge, named outputs included (synth/series, synth/catalog,
+    // synth/kp), and each is labelled with its output's name; parameters are key/value rows.
+    assert_eq!(html.matches(r#"marker-end="url(#arrow)""#).count(), 9);
+    for name in ["series", "catalog", "kp"] {
+        assert!(
+            html.contains(&format!(">{name}</text>")),
+            "edge label {name}"
+        );
+    }
+    assert!(
+        html.contains(r#"<td class="k">optimizer</td><td class="v">&quot;adam&quot;</td>"#),
+        "parameters as a key/value table"
+    );
     assert!(!html.contains("<script"), "no scripts in the report");
     assert!(
         !html.contains("src=\"http"),

@@ -135,6 +135,15 @@ fn tiny_workflow_runs_caches_and_reruns_only_what_changed() {
     let label = env.entry(&p, "label");
     let windows = label.dataset("labels").unwrap().shape()[0];
     assert_eq!(train.dataset("split").unwrap().shape(), [windows]);
+    // The registry says what a model predicts from: a window classifier does not read files.
+    let r = env.run(&["predict", &train.filename(), "x.h5"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "model `pm-cnn` does not predict from files; it is scored on labelled windows"
+        ),
+        "{r:?}"
+    );
     assert_eq!(
         train
             .group("history")

@@ -70,9 +70,9 @@ fn run(a: &Args) -> anyhow::Result<Vec<String>> {
     })?;
     let predict = model.predict.ok_or_else(|| {
         anyhow::anyhow!(
-            "{}: model `{name}` does not predict from files ({}); score it with its evaluate stage",
+            "{}: model `{name}` does not predict from files; it is scored on {} by an evaluate stage",
             path.display(),
-            model.input.channels
+            model.trains_on.name
         )
     })?;
     predict(&PredictArgs {

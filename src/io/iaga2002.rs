@@ -18,7 +18,7 @@
 use std::path::Path;
 
 use crate::series::{Station, TimeSeries};
-use crate::time::{NS_PER_DAY, NS_PER_S, days_from_civil, parse_clock, parse_date};
+use crate::time::{NS_PER_DAY, NS_PER_S, days_from_civil, parse_clock, parse_date, to_axis};
 
 /// A parse error with file, line (1-based) and field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -194,7 +194,7 @@ pub fn parse(name: &str, text: &str) -> Result<IagaFile, IagaError> {
                 format!("field `DOY`: `{}` is not a day of year", fields[2]),
             )
         })?;
-        let expected_doy = (t.div_euclid(86_400 * NS_PER_S)
+        let expected_doy = (t.div_euclid(NS_PER_DAY)
             - days_from_civil(fields[0][..4].parse().unwrap_or(1970), 1, 1)
             + 1) as u32;
         if doy != expected_doy {
@@ -302,8 +302,15 @@ fn parse_datetime(date: &str, time: &str) -> Result<i64, String> {
     let clock = parse_clock(time)
         .filter(|_| time.matches(':').count() == 2)
         .ok_or_else(|| format!("field `TIME`: `{time}` is not a time HH:MM:SS.sss"))?;
-    Ok(days * NS_PER_DAY + clock)
+    to_axis(days, clock).map_err(|why| format!("field `DATE`: `{date} {time}` is {why}"))
 }
+
+/// The most values (samples x elements) one concatenated series may hold: 2^31, 16 GiB of
+/// float64. Files further apart are refused instead of an allocation the machine cannot make.
+const MAX_GRID_VALUES: i128 = 1 << 31;
+/// A grid may be at most this many times longer than the records read (at least 99.9 % of it
+/// missing): two files years apart are almost surely a mistake, not a series.
+const MAX_EMPTY_FACTOR: i128 = 1000;
 
 /// Concatenates files of one station in time order onto one regular grid.
 pub fn concatenate(mut files: Vec<IagaFile>) -> Result<TimeSeries, IagaError> {
@@ -366,7 +373,10 @@ pub fn concatenate(mut files: Vec<IagaFile>) -> Result<TimeSeries, IagaError> {
                 ),
             ));
         }
-        if (b.times_ns[0] - first.times_ns[0]) % first.interval_ns != 0 {
+        if (i128::from(b.times_ns[0]) - i128::from(first.times_ns[0]))
+            % i128::from(first.interval_ns)
+            != 0
+        {
             return Err(whole(
                 &b.name,
                 format!("samples are not on the same time grid as {}", first.name),
@@ -381,12 +391,28 @@ pub fn concatenate(mut files: Vec<IagaFile>) -> Result<TimeSeries, IagaError> {
         .max()
         .copied()
         .unwrap_or(start);
-    let n = ((end - start) / interval + 1) as usize;
+    // In i128: two files at the ends of the axis are 2^64 ns apart.
+    let n = (i128::from(end) - i128::from(start)) / i128::from(interval) + 1;
     let nc = first.elements.len();
+    let records: usize = files.iter().map(|f| f.times_ns.len()).sum();
+    if n > MAX_EMPTY_FACTOR * records as i128 || n * nc as i128 > MAX_GRID_VALUES {
+        return Err(whole(
+            &files[files.len() - 1].name,
+            format!(
+                "{} to {} at {} s is a grid of {n} samples for {records} records read (more than \
+                 {MAX_EMPTY_FACTOR} times as many, or over {MAX_GRID_VALUES} values): are these \
+                 files of one observatory and period?",
+                crate::time::format_rfc3339(start),
+                crate::time::format_rfc3339(end),
+                interval as f64 / NS_PER_S as f64
+            ),
+        ));
+    }
+    let n = n as usize;
     let mut data = vec![f64::NAN; n * nc];
     for f in &files {
         for (r, t) in f.times_ns.iter().enumerate() {
-            let row = ((t - start) / interval) as usize;
+            let row = ((i128::from(*t) - i128::from(start)) / i128::from(interval)) as usize;
             data[row * nc..(row + 1) * nc].copy_from_slice(&f.values[r * nc..(r + 1) * nc]);
         }
     }

@@ -12,7 +12,7 @@
 //!
 //! Either way the result is one value per 3-hour interval, starting 00–03 UT, NaN when missing.
 
-use crate::time::{NS_PER_S, days_from_civil, days_in_month};
+use crate::time::{NS_PER_S, days_from_civil, days_in_month, step, to_axis};
 
 /// Seconds in one Kp interval.
 pub const INTERVAL_S: i64 = 3 * 3600;
@@ -117,10 +117,13 @@ pub fn parse(name: &str, text: &str, format: Option<Format>) -> Result<KpSeries,
             int(1, "month")? as u32,
             int(2, "day")? as u32,
         );
-        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        // Four-digit years only: the calendar arithmetic is exact there, and a corrupted year
+        // (`21`) still reaches the time-axis check below.
+        if !(0..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
             return Err(err(no, format!("{y}-{m:02}-{d:02} is not a date")));
         }
-        let day_ns = days_from_civil(y, m, d) * 86_400 * NS_PER_S;
+        let day_ns = to_axis(days_from_civil(y, m, d), 0)
+            .map_err(|why| err(no, format!("field `year`: {y}-{m:02}-{d:02} is {why}")))?;
         for k in 0..8 {
             let what = format!("Kp{}", k + 1);
             let kp = match format {
@@ -150,7 +153,9 @@ pub fn parse(name: &str, text: &str, format: Option<Format>) -> Result<KpSeries,
                     }
                 }
             };
-            out.push((day_ns + k as i64 * INTERVAL_S * NS_PER_S, kp));
+            let t = step(day_ns, k as i64, INTERVAL_S * NS_PER_S)
+                .map_err(|why| err(no, format!("field `{what}`: its time is {why}")))?;
+            out.push((t, kp));
         }
     }
     if out.is_empty() {

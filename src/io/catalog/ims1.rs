@@ -10,7 +10,7 @@
 //! author 21–29, OrigID 31–39.
 
 use super::{CatalogError, Event};
-use crate::time::{NS_PER_DAY, parse_clock, parse_date};
+use crate::time::{parse_clock, parse_date, to_axis};
 
 fn col(line: &str, from: usize, to: usize) -> &str {
     line.get(from.min(line.len())..to.min(line.len()))
@@ -104,7 +104,9 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
                 let date = col(line, 0, 10);
                 let time = col(line, 11, 22);
                 let time_ns = match (parse_date(date, '/'), parse_clock(time)) {
-                    (Some(days), Some(ns)) => days * NS_PER_DAY + ns,
+                    (Some(days), Some(ns)) => to_axis(days, ns).map_err(|why| {
+                        err(no, format!("origin date/time `{date} {time}` is {why}"))
+                    })?,
                     _ => {
                         return Err(err(
                             no,

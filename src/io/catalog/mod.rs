@@ -13,6 +13,15 @@
 //! | `magnitude_type` | string    | as reported (`Mw`, `mb`, `ML`, …)          |
 //! | `event_id`       | string    | the catalog's identifier                   |
 //! | `event_type`     | string    | QuakeML event type where known, else empty |
+//!
+//! Origin times live on the same int64-nanosecond axis as every time series
+//! ([`crate::time::to_axis`]: 1677-09-21 to 2262-04-11), so labelling compares an event with a
+//! window without conversion. An event outside that range (a historical bulletin, a corrupted
+//! year) is refused with its file, line, field and the range, never wrapped. We chose this over a
+//! wider representation (int64 microseconds would reach ±292,000 years) because nothing
+//! downstream can use such an event: no series it could label is representable. A historical
+//! catalog is read by cutting it to the axis first (an FDSN query's `starttime`, or the rows
+//! after 1677); widening the catalog axis stays possible without touching the series layout.
 
 pub mod fdsn_text;
 pub mod ims1;
