@@ -27,7 +27,7 @@ pub fn to_axis(days: i64, clock_ns: i64) -> Result<i64, String> {
 pub fn outside_axis() -> String {
     format!(
         "outside the time axis quakeline stores (int64 nanoseconds since 1970, as numpy \
-         datetime64[ns] and ObsPy: {AXIS_FIRST} to {AXIS_LAST})"
+         datetime64[ns]: {AXIS_FIRST} to {AXIS_LAST})"
     )
 }
 

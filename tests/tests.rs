@@ -15,6 +15,8 @@ mod kp;
 mod docs;
 // Crash safety: kill -9 at random moments never leaves an entry that fails to verify or open.
 mod crash;
+// Mutation fuzzing of the readers (seeds: the real files here); a long run is #[ignore]d.
+mod fuzz;
 // FMNet workflow at toy size through the CLI, and its bad inputs.
 mod fmnet;
 // Focal mechanisms: Kagan angles vs pyrocko, radiation pattern vs fk's syn.

@@ -225,20 +225,27 @@ pub fn grid(triple: &[f64], name: &str) -> Result<Vec<f64>, ParamError> {
         return Err(ParamError::new(name, "expects [first, last, step]"));
     };
     let (first, last, step) = (*first, *last, *step);
+    if !(first.is_finite() && last.is_finite() && step.is_finite()) {
+        return Err(ParamError::new(
+            name,
+            format!("[{first}, {last}, {step}] must be finite numbers"),
+        ));
+    }
     if step <= 0.0 || last < first {
         return Err(ParamError::new(
             name,
             format!("[{first}, {last}, {step}] is empty: need first <= last and step > 0"),
         ));
     }
-    let n = ((last - first) / step + 1e-9).floor() as usize + 1;
-    if n > 1_000_000 {
+    // Counted in f64 first: [0, 1e300, 1e-300] must be refused, not overflow a usize.
+    let n = ((last - first) / step + 1e-9).floor() + 1.0;
+    if n > 1e6 {
         return Err(ParamError::new(
             name,
-            format!("[{first}, {last}, {step}] has {n} values; at most 1e6"),
+            format!("[{first}, {last}, {step}] has {n:e} values; at most 1e6"),
         ));
     }
-    Ok((0..n).map(|i| first + i as f64 * step).collect())
+    Ok((0..n as usize).map(|i| first + i as f64 * step).collect())
 }
 
 /// Declares a parameter struct: see the [module docs](crate::params::typed).
@@ -384,6 +391,20 @@ const fn trim_leading_space(s: &'static str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing the pipeline parser: huge or non-finite triples are errors, not a usize
+    /// overflow.
+    #[test]
+    fn grid_refuses_huge_and_non_finite_triples() {
+        assert_eq!(grid(&[1.0, 3.0, 1.0], "g").unwrap(), [1.0, 2.0, 3.0]);
+        for t in [
+            [0.0, 1e300, 1e-300],
+            [0.0, f64::NAN, 1.0],
+            [0.0, 1.0, f64::INFINITY],
+        ] {
+            assert!(grid(&t, "g").is_err(), "{t:?}");
+        }
+    }
     use crate::params::{Origin, Presence};
 
     crate::choice! {

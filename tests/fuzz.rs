@@ -1,0 +1,228 @@
+//! Mutation fuzzing of the text and binary readers, on stable Rust: the real files of
+//! `tests/data` (and the shipped pipelines) are the seeds; each run applies one to four seeded
+//! mutations (byte flips, digit runs that overflow, deleted, duplicated or truncated spans,
+//! separators and special tokens) and hands the result to the reader, which may accept or reject
+//! it but must not panic, hang or allocate without bound. The suite runs a short bounded pass
+//! per reader; the long run is
+//! `QUAKELINE_FUZZ_RUNS=1000000 cargo test --release --test tests fuzz -- --ignored --nocapture`.
+//! An input that panicked is printed (escaped) so it can be committed as a regression case below.
+//!
+//! HDF5 files (cache entries, FMNet event files) are not fuzzed here: quakeline verifies an
+//! entry's digest before the HDF5 library opens it, because that C parser is not hardened.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use quakeline::rng::Rng;
+
+use crate::util::data_dir;
+
+/// Tokens that reach the corners of number, date and format parsing.
+const TOKENS: &[&str] = &[
+    "-",
+    "+",
+    ".",
+    ":",
+    "|",
+    "/",
+    "\n",
+    " ",
+    "\t",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e309",
+    "99999",
+    "999999999999999999999",
+    "-9223372036854775808",
+    "0",
+    "00",
+    "1500",
+    "2500",
+    "9999",
+    "24:00",
+    "60",
+    "<",
+    ">",
+    "\"",
+    "=",
+    "[",
+    "]",
+    "{",
+    "}",
+    "#",
+    "\u{00e9}",
+    "\u{feff}",
+];
+
+/// One mutated copy of `seed`.
+fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut b = seed.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = |rng: &mut Rng, b: &Vec<u8>| rng.below(b.len() as u64 + 1) as usize;
+        match rng.below(7) {
+            0 if !b.is_empty() => {
+                let i = at(rng, &b).min(b.len() - 1);
+                b[i] = rng.below(256) as u8;
+            }
+            1 => {
+                // A run of digits: integers and exponents beyond every type.
+                let i = at(rng, &b);
+                let n = 1 + rng.below(25) as usize;
+                let digits: Vec<u8> = (0..n).map(|_| b'0' + rng.below(10) as u8).collect();
+                b.splice(i..i, digits);
+            }
+            2 => {
+                let i = at(rng, &b);
+                let j = (i + rng.below(64) as usize).min(b.len());
+                b.drain(i..j);
+            }
+            3 => {
+                let i = at(rng, &b);
+                let j = (i + rng.below(200) as usize).min(b.len());
+                let span = b[i..j].to_vec();
+                b.splice(j..j, span);
+            }
+            4 => {
+                let n = at(rng, &b);
+                b.truncate(n);
+            }
+            5 => {
+                let i = at(rng, &b);
+                let t = TOKENS[rng.below(TOKENS.len() as u64) as usize];
+                b.splice(i..i, t.bytes());
+            }
+            _ if !b.is_empty() => {
+                // Replace a digit by another: dates, counts and lengths change but stay numbers.
+                let i = at(rng, &b).min(b.len() - 1);
+                if let Some(k) = (i..b.len()).find(|&k| b[k].is_ascii_digit()) {
+                    b[k] = b'0' + rng.below(10) as u8;
+                }
+            }
+            _ => {}
+        }
+    }
+    b
+}
+
+/// Runs `reader` on `runs` mutations of each seed; panics naming the first input that panicked
+/// or took longer than a second.
+fn fuzz(name: &str, seeds: &[PathBuf], runs: usize, reader: impl Fn(&[u8])) {
+    let seeds: Vec<Vec<u8>> = seeds
+        .iter()
+        .map(|p| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .collect();
+    assert!(!seeds.is_empty(), "{name}: no seeds");
+    let mut rng = Rng::new(runs as u64, name);
+    let start = Instant::now();
+    let mut slowest = Duration::ZERO;
+    for run in 0..runs {
+        let seed = &seeds[run % seeds.len()];
+        let input = mutate(seed, &mut rng);
+        let t0 = Instant::now();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader(&input)));
+        let took = t0.elapsed();
+        slowest = slowest.max(took);
+        if outcome.is_err() || took > Duration::from_secs(1) {
+            panic!(
+                "{name}: run {run} {} on input {:?}",
+                if outcome.is_err() {
+                    "panicked"
+                } else {
+                    "took over 1 s"
+                },
+                String::from_utf8_lossy(&input)
+            );
+        }
+    }
+    eprintln!(
+        "fuzz {name}: {runs} runs in {:.1} s, slowest input {:.2} ms",
+        start.elapsed().as_secs_f64(),
+        slowest.as_secs_f64() * 1e3
+    );
+}
+
+fn files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && keep(&p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Every reader, each with its seeds.
+fn readers(runs: usize) {
+    let d = data_dir();
+    fuzz(
+        "iaga2002",
+        &files(&d.join("iaga2002"), |n| !n.ends_with(".md")),
+        runs,
+        |b| {
+            let _ = quakeline::io::iaga2002::parse_bytes("f.min", b);
+        },
+    );
+    fuzz(
+        "catalog",
+        &files(&d.join("catalogs"), |n| !n.ends_with(".md")),
+        runs,
+        |b| {
+            let _ = quakeline::io::catalog::parse("c.txt", &text(b), None);
+        },
+    );
+    fuzz(
+        "kp",
+        &files(&d.join("kp"), |n| n.ends_with(".txt")),
+        runs,
+        |b| {
+            let _ = quakeline::io::kp::parse("kp.txt", &text(b), None);
+        },
+    );
+    fuzz(
+        "sac",
+        &files(&d.join("greens/fk33_reference_hk_s15_d50"), |_| true),
+        runs,
+        |b| {
+            let _ = quakeline::io::sac::parse(b);
+        },
+    );
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let pipelines = root.join("pipelines");
+    fuzz(
+        "pipeline",
+        &files(&pipelines, |n| n.ends_with(".toml")),
+        runs,
+        |b| {
+            let _ = quakeline::pipeline::Pipeline::parse(
+                "p.toml",
+                &text(b),
+                &pipelines.join("p.toml"),
+                &pipelines,
+                quakeline::stages::REGISTRY,
+                &[],
+            );
+        },
+    );
+}
+
+/// The bounded pass of the suite (a few seconds per reader in a debug build).
+#[test]
+fn readers_survive_mutated_real_files() {
+    readers(300);
+}
+
+/// The long run: `QUAKELINE_FUZZ_RUNS` mutations per reader (default 10^6).
+#[test]
+#[ignore]
+fn readers_survive_a_long_fuzzing_run() {
+    let runs = std::env::var("QUAKELINE_FUZZ_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    readers(runs);
+}
