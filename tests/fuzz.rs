@@ -123,6 +123,12 @@ fn fuzz(name: &str, seeds: &[PathBuf], runs: usize, reader: impl Fn(&[u8])) {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader(&input)));
         let took = t0.elapsed();
         slowest = slowest.max(took);
+        if run > 0 && run % 100_000 == 0 {
+            eprintln!(
+                "fuzz {name}: {run} runs, {:.0} s",
+                start.elapsed().as_secs_f64()
+            );
+        }
         if outcome.is_err() || took > Duration::from_secs(1) {
             panic!(
                 "{name}: run {run} {} on input {:?}",

@@ -168,3 +168,18 @@ fn dates_outside_the_time_axis_are_located_errors() {
         "{e}"
     );
 }
+
+/// Found by fuzzing (release build with overflow checks): two records 300 years apart overflowed
+/// the spacing computation; the real LLO file with its first record moved to 1720.
+#[test]
+fn records_centuries_apart_are_an_error_not_an_overflow() {
+    let text = std::fs::read_to_string(iaga("LLO20200106vmin.min")).unwrap();
+    let bad = text.replacen("2020-01-06 00:00:00.000", "1720-01-06 00:00:00.000", 1);
+    let e = quakeline::io::iaga2002::parse("llo.min", &bad)
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(
+        e.as_deref(),
+        Some("llo.min: record 2 is more than 292 years after the record before it")
+    );
+}
