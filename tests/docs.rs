@@ -2,13 +2,7 @@
 //! snapshot, and the README's list of kinds against `quakeline stages --md`. After an intended
 //! change, rerun with `QUAKELINE_BLESS=1` to rewrite both, and review the diff.
 
-use std::path::PathBuf;
-
-use crate::util::Env;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::util::{Env, repo_dir};
 
 fn bless() -> bool {
     std::env::var_os("QUAKELINE_BLESS").is_some()
@@ -18,7 +12,7 @@ fn bless() -> bool {
 fn stages_listing_matches_its_snapshot() {
     let r = Env::new().run(&["stages"]);
     assert_eq!(r.code, 0, "{r:?}");
-    let path = repo().join("tests/data/snapshots/stages.txt");
+    let path = repo_dir().join("tests/data/snapshots/stages.txt");
     if bless() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &r.stdout).unwrap();
@@ -48,7 +42,7 @@ const END: &str = "<!-- end: quakeline stages --md -->";
 fn readme_lists_exactly_the_registered_kinds() {
     let r = Env::new().run(&["stages", "--md"]);
     assert_eq!(r.code, 0, "{r:?}");
-    let path = repo().join("README.md");
+    let path = repo_dir().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let (a, b) = (
         readme.find(BEGIN).expect("README has the begin marker") + BEGIN.len(),

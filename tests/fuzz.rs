@@ -197,8 +197,7 @@ fn readers(runs: usize) {
             let _ = quakeline::io::sac::parse(b);
         },
     );
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let pipelines = root.join("pipelines");
+    let pipelines = crate::util::repo_dir().join("pipelines");
     fuzz(
         "pipeline",
         &files(&pipelines, |n| n.ends_with(".toml")),

@@ -1,8 +1,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The repository root.
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
 pub fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+    repo_dir().join("tests/data")
 }
 
 pub fn iaga(name: &str) -> PathBuf {

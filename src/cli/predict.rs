@@ -55,19 +55,8 @@ fn run(a: &Args) -> anyhow::Result<Vec<String>> {
         );
     }
     let f = hdf5::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let name = crate::io::h5::read_str_attr(&f, "model").map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not a train entry (attribute `model`: {e})",
-            path.display()
-        )
-    })?;
-    let model = models::get(&name).ok_or_else(|| {
-        anyhow::anyhow!(
-            "{}: unknown model `{name}` (known: {})",
-            path.display(),
-            models::NAMES.join(", ")
-        )
-    })?;
+    let model = models::named_in(&f, &path.display().to_string())?;
+    let name = model.name;
     let predict = model.predict.ok_or_else(|| {
         anyhow::anyhow!(
             "{}: model `{name}` does not predict from files; it is scored on {} by an evaluate stage",

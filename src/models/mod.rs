@@ -44,17 +44,24 @@ pub fn get(name: &str) -> Option<&'static Model> {
     MODELS.iter().copied().find(|m| m.name == name)
 }
 
-/// The registered model named by attribute `model` of a trained entry, refusing one that does
-/// not train on `kind` (a focal-mechanism network handed to a classifier evaluation).
-pub fn of_entry(g: &hdf5::Group, kind: DataKind, what: &str) -> anyhow::Result<&'static Model> {
+/// The registered model named by attribute `model` of a trained entry (`what` names the entry
+/// in messages).
+pub fn named_in(g: &hdf5::Group, what: &str) -> anyhow::Result<&'static Model> {
     let name = crate::io::h5::read_str_attr(g, "model")
         .map_err(|e| anyhow::anyhow!("{what} is not a train entry (attribute `model`: {e})"))?;
-    let model = get(&name).ok_or_else(|| {
+    get(&name).ok_or_else(|| {
         anyhow::anyhow!(
             "{what} holds a `{name}` model, which this quakeline does not know (known: {})",
             NAMES.join(", ")
         )
-    })?;
+    })
+}
+
+/// [`named_in`], refusing a model that does not train on `kind` (a focal-mechanism network handed
+/// to a classifier evaluation).
+pub fn of_entry(g: &hdf5::Group, kind: DataKind, what: &str) -> anyhow::Result<&'static Model> {
+    let model = named_in(g, what)?;
+    let name = model.name;
     anyhow::ensure!(
         model.trains_on == kind,
         "{what} holds a `{name}` model, trained on {}; this needs one trained on {}",

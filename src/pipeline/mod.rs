@@ -252,16 +252,7 @@ impl Pipeline {
             },
         }
 
-        let metric_names: Vec<(String, crate::stage::Direction)> = stages
-            .iter()
-            .flat_map(|s| {
-                s.kind
-                    .info()
-                    .metrics
-                    .iter()
-                    .map(move |m| (format!("{}.{}", s.id, m.name), m.direction))
-            })
-            .collect();
+        let metric_names = declared_metrics(&stages);
         let names: Vec<String> = metric_names.iter().map(|(n, _)| n.clone()).collect();
         let sweeps = match root.get("sweep") {
             Some(item) => sweep::parse(&source, item, &stages, &names, &mut errors),
@@ -331,15 +322,9 @@ impl Pipeline {
 
     /// `stage.metric` names of every metric the stages declare, in stage order.
     pub fn metric_names(&self) -> Vec<String> {
-        self.stages
-            .iter()
-            .flat_map(|s| {
-                s.kind
-                    .info()
-                    .metrics
-                    .iter()
-                    .map(move |m| format!("{}.{}", s.id, m.name))
-            })
+        declared_metrics(&self.stages)
+            .into_iter()
+            .map(|(n, _)| n)
             .collect()
     }
 
@@ -739,4 +724,18 @@ fn stage_decl(
         seed,
         span: id_span,
     })
+}
+
+/// `stage.metric` name and direction of every metric the stages declare, in stage order.
+fn declared_metrics(stages: &[StageDecl]) -> Vec<(String, crate::stage::Direction)> {
+    stages
+        .iter()
+        .flat_map(|s| {
+            s.kind
+                .info()
+                .metrics
+                .iter()
+                .map(move |m| (format!("{}.{}", s.id, m.name), m.direction))
+        })
+        .collect()
 }

@@ -98,6 +98,23 @@ fn key_span(table: &dyn TableLike, key: &str) -> Range<usize> {
     table.key(key).and_then(|k| k.span()).unwrap_or(0..0)
 }
 
+impl SweepSpec {
+    /// A sweep with no axes yet and the default limit, declared at `span` of `source`.
+    pub fn empty(name: &str, source: Source, span: Range<usize>) -> SweepSpec {
+        SweepSpec {
+            name: name.to_string(),
+            grid: Vec::new(),
+            zips: Vec::new(),
+            exclude: Vec::new(),
+            max_runs: DEFAULT_MAX_RUNS,
+            plots: Vec::new(),
+            targets: Vec::new(),
+            source,
+            span,
+        }
+    }
+}
+
 /// Parses `[sweep]` (one unnamed sweep) or `[sweep.<name>]` tables.
 pub fn parse(
     source: &Source,
@@ -174,17 +191,7 @@ fn parse_one(
     errors: &mut Vec<SourceError>,
 ) -> Option<SweepSpec> {
     let before = errors.len();
-    let mut spec = SweepSpec {
-        name: name.to_string(),
-        grid: Vec::new(),
-        zips: Vec::new(),
-        exclude: Vec::new(),
-        max_runs: DEFAULT_MAX_RUNS,
-        plots: Vec::new(),
-        targets: Vec::new(),
-        source: source.clone(),
-        span: span.clone(),
-    };
+    let mut spec = SweepSpec::empty(name, source.clone(), span.clone());
     for (key, item) in table.iter() {
         let kspan = key_span(table, key);
         match key {

@@ -14,9 +14,7 @@
 use std::collections::BTreeMap;
 
 use crate::diag::{Error, SourceError};
-use crate::pipeline::sweep::{
-    Axis, DEFAULT_MAX_RUNS, DEFAULT_NAME, SweepSpec, SweptValue, swept_value, values_of,
-};
+use crate::pipeline::sweep::{Axis, DEFAULT_NAME, SweepSpec, SweptValue, swept_value, values_of};
 use crate::pipeline::{Override, Pipeline, StageDecl};
 use crate::stage::Stage;
 
@@ -353,17 +351,11 @@ impl Study {
                 Some(s) => s.clone(),
                 None if ad_hoc => {
                     let first = overrides.iter().find(|o| o.stage == "sweep");
-                    SweepSpec {
-                        name: DEFAULT_NAME.into(),
-                        grid: Vec::new(),
-                        zips: Vec::new(),
-                        exclude: Vec::new(),
-                        max_runs: DEFAULT_MAX_RUNS,
-                        plots: Vec::new(),
-                        targets: Vec::new(),
-                        source: first.map_or(base.source.clone(), |o| o.source.clone()),
-                        span: first.map_or(0..0, |o| 0..o.source.text.len()),
-                    }
+                    SweepSpec::empty(
+                        DEFAULT_NAME,
+                        first.map_or(base.source.clone(), |o| o.source.clone()),
+                        first.map_or(0..0, |o| 0..o.source.text.len()),
+                    )
                 }
                 None => return Ok(None),
             },
