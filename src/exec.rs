@@ -6,6 +6,7 @@
 //! worker takes the per-key lock, re-checks the cache (another run may have finished the entry),
 //! runs the stage into a temp HDF5 file, writes provenance attributes and commits.
 
+use crate::stdout::outln;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -181,7 +182,7 @@ pub fn run_members(
             Outcome::NotRequested => return,
         };
         if !opts.quiet {
-            multi.suspend(|| println!("{line}"));
+            multi.suspend(|| outln!("{line}"));
         }
         if let Outcome::Failed { error, .. } = outcome {
             multi.suspend(|| eprintln!("error: stage `{label}` ({kind}) failed: {error}"));
@@ -512,6 +513,7 @@ fn run_stage(
         h5::write_attr(root, "quakeline_stage_version", s.kind.info().version)?;
         h5::write_str_attr(root, "quakeline_pipeline", &p.name)?;
         h5::write_str_attr(root, "quakeline_created", &created)?;
+        h5::write_str_attr(root, "quakeline_machine", crate::machine::describe())?;
         h5::write_attr(root, crate::stage::DURATION_ATTR, duration)?;
         if let Some(metrics) = metrics {
             h5::write_str_attr(root, crate::stage::METRICS_ATTR, &metrics)?;

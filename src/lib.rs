@@ -18,6 +18,8 @@
 //! - [`report`]: the self-contained `report.html` of a run.
 //! - [`stage`]: the trait a stage kind implements.
 //! - [`diag`]: errors that point into pipeline files, and the core's typed [`diag::Error`].
+//! - [`stdout`]: standard output as Unix filters write it (a closed pipe ends quietly).
+//! - [`machine`]: the machine an entry was computed on (recorded, never keyed).
 //!
 //! Science:
 //! - [`stages`]: one file per stage kind and the [`stages::REGISTRY`].
@@ -78,6 +80,7 @@ pub mod geo;
 pub mod greens;
 pub mod io;
 pub mod labeling;
+pub mod machine;
 pub mod metrics;
 pub mod models;
 pub mod nn;
@@ -92,6 +95,7 @@ pub mod session;
 pub mod signal;
 pub mod stage;
 pub mod stages;
+pub mod stdout;
 pub mod sweep;
 pub mod synth;
 pub mod time;

@@ -68,3 +68,35 @@ fn kill_9_never_leaves_a_bad_entry() {
         "{r:?}"
     );
 }
+
+/// `quakeline plan x.toml | head -1`: the reader closes the pipe, and quakeline stops as `cat`
+/// would (status 141, nothing on stderr), for a listing and for a run's progress lines, instead
+/// of panicking with "failed printing to stdout". The read end is closed before quakeline
+/// writes, so its first write fails every time.
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    let env = Env::new();
+    let p = env.write("bou.toml", &bou_pipeline("bou"));
+    let p = p.to_str().unwrap();
+    for args in [
+        vec!["model", "summary", "fmnet"],
+        vec!["stages"],
+        vec!["plan", p],
+        vec!["run", p],
+    ] {
+        let mut child = env
+            .cmd(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+    // The interrupted run left only complete entries; a rerun finishes from them.
+    let r = env.run(&["run", p]);
+    assert_eq!(r.code, 0, "{r:?}");
+}

@@ -80,6 +80,10 @@ pub struct Manifest {
     pub stage: String,
     pub kind: String,
     pub created: String,
+    /// The machine that computed the entry ([`crate::machine::describe`]); results are
+    /// bit-identical on one machine, not across CPUs. Absent in entries written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
     pub fields: KeyFields,
 }
 
@@ -357,6 +361,7 @@ impl Cache {
             stage: stage.to_string(),
             kind: fields.kind.clone(),
             created: created.to_string(),
+            machine: Some(crate::machine::describe().to_string()),
             fields: fields.clone(),
         };
         let text = serde_json::to_vec_pretty(&manifest).unwrap_or_default();

@@ -1,5 +1,6 @@
 use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
 use crate::gates;
+use crate::stdout::{out, outln};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -84,7 +85,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     let verdicts = gates::check(g, &current, baseline.as_ref());
     let failed = verdicts.iter().filter(|v| !v.pass).count();
     if a.format.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "pipeline": session.base.name,
@@ -95,11 +96,11 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
             .unwrap_or_default()
         );
     } else {
-        print!("{}", gates::table(&verdicts, a.format.md));
+        out!("{}", gates::table(&verdicts, a.format.md));
         if failed == 0 {
-            println!("all {} gate condition(s) pass", verdicts.len());
+            outln!("all {} gate condition(s) pass", verdicts.len());
         } else {
-            println!("{failed} of {} gate condition(s) FAILED", verdicts.len());
+            outln!("{failed} of {} gate condition(s) FAILED", verdicts.len());
         }
     }
     Ok(if failed == 0 {

@@ -2,6 +2,7 @@ use super::{CacheArgs, PipelineArgs, exit};
 use crate::cache::{KeyChange, Manifest};
 use crate::pipeline::Pipeline;
 use crate::plan::{Plan, State};
+use crate::stdout::outln;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -19,7 +20,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     let i = super::stage_index(pipeline, &a.stage)?;
     let manifests = cache.manifests();
     for line in explain(pipeline, plan, &manifests, i, 0) {
-        println!("{line}");
+        outln!("{line}");
     }
     Ok(exit::OK)
 }

@@ -1,3 +1,4 @@
+use crate::stdout::outln;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -62,7 +63,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     }
     let temps = if a.dry_run { 0 } else { cache.clean_temps() };
     let verb = if a.dry_run { "would remove" } else { "removed" };
-    println!(
+    outln!(
         "{verb} {removed} entr{} ({:.1} MB), kept {kept}; {temps} stale temp file(s) removed",
         if removed == 1 { "y" } else { "ies" },
         freed as f64 / 1e6

@@ -1,3 +1,4 @@
+use crate::stdout::{out, outln};
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
@@ -63,10 +64,10 @@ fn show(a: ShowArgs) -> miette::Result<i32> {
         );
     }
     if a.format.json {
-        print!("{}", file.to_json());
+        out!("{}", file.to_json());
         return Ok(exit::OK);
     }
-    print!(
+    out!(
         "{}",
         table(&crate::metrics::rows(&file, "value"), a.format.md)
     );
@@ -84,7 +85,7 @@ fn diff_cmd(a: DiffArgs) -> miette::Result<i32> {
     }
     let changes = diff(&old, &new);
     if a.format.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&changes).unwrap_or_default()
         );
@@ -108,7 +109,7 @@ fn diff_cmd(a: DiffArgs) -> miette::Result<i32> {
             c.verdict.into(),
         ]);
     }
-    print!("{}", table(&rows, a.format.md));
+    out!("{}", table(&rows, a.format.md));
     Ok(exit::OK)
 }
 

@@ -15,6 +15,7 @@ mod run;
 mod show;
 mod stages;
 
+use crate::stdout::outln;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -228,7 +229,7 @@ fn digest(files: Vec<PathBuf>) -> miette::Result<i32> {
     for f in files {
         let (d, _) = crate::cache::hash_file(&f)
             .map_err(|e| miette::miette!("cannot read {}: {e}", f.display()))?;
-        println!("{d}  {}", f.display());
+        outln!("{d}  {}", f.display());
     }
     Ok(exit::OK)
 }

@@ -5,6 +5,7 @@
 //! Settings are the model's own (`pm-cnn`: `window=7d`, `interval=1m`, `components=3`, the way a
 //! pipeline gives its windows; `fmnet` has a fixed input).
 
+use crate::stdout::outln;
 use clap::Subcommand;
 
 use super::exit;
@@ -30,21 +31,21 @@ pub(crate) fn exec(c: Command) -> miette::Result<i32> {
     let (name, set) = match c {
         Command::List => {
             for m in MODELS {
-                println!("{} — {}", m.name, m.summary);
-                println!(
+                outln!("{} — {}", m.name, m.summary);
+                outln!(
                     "  citation  {}",
                     m.citation.split_whitespace().collect::<Vec<_>>().join(" ")
                 );
-                println!("  trains on {}", m.trains_on.name);
-                println!("  channels  {}", m.input.channels);
-                println!("  samples   {}", m.input.samples);
-                println!("  sampling  {}", m.input.sampling);
-                println!("  output    {}", m.input.labels);
+                outln!("  trains on {}", m.trains_on.name);
+                outln!("  channels  {}", m.input.channels);
+                outln!("  samples   {}", m.input.samples);
+                outln!("  sampling  {}", m.input.sampling);
+                outln!("  output    {}", m.input.labels);
                 let own: Vec<&str> = m.params.specs.iter().map(|s| s.name).collect();
                 if !own.is_empty() {
-                    println!("  own train parameters: {}", own.join(", "));
+                    outln!("  own train parameters: {}", own.join(", "));
                 }
-                println!();
+                outln!();
             }
             return Ok(exit::OK);
         }
@@ -67,7 +68,7 @@ pub(crate) fn exec(c: Command) -> miette::Result<i32> {
     }
     match (model.layers)(&settings) {
         Ok(summary) => {
-            println!("{name}: {}", summary.input);
+            outln!("{name}: {}", summary.input);
             print_table(&summary.layers);
             Ok(exit::OK)
         }
@@ -92,9 +93,15 @@ fn print_table(layers: &[LayerRow]) {
         .max()
         .unwrap_or(0)
         .max(11);
-    println!(
+    outln!(
         "{:<name_w$} {:<kind_w$} {:>7} {:>6} {:>10}  {:<18} {:>12}",
-        "layer", "type", "filters", "window", "activation", "output", "parameters"
+        "layer",
+        "type",
+        "filters",
+        "window",
+        "activation",
+        "output",
+        "parameters"
     );
     for l in layers {
         let out = l
@@ -103,7 +110,7 @@ fn print_table(layers: &[LayerRow]) {
             .map(|d| group(*d))
             .collect::<Vec<_>>()
             .join(" x ");
-        println!(
+        outln!(
             "{:<name_w$} {:<kind_w$} {:>7} {:>6} {:>10}  {:<18} {:>12}",
             l.name,
             l.kind,
@@ -114,7 +121,7 @@ fn print_table(layers: &[LayerRow]) {
             group(l.parameters)
         );
     }
-    println!(
+    outln!(
         "trainable parameters: {}",
         group(layers.iter().map(|l| l.parameters).sum())
     );

@@ -1,3 +1,4 @@
+use crate::stdout::{out, outln};
 use std::collections::BTreeMap;
 
 use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
@@ -36,7 +37,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
         );
@@ -56,14 +57,14 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!("{:w$}  {:k$}  {:7}  key", "stage", "kind", "state");
+    outln!("{:w$}  {:k$}  {:7}  key", "stage", "kind", "state");
     for &i in plan.dag.order() {
         let (s, sp) = (&pipeline.stages[i], &plan.stages[i]);
         let note = match &sp.state {
             State::Invalid(r) => format!("  (entry failed verification: {r})"),
             _ => String::new(),
         };
-        println!(
+        outln!(
             "{:w$}  {:k$}  {:7}  {}{note}",
             s.id,
             s.kind.info().kind,
@@ -136,7 +137,7 @@ fn sweep_plan(
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "sweep": study.spec.name, "points": points, "stages": stages,
@@ -146,9 +147,11 @@ fn sweep_plan(
         );
         return Ok(exit::OK);
     }
-    println!(
+    outln!(
         "sweep `{}` of pipeline `{}`: {n} points (max_runs {})",
-        study.spec.name, base.name, study.spec.max_runs
+        study.spec.name,
+        base.name,
+        study.spec.max_runs
     );
     let mut rows = vec![vec![
         "point".to_string(),
@@ -174,8 +177,8 @@ fn sweep_plan(
             (used.len() - c).to_string(),
         ]);
     }
-    print!("{}", crate::metrics::table(&rows, false));
-    println!();
+    out!("{}", crate::metrics::table(&rows, false));
+    outln!();
     let mut rows = vec![vec![
         "stage".to_string(),
         "entries".into(),
@@ -198,8 +201,8 @@ fn sweep_plan(
             shared,
         ]);
     }
-    print!("{}", crate::metrics::table(&rows, false));
-    println!(
+    out!("{}", crate::metrics::table(&rows, false));
+    outln!(
         "{distinct} distinct stage runs for {} point-stages: {cached} cached, {} to run",
         per_stage
             .values()

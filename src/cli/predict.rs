@@ -5,6 +5,7 @@
 //! prints the prediction (fmnet: one HDF5 event file or 48 SAC files → strike/dip/rake, the time
 //! a prediction took and, for an event with a reference mechanism, the Kagan angle to it).
 
+use crate::stdout::outln;
 use std::path::PathBuf;
 
 use super::exit;
@@ -27,7 +28,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     match run(&a) {
         Ok(lines) => {
             for l in lines {
-                println!("{l}");
+                outln!("{l}");
             }
             Ok(exit::OK)
         }

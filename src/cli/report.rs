@@ -1,3 +1,4 @@
+use crate::stdout::outln;
 use std::path::PathBuf;
 
 use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
@@ -35,6 +36,6 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
         points: &points,
     })
     .map_err(|e| miette::miette!("{e:#}"))?;
-    println!("{}", path.display());
+    outln!("{}", path.display());
     Ok(exit::OK)
 }

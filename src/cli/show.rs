@@ -1,5 +1,6 @@
 use super::{CacheArgs, PipelineArgs, exit};
 use crate::cache::Lookup;
+use crate::stdout::outln;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -35,30 +36,33 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
         }
     };
     let m = &entry.manifest;
-    println!("stage     {} ({})", m.stage, m.kind);
-    println!("key       {}", m.key);
-    println!(
+    outln!("stage     {} ({})", m.stage, m.kind);
+    outln!("key       {}", m.key);
+    outln!(
         "file      {} ({} bytes, BLAKE3 {})",
         entry.path.display(),
         m.size,
         m.blake3
     );
-    println!("created   {} by pipeline `{}`", m.created, m.pipeline);
-    println!("params    {}", pipeline.stages[i].params.all_json());
+    outln!("created   {} by pipeline `{}`", m.created, m.pipeline);
+    if let Some(machine) = &m.machine {
+        outln!("machine   {machine}");
+    }
+    outln!("params    {}", pipeline.stages[i].params.all_json());
     for (name, key) in &m.fields.inputs {
-        println!("input     {name} = {key}");
+        outln!("input     {name} = {key}");
     }
     if let Some(seed) = m.fields.seed {
-        println!("seed      {seed}");
+        outln!("seed      {seed}");
     }
     let file = entry.open()?;
     let attrs = file.attr_names().map_err(|e| miette::miette!("{e}"))?;
-    println!("attributes:");
+    outln!("attributes:");
     for name in attrs.iter().filter(|n| !n.starts_with("quakeline_")) {
-        println!("  {name} = {}", attr_text(&file, name));
+        outln!("  {name} = {}", attr_text(&file, name));
     }
-    println!("datasets:");
-    list(&file, "", &mut |line| println!("  {line}"));
+    outln!("datasets:");
+    list(&file, "", &mut |line| outln!("  {line}"));
     Ok(exit::OK)
 }
 

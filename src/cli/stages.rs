@@ -3,6 +3,7 @@
 //! snapshot-tested (`tests/data/snapshots/stages.txt`) and the `--md` table is the README's list
 //! of kinds (a test keeps the two equal).
 
+use crate::stdout::out;
 use std::fmt::Write as _;
 
 use super::exit;
@@ -11,7 +12,7 @@ use crate::stage::{DataKind, Outputs};
 use crate::stages::REGISTRY;
 
 pub(crate) fn exec(md: bool) -> miette::Result<i32> {
-    print!("{}", if md { markdown() } else { text() });
+    out!("{}", if md { markdown() } else { text() });
     Ok(exit::OK)
 }
 
