@@ -255,6 +255,12 @@ fn show_lists_provenance_and_datasets() {
     let r = env.run(&["show", p, "filled"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("stage     filled (gapfill)"), "{r:?}");
+    // The machine that computed it (results are bit-identical per machine, not across CPUs).
+    assert!(
+        r.stdout
+            .contains(&format!("machine   {}", quakeline::machine::describe())),
+        "{r:?}"
+    );
     assert!(
         r.stdout.contains("[10080, 4]") && r.stdout.contains("channels = H,D,Z,F"),
         "{r:?}"
@@ -268,6 +274,7 @@ fn show_lists_provenance_and_datasets() {
         "quakeline_inputs",
         "quakeline_version",
         "quakeline_created",
+        "quakeline_machine",
     ] {
         assert!(f.attr(attr).is_ok(), "missing root attribute {attr}");
     }

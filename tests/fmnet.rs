@@ -21,7 +21,7 @@ fn model_path() -> String {
 }
 
 /// A toy FMNet pipeline: one grid point, 2 x 2 x 2 mechanisms, one epoch.
-fn tiny(extra_dataset: &str) -> String {
+pub(crate) fn tiny(extra_dataset: &str) -> String {
     format!(
         r#"[pipeline]
 name = "fmnet-tiny"

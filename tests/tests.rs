@@ -13,8 +13,11 @@ mod catalog;
 mod kp;
 // Generated docs: the `quakeline stages` snapshot and the README's list of kinds.
 mod docs;
-// Crash safety: kill -9 at random moments never leaves an entry that fails to verify or open.
+// Crash safety: kill -9 at random moments never leaves an entry that fails to verify or open;
+// a closed stdout pipe ends quakeline quietly.
 mod crash;
+// Fixed-seed training is bit-identical under load, any rayon thread count and any -j.
+mod determinism;
 // Mutation fuzzing of the readers (seeds: the real files here); a long run is #[ignore]d.
 mod fuzz;
 // FMNet workflow at toy size through the CLI, and its bad inputs.
