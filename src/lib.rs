@@ -24,7 +24,8 @@
 //! Science:
 //! - [`stages`]: one file per stage kind and the [`stages::REGISTRY`].
 //! - [`labeling`]: labelling rules (precursor windows, P&M 2022 §4).
-//! - [`io`]: file formats (IAGA-2002, HTTP with pinned digests, HDF5 helpers).
+//! - [`io`]: file formats (IAGA-2002, catalogs, Kp, SAC, PhaseNet npz, SeisBench, HTTP with
+//!   pinned digests, HDF5 helpers).
 //! - [`signal`]: DSP (Butterworth design, zero-phase filtering, NaN segments).
 //! - [`models`]: the model registry (pm-cnn, fmnet): citation, input contract, own parameters,
 //!   layer table, fit, predict.

@@ -220,6 +220,30 @@ fn readers(runs: usize) {
             );
         },
     );
+    fuzz(
+        "phasenet-npz",
+        &files(&d.join("waveforms/phasenet_npz"), |n| n.ends_with(".npz")),
+        runs,
+        |b| {
+            let _ = quakeline::io::phasenet_npz::parse("f.npz", b);
+        },
+    );
+    let sb = d.join("waveforms/seisbench");
+    fuzz(
+        "seisbench-metadata",
+        &[sb.join("metadata.csv")],
+        runs,
+        |b| {
+            let mut set = quakeline::data::waveform_set::WaveformSet::default();
+            let _ = quakeline::io::seisbench::read_chunk(
+                "metadata.csv",
+                b,
+                "waveforms.hdf5",
+                &sb.join("waveforms.hdf5"),
+                &mut set,
+            );
+        },
+    );
     // FMNet event files are HDF5, read by the C library from a file: each input is written to
     // one scratch file first.
     let scratch = std::env::temp_dir().join(format!("quakeline-fuzz-{}.h5", std::process::id()));

@@ -42,3 +42,5 @@ mod iaga2002;
 mod sweep;
 // The geomagnetic precursor workflow end to end at toy size: train, evaluate, learning curve.
 mod workflow;
+// Labelled waveform sets (PhaseNet npz, SeisBench) for phase pickers, on real traces.
+mod waveforms;

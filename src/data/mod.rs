@@ -15,19 +15,22 @@
 //! | labelled windows      | [`LABELLED_WINDOWS`]      | [`windows`]                    | `label.precursor` |
 //! | Green's-function bank | [`GREENS_BANK`]           | [`greens_bank`]                | `synth.greens` |
 //! | FMNet training set    | [`FMNET_SET`]             | [`fmnet_set`]                  | `synth.fmnet` |
+//! | labelled waveform set | [`WAVEFORM_SET`]          | [`waveform_set`]               | `fetch.waveforms` |
 //! | trained model         | [`TRAINED_MODEL`]         | [`trained`]                    | `train` |
 //! | classifier evaluation | [`CLASSIFIER_EVALUATION`] | `evaluate.classifier`'s doc    | `evaluate.classifier` |
 //! | focal evaluation      | [`FOCAL_EVALUATION`]      | `evaluate.focal`'s doc         | `evaluate.focal` |
 //! | learning curve        | [`LEARNING_CURVE`]        | `learning-curve`'s doc         | `learning-curve` |
 //! | training comparison   | [`TRAINING_COMPARISON`]   | `compare.training`'s doc       | `compare.training` |
+//! | SeisBench export      | [`SEISBENCH_EXPORT`]      | [`crate::io::seisbench`]       | `export.seisbench` |
 //!
-//! The last four are read by people (results files, `quakeline show`), not by other stages.
+//! The last five are read by people (results files, `quakeline show`), not by other stages.
 
 use crate::stage::DataKind;
 
 pub mod fmnet_set;
 pub mod greens_bank;
 pub mod trained;
+pub mod waveform_set;
 pub mod windows;
 
 pub const TIME_SERIES: DataKind = DataKind {
@@ -49,6 +52,9 @@ pub const GREENS_BANK: DataKind = DataKind {
 pub const FMNET_SET: DataKind = DataKind {
     name: "FMNet training set",
 };
+pub const WAVEFORM_SET: DataKind = DataKind {
+    name: "labelled waveform set",
+};
 pub const TRAINED_MODEL: DataKind = DataKind {
     name: "trained model",
 };
@@ -63,4 +69,7 @@ pub const LEARNING_CURVE: DataKind = DataKind {
 };
 pub const TRAINING_COMPARISON: DataKind = DataKind {
     name: "training comparison",
+};
+pub const SEISBENCH_EXPORT: DataKind = DataKind {
+    name: "SeisBench export",
 };

@@ -5,6 +5,7 @@
 //! | `fetch.iaga2002` | `fetch_iaga2002.rs`   | reads IAGA-2002 observatory files (local or HTTP)    |
 //! | `fetch.catalog`  | `fetch_catalog.rs`    | earthquake catalogs: files, pinned URLs, FDSN query  |
 //! | `fetch.kp`       | `fetch_kp.rs`         | the 3-hourly Kp index (CelesTrak or GFZ files)       |
+//! | `fetch.waveforms`| `fetch_waveforms.rs`  | 3-C traces with P/S picks (PhaseNet npz, SeisBench)  |
 //! | `gapfill`        | `gapfill.rs`          | fills short NaN gaps (P&M 2022 §2), reports the rest |
 //! | `filter`         | `filter.rs`           | Butterworth low/high/band-pass, zero-phase or causal |
 //! | `label.precursor`| `label_precursor.rs`  | labelled, normalised windows before earthquakes (P&M)|
@@ -16,6 +17,7 @@
 //! | `evaluate.focal` | `evaluate_focal.rs`   | FMNet: angle errors, Kagan angles, feature search   |
 //! | `learning-curve` | `learning_curve.rs`   | retrain on subsets, power-law fit, size projection   |
 //! | `compare.training` | `compare_training.rs` | overlays histories of train stages (optimizers)   |
+//! | `export.seisbench` | `export_seisbench.rs` | a waveform set as a SeisBench dataset folder      |
 //!
 //! Adding a kind is one file here plus one [`REGISTRY`] line: the checklist is in the crate docs
 //! ([`crate`], "How to add a stage kind").
@@ -25,9 +27,11 @@ use crate::stage::Stage;
 pub mod compare_training;
 pub mod evaluate_classifier;
 pub mod evaluate_focal;
+pub mod export_seisbench;
 pub mod fetch_catalog;
 pub mod fetch_iaga2002;
 pub mod fetch_kp;
+pub mod fetch_waveforms;
 pub mod filter;
 pub mod gapfill;
 pub mod label_precursor;
@@ -42,6 +46,7 @@ pub static REGISTRY: &[&'static dyn Stage] = &[
     &fetch_iaga2002::FetchIaga2002,
     &fetch_catalog::FetchCatalog,
     &fetch_kp::FetchKp,
+    &fetch_waveforms::FetchWaveforms,
     &gapfill::Gapfill,
     &filter::Filter,
     &label_precursor::LabelPrecursor,
@@ -53,6 +58,7 @@ pub static REGISTRY: &[&'static dyn Stage] = &[
     &evaluate_focal::EvaluateFocal,
     &learning_curve::LearningCurve,
     &compare_training::CompareTraining,
+    &export_seisbench::ExportSeisbench,
 ];
 
 #[cfg(test)]

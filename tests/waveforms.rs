@@ -1,0 +1,404 @@
+//! Labelled waveform sets for phase pickers: `fetch.waveforms` on real PhaseNet `.npz` traces and
+//! a real SeisBench-format sample (values against NumPy/h5py, `tests/data/waveforms/generate.py`),
+//! the two formats agreeing on the same traces, `export.seisbench` round trips, and bad inputs.
+
+use std::path::Path;
+
+use quakeline::data::waveform_set::{self, WaveformSet};
+use serde_json::Value;
+
+use crate::util::{Env, data_dir};
+
+fn reference() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(data_dir().join("waveforms/reference.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+/// A pipeline with one `fetch.waveforms` stage `w` reading `paths` in `format`, plus `extra`.
+fn fetch(format: &str, paths: &[&Path], extra: &str) -> String {
+    let list: Vec<String> = paths
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect();
+    format!(
+        "[pipeline]\nname = \"wf\"\n\n[stage.w]\nkind = \"fetch.waveforms\"\nformat = \"{format}\"\npaths = [{}]\n{extra}",
+        list.join(", ")
+    )
+}
+
+fn run_set(env: &Env, text: &str) -> WaveformSet {
+    let p = env.write("wf.toml", text);
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let f = env.entry(&p, "w");
+    waveform_set::read(&f, "test").unwrap()
+}
+
+/// Checks trace `i` of `set` against one reference summary of generate.py.
+fn check_trace(set: &WaveformSet, i: usize, r: &Value, what: &str) {
+    let x = set.trace(i);
+    let n = set.samples;
+    for c in 0..3 {
+        let comp = &x[c * n..(c + 1) * n];
+        let sum: f64 = comp.iter().map(|v| *v as f64).sum();
+        let sq: f64 = comp.iter().map(|v| (*v as f64).powi(2)).sum();
+        let want_sum = r["sum"][c].as_f64().unwrap();
+        let want_sq = r["sum_sq"][c].as_f64().unwrap();
+        assert!(
+            (sum - want_sum).abs() <= 1e-6,
+            "{what} component {c}: sum {sum} vs {want_sum}"
+        );
+        assert!(
+            (sq - want_sq).abs() <= 1e-12 * want_sq.max(1.0),
+            "{what} component {c}: sum of squares {sq} vs {want_sq}"
+        );
+        for (k, at) in [0, 3000, 9000].iter().enumerate() {
+            // JSON holds the shortest decimal of each float32 value: equal as float32.
+            assert_eq!(
+                comp[*at],
+                r["at_0_3000_9000"][c][k].as_f64().unwrap() as f32,
+                "{what} component {c} sample {at}"
+            );
+        }
+        assert_eq!(
+            set.traces[i].present[c],
+            r["present"][c].as_bool().unwrap(),
+            "{what} component {c} present"
+        );
+    }
+}
+
+fn npz_files() -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(data_dir().join("waveforms/phasenet_npz"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn phasenet_npz_traces_match_numpy() {
+    let env = Env::new();
+    let files = npz_files();
+    let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let set = run_set(&env, &fetch("npz", &refs, ""));
+    let r = reference();
+    assert_eq!(set.len(), 4);
+    assert_eq!((set.samples, set.sampling_rate_hz), (9001, 100.0));
+    for (i, f) in files.iter().enumerate() {
+        let name = f.file_stem().unwrap().to_str().unwrap();
+        let want = &r["npz"][name];
+        let t = &set.traces[i];
+        assert_eq!(t.name, name);
+        assert_eq!(t.p_sample, want["itp"].as_f64().unwrap(), "{name}");
+        assert_eq!(t.s_sample, want["its"].as_f64().unwrap(), "{name}");
+        let channels = want["channels"].as_str().unwrap();
+        assert_eq!(t.channel, &channels[..2], "{name}");
+        let mut parts = name.split('_');
+        assert_eq!(t.network, parts.next().unwrap());
+        assert_eq!(t.station, parts.next().unwrap());
+        assert!(t.distance_km.is_nan() && t.magnitude.is_nan());
+        check_trace(&set, i, want, name);
+    }
+    // The vertical-only station: N and E are missing, flagged, and zero.
+    let mtu = set
+        .traces
+        .iter()
+        .position(|t| t.name == "NC_MTU_2014071807051236_02")
+        .unwrap();
+    assert_eq!(set.traces[mtu].present, [true, false, false]);
+    assert!(set.trace(mtu)[9001..].iter().all(|v| *v == 0.0));
+}
+
+#[test]
+fn seisbench_sample_matches_h5py_and_the_same_npz_traces() {
+    let env = Env::new();
+    let dir = data_dir().join("waveforms/seisbench");
+    let set = run_set(&env, &fetch("seisbench", &[&dir.join("*")], ""));
+    let r = reference();
+    assert_eq!(set.len(), 4);
+    for i in 0..4 {
+        check_trace(&set, i, &r["seisbench"]["traces"][i], &format!("trace {i}"));
+    }
+    let splits: Vec<&str> = set.traces.iter().map(|t| t.split.as_str()).collect();
+    assert_eq!(splits, ["train", "dev", "train", "test"]);
+    let t = &set.traces[1];
+    assert_eq!(
+        (
+            t.name.as_str(),
+            t.network.as_str(),
+            t.station.as_str(),
+            t.channel.as_str()
+        ),
+        ("BK_BKS_2017071510492061", "BK", "BKS", "HH")
+    );
+    assert_eq!((t.p_sample, t.s_sample), (3000.0, 3095.0));
+
+    // The SeisBench sample was converted from these npz files: both readers give the same
+    // samples bit for bit, the same picks, station codes and component flags.
+    let env2 = Env::new();
+    let files = npz_files();
+    let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let npz = run_set(&env2, &fetch("npz", &refs, ""));
+    for (i, t) in set.traces.iter().enumerate() {
+        let j = npz.traces.iter().position(|u| u.name == t.name).unwrap();
+        let u = &npz.traces[j];
+        assert_eq!(set.trace(i), npz.trace(j), "{}", t.name);
+        assert_eq!(
+            (
+                &t.network, &t.station, &t.channel, t.present, t.p_sample, t.s_sample
+            ),
+            (
+                &u.network, &u.station, &u.channel, u.present, u.p_sample, u.s_sample
+            )
+        );
+    }
+}
+
+#[test]
+fn export_seisbench_round_trips_and_has_seisbenchs_layout() {
+    let env = Env::new();
+    let dir = data_dir().join("waveforms/seisbench");
+    let text = fetch(
+        "seisbench",
+        &[&dir.join("*")],
+        "\n[stage.out]\nkind = \"export.seisbench\"\ninput = \"w\"\n",
+    );
+    let source = run_set(&env, &text);
+    let out = env.path().join("results/wf/out");
+    // SeisBench's layout, checked as h5py would see it.
+    let f = hdf5::File::open(out.join("waveforms.hdf5")).unwrap();
+    assert_eq!(f.dataset("data/bucket0").unwrap().shape(), vec![4, 3, 9001]);
+    let s = |n: &str| {
+        f.dataset(n)
+            .unwrap()
+            .read_scalar::<hdf5::types::VarLenUnicode>()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(s("data_format/component_order"), "ZNE");
+    assert_eq!(s("data_format/dimension_order"), "CW");
+    assert_eq!(
+        f.dataset("data_format/sampling_rate")
+            .unwrap()
+            .read_scalar::<f64>()
+            .unwrap(),
+        100.0
+    );
+    drop(f);
+    let csv = std::fs::read_to_string(out.join("metadata.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("trace_name,trace_name_original,station_network_code")
+    );
+    assert!(
+        lines.next().unwrap().starts_with(
+            "\"bucket0$0,:3,:9001\",BG_ACR_2012082505145960,BG,ACR,DP,100,9001,3000,3099,"
+        ),
+        "{csv}"
+    );
+
+    // Read back: the same set, field for field.
+    let env2 = Env::new();
+    let back = run_set(&env2, &fetch("seisbench", &[&out.join("*")], ""));
+    assert_same(&back, &source);
+}
+
+/// Two sets equal field for field (floats by bits, so NaN equals NaN), without printing them.
+fn assert_same(a: &WaveformSet, b: &WaveformSet) {
+    assert_eq!(
+        (a.len(), a.samples, a.sampling_rate_hz),
+        (b.len(), b.samples, b.sampling_rate_hz)
+    );
+    assert!(
+        a.waveforms
+            .iter()
+            .map(|v| v.to_bits())
+            .eq(b.waveforms.iter().map(|v| v.to_bits()))
+    );
+    let key = |t: &waveform_set::Trace| {
+        (
+            t.name.clone(),
+            t.network.clone(),
+            t.station.clone(),
+            t.channel.clone(),
+            t.split.clone(),
+            t.present,
+            [t.p_sample, t.s_sample, t.distance_km, t.magnitude].map(f64::to_bits),
+        )
+    };
+    for (x, y) in a.traces.iter().zip(&b.traces) {
+        assert_eq!(key(x), key(y));
+    }
+}
+
+/// Runs a failing pipeline: exit 1, the message has every `needle`, no panic, no entry.
+fn bad(env: &Env, text: &str, needles: &[&str]) {
+    let p = env.write("bad.toml", text);
+    let r = env.run(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(!r.stderr.contains("panicked"), "{r:?}");
+    for n in needles {
+        assert!(r.stderr.contains(n), "missing {n:?} in {}", r.stderr);
+    }
+    assert!(env.entries().is_empty(), "{:?}", env.entries());
+}
+
+/// Writes an npz archive of f64 arrays `(name, shape, values)`.
+fn npz(path: &Path, arrays: &[(&str, &[u64], &[f64])]) {
+    use npyz::WriterBuilder;
+    let mut w = npyz::npz::NpzWriter::create(path).unwrap();
+    for (name, shape, values) in arrays {
+        let mut a = w
+            .array::<f64>(name, Default::default())
+            .unwrap()
+            .default_dtype()
+            .shape(shape)
+            .begin_nd()
+            .unwrap();
+        a.extend(values.iter().copied()).unwrap();
+        a.finish().unwrap();
+    }
+}
+
+#[test]
+fn bad_waveform_files_are_located_errors() {
+    let env = Env::new();
+    let d = env.path();
+    // npz: no `data`; `data` of the wrong shape; a pick outside the trace; a second rate.
+    npz(&d.join("nodata.npz"), &[("itp", &[], &[3.0])]);
+    bad(
+        &env,
+        &fetch("npz", &[&d.join("nodata.npz")], ""),
+        &["nodata.npz", "no array `data`", "itp"],
+    );
+    npz(&d.join("shape.npz"), &[("data", &[10, 2], &[0.5; 20])]);
+    bad(
+        &env,
+        &fetch("npz", &[&d.join("shape.npz")], ""),
+        &["shape.npz", "array `data` has shape [10, 2]"],
+    );
+    npz(
+        &d.join("late.npz"),
+        &[("data", &[10, 3], &[0.5; 30]), ("its", &[], &[12.0])],
+    );
+    bad(
+        &env,
+        &fetch("npz", &[&d.join("late.npz")], ""),
+        &[
+            "late.npz",
+            "S pick at sample 12 is outside the trace (0..10)",
+        ],
+    );
+    npz(&d.join("a.npz"), &[("data", &[10, 3], &[0.5; 30])]);
+    npz(
+        &d.join("b.npz"),
+        &[
+            ("data", &[10, 3], &[0.5; 30]),
+            ("sampling_rate", &[], &[40.0]),
+        ],
+    );
+    bad(
+        &env,
+        &fetch("npz", &[&d.join("a.npz"), &d.join("b.npz")], ""),
+        &["b.npz", "40 Hz", "100 Hz", "does not resample"],
+    );
+    std::fs::write(d.join("junk.npz"), b"not a zip").unwrap();
+    bad(
+        &env,
+        &fetch("npz", &[&d.join("junk.npz")], ""),
+        &["junk.npz", "not a NumPy .npz"],
+    );
+
+    // SeisBench: a row pointing at a missing block, a slice past the end, no data_format.
+    let sb = data_dir().join("waveforms/seisbench");
+    let copy = |name: &str, csv: &str| {
+        let dir = d.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(sb.join("waveforms.hdf5"), dir.join("waveforms.hdf5")).unwrap();
+        std::fs::write(dir.join("metadata.csv"), csv).unwrap();
+        dir.join("*")
+    };
+    let csv = std::fs::read_to_string(sb.join("metadata.csv")).unwrap();
+    let g = copy("nobucket", &csv.replace("bucket0$2,", "bucket7$2,"));
+    bad(
+        &env,
+        &fetch("seisbench", &[&g], ""),
+        &["metadata.csv:4", "data/bucket7"],
+    );
+    let g = copy(
+        "slice",
+        &csv.replace("bucket0$3,:3,:9001", "bucket0$4,:3,:9001"),
+    );
+    bad(
+        &env,
+        &fetch("seisbench", &[&g], ""),
+        &["metadata.csv:5", "bucket0$4,:3,:9001", "[4, 3, 9001]"],
+    );
+    let g = copy(
+        "rate",
+        &csv.replace("HHE_HHN_HHZ,100.0", "HHE_HHN_HHZ,50.0"),
+    );
+    bad(
+        &env,
+        &fetch("seisbench", &[&g], ""),
+        &["metadata.csv:3", "sampled at 50 Hz, the set at 100 Hz"],
+    );
+    let dir = d.join("noformat");
+    std::fs::create_dir_all(&dir).unwrap();
+    {
+        let f = hdf5::File::create(dir.join("waveforms.hdf5")).unwrap();
+        quakeline::io::h5::write_array(
+            &f.create_group("data").unwrap(),
+            "bucket0",
+            &[1, 3, 4],
+            &[0f32; 12],
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.join("metadata.csv"),
+        "trace_name\n\"bucket0$0,:3,:4\"\n",
+    )
+    .unwrap();
+    bad(
+        &env,
+        &fetch("seisbench", &[&dir.join("*")], ""),
+        &["waveforms.hdf5", "no group `data_format`"],
+    );
+    // A metadata file without its waveforms.
+    let dir = d.join("alone");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("metadata.csv"), &csv).unwrap();
+    bad(
+        &env,
+        &fetch("seisbench", &[&dir.join("*")], ""),
+        &["metadata.csv", "no `waveforms.hdf5` beside it"],
+    );
+}
+
+#[test]
+fn shipped_picker_data_pipeline_runs() {
+    let env = Env::new();
+    let p = crate::util::repo_dir().join("pipelines/picker-data.toml");
+    let results = env.path().join("results");
+    let r = env.run(&[
+        "run",
+        p.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stdout.lines().filter(|l| l.starts_with("ran")).count(),
+        3,
+        "{r:?}"
+    );
+    assert!(results.join("picker-data/export/metadata.csv").is_file());
+}
