@@ -72,7 +72,7 @@ fn kill_9_never_leaves_a_bad_entry() {
 /// `quakeline plan x.toml | head -1`: the reader closes the pipe, and quakeline stops as `cat`
 /// would (status 141, nothing on stderr), for a listing and for a run's progress lines, instead
 /// of panicking with "failed printing to stdout". The read end is closed before quakeline
-/// writes, so its first write fails every time.
+/// starts, so its first write fails every time.
 #[test]
 fn a_closed_stdout_pipe_ends_quietly() {
     let env = Env::new();
@@ -84,14 +84,16 @@ fn a_closed_stdout_pipe_ends_quietly() {
         vec!["plan", p],
         vec!["run", p],
     ] {
-        let mut child = env
+        // The read end is closed before quakeline starts (a piped stdout dropped after spawning
+        // would race with a fast command that writes everything into the pipe's buffer first).
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = env
             .cmd(&args)
-            .stdout(std::process::Stdio::piped())
+            .stdout(writer)
             .stderr(std::process::Stdio::piped())
-            .spawn()
+            .output()
             .unwrap();
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
         assert!(stderr.is_empty(), "{args:?}: {stderr}");

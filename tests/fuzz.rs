@@ -110,6 +110,21 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
 /// Runs `reader` on `runs` mutations of each seed; panics naming the first input that panicked
 /// or took longer than a second.
 fn fuzz(name: &str, seeds: &[PathBuf], runs: usize, reader: impl Fn(&[u8])) {
+    fuzz_inputs(name, seeds, runs, |input| {
+        let t0 = Instant::now();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader(input)));
+        (outcome.is_ok(), t0.elapsed())
+    });
+}
+
+/// The mutation loop; `one` runs the reader on an input and says whether it returned normally
+/// and how long it took.
+fn fuzz_inputs(
+    name: &str,
+    seeds: &[PathBuf],
+    runs: usize,
+    mut one: impl FnMut(&[u8]) -> (bool, Duration),
+) {
     if std::env::var("QUAKELINE_FUZZ_READER").is_ok_and(|only| only != name) {
         return;
     }
@@ -125,9 +140,7 @@ fn fuzz(name: &str, seeds: &[PathBuf], runs: usize, reader: impl Fn(&[u8])) {
     for run in 0..runs {
         let seed = &seeds[run % seeds.len()];
         let input = mutate(seed, &mut rng);
-        let t0 = Instant::now();
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader(&input)));
-        let took = t0.elapsed();
+        let (ok, took) = one(&input);
         slowest = slowest.max(took);
         if run > 0 && (run % 100_000 == 0 || last_report.elapsed() > Duration::from_secs(60)) {
             last_report = Instant::now();
@@ -136,14 +149,10 @@ fn fuzz(name: &str, seeds: &[PathBuf], runs: usize, reader: impl Fn(&[u8])) {
                 start.elapsed().as_secs_f64()
             );
         }
-        if outcome.is_err() || took > Duration::from_secs(1) {
+        if !ok || took > Duration::from_secs(1) {
             panic!(
                 "{name}: run {run} {} on input {:?}",
-                if outcome.is_err() {
-                    "panicked"
-                } else {
-                    "took over 1 s"
-                },
+                if !ok { "panicked" } else { "took over 1 s" },
                 String::from_utf8_lossy(&input)
             );
         }
@@ -152,6 +161,52 @@ fn fuzz(name: &str, seeds: &[PathBuf], runs: usize, reader: impl Fn(&[u8])) {
         "fuzz {name}: {runs} runs in {:.1} s, slowest input {:.2} ms",
         start.elapsed().as_secs_f64(),
         slowest.as_secs_f64() * 1e3
+    );
+}
+
+/// For readers that call C code that may never return (the HDF5 library): each input runs on
+/// its own thread; one that has not returned after 10 s is written to
+/// `$TMPDIR/quakeline-fuzz-hang-<name>-<run>.bin` and counted, its thread left spinning, and
+/// the loop goes on. Any hang fails the pass at the end, listing the files.
+fn fuzz_isolated(
+    name: &str,
+    seeds: &[PathBuf],
+    runs: usize,
+    reader: impl Fn(&[u8], usize) + Send + Sync + 'static,
+) {
+    let reader = std::sync::Arc::new(reader);
+    let mut hangs = Vec::new();
+    let mut run = 0;
+    fuzz_inputs(name, seeds, runs, |input| {
+        run += 1;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let r = reader.clone();
+        let owned = input.to_vec();
+        let id = run;
+        let t0 = Instant::now();
+        std::thread::spawn(move || {
+            let ok =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r(&owned, id))).is_ok();
+            let _ = tx.send(ok);
+        });
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(ok) => (ok, t0.elapsed()),
+            Err(_) => {
+                let path =
+                    std::env::temp_dir().join(format!("quakeline-fuzz-hang-{name}-{id}.bin"));
+                std::fs::write(&path, input).unwrap();
+                eprintln!(
+                    "fuzz {name}: run {id} has not returned after 10 s: {}",
+                    path.display()
+                );
+                hangs.push(path);
+                (true, Duration::ZERO)
+            }
+        }
+    });
+    assert!(
+        hangs.is_empty(),
+        "{name}: inputs that never returned: {hangs:?}"
     );
 }
 
@@ -244,21 +299,23 @@ fn readers(runs: usize) {
             );
         },
     );
-    // FMNet event files are HDF5, read by the C library from a file: each input is written to
-    // one scratch file first.
-    let scratch = std::env::temp_dir().join(format!("quakeline-fuzz-{}.h5", std::process::id()));
-    fuzz(
+    // FMNet event files are HDF5, read by the C library from a file: each input is written to a
+    // scratch file of its own, on a thread of its own (the library can loop forever: see
+    // `hdf5_global_heap_loop` below).
+    fuzz_isolated(
         "fmnet-event",
-        &files(&d.join("fmnet_event"), |n| n.ends_with(".h5")),
+        &[d.join("fmnet_event/pas_syn.h5")],
         runs,
-        |b| {
+        |b, run| {
+            let scratch = std::env::temp_dir()
+                .join(format!("quakeline-fuzz-{}-{run}.h5", std::process::id()));
             std::fs::write(&scratch, b).unwrap();
             if let Ok(ev) = quakeline::io::fmnet_event::read(&scratch) {
                 let _ = ev.check("e.h5", 48, 128, 0.1, "ZRT");
             }
+            let _ = std::fs::remove_file(&scratch);
         },
     );
-    let _ = std::fs::remove_file(&scratch);
 }
 
 /// The bounded pass of the suite (a few seconds per reader in a debug build).
@@ -277,4 +334,26 @@ fn readers_survive_a_long_fuzzing_run() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
     readers(runs);
+}
+
+/// Finding of the long run, not fixable in quakeline: the bundled HDF5 (2.2, hdf5-metno-src
+/// 0.10.4) loops forever in `H5HG__cache_heap_deserialize` (H5HGcache.c: a global-heap object
+/// with index 0 and length 0 before the heap's end never advances the parse pointer) when a
+/// damaged file's variable-length string attribute is read. `tests/data/fmnet_event/
+/// hang_global_heap.h5` is the input the long run found (the seed with a run of digits written
+/// into the global heap, 8 bytes longer). Ignored until the HDF5 library is fixed: it fails
+/// after 10 s while the loop goes on.
+#[test]
+#[ignore]
+fn hdf5_global_heap_loop() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r =
+            quakeline::io::fmnet_event::read(&data_dir().join("fmnet_event/hang_global_heap.h5"));
+        let _ = tx.send(r.is_ok());
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "reading the damaged event file did not return within 10 s"
+    );
 }
