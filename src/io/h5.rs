@@ -64,3 +64,59 @@ pub fn read_array<T: H5Type>(
     let ds = group.dataset(name)?;
     Ok((ds.read_raw::<T>()?, ds.shape()))
 }
+
+/// Checks an HDF5 file from outside (an event file, a SeisBench set) for damage the HDF5
+/// library cannot survive, before the library opens it. The bundled HDF5 (2.2) loops forever
+/// in `H5HG__cache_heap_deserialize` when a global heap collection — where variable-length
+/// strings live — holds a free-space object (index 0) of length 0 before its end: the parse
+/// pointer never advances (found by `tests/fuzz.rs`). This walks every collection the way
+/// that function does (signature `GCOL`, version 1, 8-byte lengths as h5py and quakeline
+/// write them; HDF5 File Format Specification III.E) and refuses the file instead.
+pub fn check_global_heaps(bytes: &[u8]) -> Result<(), String> {
+    const HEADER: usize = 16;
+    const OBJECT_HEADER: usize = 16;
+    let le64 = |at: usize| -> Option<u64> {
+        bytes
+            .get(at..at + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+    };
+    let mut from = 0;
+    while let Some(pos) = bytes[from..].windows(4).position(|w| w == b"GCOL") {
+        let start = from + pos;
+        from = start + 4;
+        if bytes.get(start + 4) != Some(&1) {
+            continue;
+        }
+        let Some(size) = le64(start + 8).and_then(|s| usize::try_from(s).ok()) else {
+            continue;
+        };
+        let Some(end) = start.checked_add(size).filter(|e| *e <= bytes.len()) else {
+            continue; // HDF5 reports a collection past the end of the file itself
+        };
+        let mut p = start + HEADER;
+        while p < end {
+            if p + OBJECT_HEADER > end {
+                break; // trailing free space
+            }
+            let index = u16::from_le_bytes([bytes[p], bytes[p + 1]]);
+            let Some(length) = le64(p + 8).and_then(|s| usize::try_from(s).ok()) else {
+                break;
+            };
+            let need = if index > 0 {
+                length.checked_add(7).map(|l| OBJECT_HEADER + (l & !7))
+            } else {
+                Some(length)
+            };
+            match need {
+                Some(0) => {
+                    return Err(format!(
+                        "damaged HDF5 global heap at byte {start}: an empty free-space object at byte {p} (the HDF5 library would never finish reading it)"
+                    ));
+                }
+                Some(n) if p.checked_add(n).is_some_and(|q| q <= end) => p += n,
+                _ => break, // HDF5 reports an object past the collection itself
+            }
+        }
+    }
+    Ok(())
+}

@@ -116,6 +116,9 @@ pub fn read_chunk(
     h5_path: &Path,
     set: &mut WaveformSet,
 ) -> anyhow::Result<()> {
+    let bytes = std::fs::read(h5_path).map_err(|e| anyhow::anyhow!("{h5_label}: {e}"))?;
+    h5::check_global_heaps(&bytes).map_err(|e| anyhow::anyhow!("{h5_label}: {e}"))?;
+    drop(bytes);
     let file = hdf5::File::open(h5_path)
         .map_err(|e| anyhow::anyhow!("{h5_label}: not an HDF5 file: {e}"))?;
     let fmt = format(&file, h5_label)?;
