@@ -69,7 +69,7 @@ impl WaveformSet {
 
     /// Appends one trace (`data` is `[3, samples]`, Z, N, E), checking it against the set.
     pub fn push(&mut self, data: &[f32], trace: Trace, rate_hz: f64) -> Result<(), String> {
-        if self.traces.is_empty() && self.waveforms.is_empty() {
+        if self.traces.is_empty() {
             self.sampling_rate_hz = rate_hz;
             self.samples = data.len() / 3;
         }

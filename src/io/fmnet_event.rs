@@ -36,9 +36,7 @@ pub struct Event {
 /// Reads an event file; every error names the file and the dataset or attribute.
 pub fn read(path: &Path) -> anyhow::Result<Event> {
     let at = path.display();
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {at}: {e}"))?;
-    h5::check_global_heaps(&bytes).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
-    let f = hdf5::File::open(path).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+    let f = h5::open_outside(path, &at.to_string())?;
     let (waveforms, shape) = h5::read_array::<f32>(&f, "waveforms")
         .map_err(|e| anyhow::anyhow!("{at}: dataset `waveforms`: {e}"))?;
     let [rows, samples] = shape[..] else {

@@ -65,6 +65,15 @@ pub fn read_array<T: H5Type>(
     Ok((ds.read_raw::<T>()?, ds.shape()))
 }
 
+/// Opens an HDF5 file from outside quakeline (not a cache entry) after
+/// [`check_global_heaps`]; `label` names it in errors.
+pub fn open_outside(path: &std::path::Path, label: &str) -> anyhow::Result<hdf5::File> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {label}: {e}"))?;
+    check_global_heaps(&bytes).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+    drop(bytes);
+    hdf5::File::open(path).map_err(|e| anyhow::anyhow!("{label}: not an HDF5 file: {e}"))
+}
+
 /// Checks an HDF5 file from outside (an event file, a SeisBench set) for damage the HDF5
 /// library cannot survive, before the library opens it. The bundled HDF5 (2.2) loops forever
 /// in `H5HG__cache_heap_deserialize` when a global heap collection — where variable-length

@@ -116,11 +116,7 @@ pub fn read_chunk(
     h5_path: &Path,
     set: &mut WaveformSet,
 ) -> anyhow::Result<()> {
-    let bytes = std::fs::read(h5_path).map_err(|e| anyhow::anyhow!("{h5_label}: {e}"))?;
-    h5::check_global_heaps(&bytes).map_err(|e| anyhow::anyhow!("{h5_label}: {e}"))?;
-    drop(bytes);
-    let file = hdf5::File::open(h5_path)
-        .map_err(|e| anyhow::anyhow!("{h5_label}: not an HDF5 file: {e}"))?;
+    let file = h5::open_outside(h5_path, h5_label)?;
     let fmt = format(&file, h5_label)?;
     let data = file
         .group("data")
@@ -130,7 +126,10 @@ pub fn read_chunk(
         .headers()
         .map_err(|e| anyhow::anyhow!("{csv_label}: {e}"))?
         .clone();
-    let col = |name: &str| headers.iter().position(|h| h == name);
+    // Column indices by name, looked up once per field rather than scanned per row.
+    let columns: std::collections::HashMap<&str, usize> =
+        headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
+    let col = |name: &str| columns.get(name).copied();
     let name_col = col("trace_name")
         .ok_or_else(|| anyhow::anyhow!("{csv_label}: no column `trace_name` in the header"))?;
     let distance_col = col("path_ep_distance_km").or_else(|| col("source_distance_km"));
