@@ -250,21 +250,26 @@ fn bad(env: &Env, text: &str, needles: &[&str]) {
     assert!(env.entries().is_empty(), "{:?}", env.entries());
 }
 
-/// Writes an npz archive of f64 arrays `(name, shape, values)`.
+/// Writes an npz archive of f64 arrays `(name, shape, values)`, as `numpy.savez` does (a zip of
+/// `<name>.npy` members).
 fn npz(path: &Path, arrays: &[(&str, &[u64], &[f64])]) {
     use npyz::WriterBuilder;
-    let mut w = npyz::npz::NpzWriter::create(path).unwrap();
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
     for (name, shape, values) in arrays {
-        let mut a = w
-            .array::<f64>(name, Default::default())
-            .unwrap()
+        let mut npy = Vec::new();
+        let mut a = npyz::WriteOptions::new()
             .default_dtype()
             .shape(shape)
+            .writer(&mut npy)
             .begin_nd()
             .unwrap();
         a.extend(values.iter().copied()).unwrap();
         a.finish().unwrap();
+        z.start_file(format!("{name}.npy"), Default::default())
+            .unwrap();
+        std::io::Write::write_all(&mut z, &npy).unwrap();
     }
+    z.finish().unwrap();
 }
 
 #[test]

@@ -14,9 +14,9 @@
 //! component that is all zeros (vertical-only stations, 39 of the 154 traces of PhaseNet's set)
 //! is flagged missing. The columns are reordered to Z, N, E.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
-use npyz::npz::NpzArchive;
+use npyz::NpyFile;
 
 use crate::data::waveform_set::Trace;
 
@@ -33,24 +33,22 @@ pub const DEFAULT_RATE_HZ: f64 = 100.0;
 
 /// Reads one `.npz` file's bytes; `label` is its path (errors name it and the array).
 pub fn parse(label: &str, bytes: &[u8]) -> anyhow::Result<NpzTrace> {
-    let mut z = NpzArchive::new(Cursor::new(bytes))
+    let mut z = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| anyhow::anyhow!("{label}: not a NumPy .npz (zip) archive: {e}"))?;
-    let names: Vec<String> = z.array_names().map(str::to_string).collect();
-    // The bytes `data` holds, as the archive states them: a header claiming more values than
-    // that is damaged, and must not become an allocation of that size.
-    let stored = z
-        .zip_archive()
-        .by_name("data.npy")
-        .map(|f| f.size())
-        .unwrap_or(0);
-    let data = z
-        .by_name("data")
-        .map_err(|e| anyhow::anyhow!("{label}: array `data`: {e}"))?
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "{label}: no array `data` (the (samples, 3) E, N, Z waveform); it holds {names:?}"
-            )
-        })?;
+    let names: Vec<String> = z
+        .file_names()
+        .map(|n| n.trim_end_matches(".npy").to_string())
+        .collect();
+    let data = member(label, &mut z, "data")?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{label}: no array `data` (the (samples, 3) E, N, Z waveform); it holds {names:?}"
+        )
+    })?;
+    // The bytes `data` holds: a header claiming more values than that is damaged, and must
+    // not become an allocation of that size.
+    let stored = data.len() as u64;
+    let data =
+        NpyFile::new(&data[..]).map_err(|e| anyhow::anyhow!("{label}: array `data`: {e}"))?;
     let shape = data.shape().to_vec();
     let [samples, 3] = shape[..] else {
         anyhow::bail!(
@@ -98,28 +96,19 @@ pub fn parse(label: &str, bytes: &[u8]) -> anyhow::Result<NpzTrace> {
             .iter()
             .any(|v| *v != 0.0)
     });
-    let pick = |z: &mut NpzArchive<Cursor<&[u8]>>, name: &str| -> anyhow::Result<f64> {
-        let Some(a) = z
-            .by_name(name)
-            .map_err(|e| anyhow::anyhow!("{label}: array `{name}`: {e}"))?
-        else {
+    let mut pick = |name: &str| -> anyhow::Result<f64> {
+        let Some(a) = member(label, &mut z, name)? else {
             return Ok(f64::NAN);
         };
-        let v = scalar(label, name, a)?;
+        let v = scalar(label, name, &a)?;
         Ok(if v < 0.0 { f64::NAN } else { v })
     };
-    let p_sample = pick(&mut z, "itp")?;
-    let s_sample = pick(&mut z, "its")?;
-    let sampling_rate_hz = if let Some(a) = z
-        .by_name("sampling_rate")
-        .map_err(|e| anyhow::anyhow!("{label}: array `sampling_rate`: {e}"))?
-    {
-        scalar(label, "sampling_rate", a)?
-    } else if let Some(a) = z
-        .by_name("dt")
-        .map_err(|e| anyhow::anyhow!("{label}: array `dt`: {e}"))?
-    {
-        1.0 / scalar(label, "dt", a)?
+    let p_sample = pick("itp")?;
+    let s_sample = pick("its")?;
+    let sampling_rate_hz = if let Some(a) = member(label, &mut z, "sampling_rate")? {
+        scalar(label, "sampling_rate", &a)?
+    } else if let Some(a) = member(label, &mut z, "dt")? {
+        1.0 / scalar(label, "dt", &a)?
     } else {
         DEFAULT_RATE_HZ
     };
@@ -127,16 +116,20 @@ pub fn parse(label: &str, bytes: &[u8]) -> anyhow::Result<NpzTrace> {
         sampling_rate_hz.is_finite() && sampling_rate_hz > 0.0,
         "{label}: the sampling rate {sampling_rate_hz} Hz is not positive"
     );
-    let channels = match z
-        .by_name("channels")
-        .map_err(|e| anyhow::anyhow!("{label}: array `channels`: {e}"))?
-    {
-        Some(a) if a.shape().is_empty() => a
-            .into_vec::<String>()
-            .map_err(|e| anyhow::anyhow!("{label}: array `channels`: {e}"))?
-            .pop()
-            .unwrap_or_default(),
-        _ => String::new(),
+    let channels = match member(label, &mut z, "channels")? {
+        Some(b) => {
+            let err = |e: std::io::Error| anyhow::anyhow!("{label}: array `channels`: {e}");
+            let a = NpyFile::new(&b[..]).map_err(err)?;
+            if a.shape().is_empty() {
+                a.into_vec::<String>()
+                    .map_err(err)?
+                    .pop()
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
+        }
+        None => String::new(),
     };
     let stem = std::path::Path::new(label)
         .file_stem()
@@ -167,8 +160,41 @@ pub fn parse(label: &str, bytes: &[u8]) -> anyhow::Result<NpzTrace> {
     })
 }
 
+/// Largest `.npy` member read: far above any trace (a 90-s 3-C float64 trace is 216 kB), far
+/// below what a deflate bomb would expand to.
+const MAX_MEMBER_BYTES: u64 = 1 << 30;
+
+/// The bytes of member `<name>.npy`, or `None` when the archive has no such array.
+fn member(
+    label: &str,
+    z: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let mut f = match z.by_name(&format!("{name}.npy")) {
+        Ok(f) => f,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(e) => anyhow::bail!("{label}: array `{name}`: {e}"),
+    };
+    anyhow::ensure!(
+        f.size() <= MAX_MEMBER_BYTES,
+        "{label}: array `{name}` claims {} bytes uncompressed, more than the {MAX_MEMBER_BYTES} quakeline reads",
+        f.size()
+    );
+    let mut out = Vec::with_capacity(f.size().min(1 << 24) as usize);
+    (&mut f)
+        .take(MAX_MEMBER_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| anyhow::anyhow!("{label}: array `{name}`: {e}"))?;
+    anyhow::ensure!(
+        out.len() as u64 <= MAX_MEMBER_BYTES,
+        "{label}: array `{name}` expands past {MAX_MEMBER_BYTES} bytes"
+    );
+    Ok(Some(out))
+}
+
 /// A numeric scalar (or one-element array) of any integer or float dtype.
-fn scalar<R: std::io::Read>(label: &str, name: &str, a: npyz::NpyFile<R>) -> anyhow::Result<f64> {
+fn scalar(label: &str, name: &str, bytes: &[u8]) -> anyhow::Result<f64> {
+    let a = NpyFile::new(bytes).map_err(|e| anyhow::anyhow!("{label}: array `{name}`: {e}"))?;
     let n = a
         .shape()
         .iter()
