@@ -276,6 +276,29 @@ fn readers(runs: usize) {
             let _ = quakeline::io::phasenet_npz::parse("f.npz", b);
         },
     );
+    // miniSEED: libmseed (C) decodes; the assembly of station traces and the pick file are ours.
+    fuzz(
+        "mseed",
+        &files(&d.join("waveforms/mseed"), |n| !n.ends_with(".csv")),
+        runs,
+        |b| {
+            if let Ok(recs) = quakeline::io::mseed::records("f.mseed", b) {
+                let recs: Vec<_> = recs
+                    .into_iter()
+                    .map(|r| ("f.mseed".to_string(), r))
+                    .collect();
+                let _ = quakeline::io::mseed::assemble(&recs, 60_000_000_000);
+            }
+        },
+    );
+    fuzz(
+        "pick-file",
+        &[d.join("waveforms/mseed/picks.csv")],
+        runs,
+        |b| {
+            let _ = quakeline::io::mseed::read_picks("picks.csv", b);
+        },
+    );
     let sb = d.join("waveforms/seisbench");
     fuzz(
         "seisbench-metadata",

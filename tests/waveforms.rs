@@ -17,7 +17,7 @@ fn reference() -> Value {
 }
 
 /// A pipeline with one `fetch.waveforms` stage `w` reading `paths` in `format`, plus `extra`.
-fn fetch(format: &str, paths: &[&Path], extra: &str) -> String {
+pub fn fetch(format: &str, paths: &[&Path], extra: &str) -> String {
     let list: Vec<String> = paths
         .iter()
         .map(|p| format!("{:?}", p.display().to_string()))
@@ -28,7 +28,7 @@ fn fetch(format: &str, paths: &[&Path], extra: &str) -> String {
     )
 }
 
-fn run_set(env: &Env, text: &str) -> WaveformSet {
+pub fn run_set(env: &Env, text: &str) -> WaveformSet {
     let p = env.write("wf.toml", text);
     let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
     assert_eq!(r.code, 0, "{r:?}");
@@ -239,7 +239,7 @@ fn assert_same(a: &WaveformSet, b: &WaveformSet) {
 }
 
 /// Runs a failing pipeline: exit 1, the message has every `needle`, no panic, no entry.
-fn bad(env: &Env, text: &str, needles: &[&str]) {
+pub fn bad(env: &Env, text: &str, needles: &[&str]) {
     let p = env.write("bad.toml", text);
     let r = env.run(&["run", p.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{r:?}");
@@ -312,7 +312,12 @@ fn bad_waveform_files_are_located_errors() {
     bad(
         &env,
         &fetch("npz", &[&d.join("a.npz"), &d.join("b.npz")], ""),
-        &["b.npz", "40 Hz", "100 Hz", "does not resample"],
+        &[
+            "b.npz",
+            "40 Hz",
+            "100 Hz",
+            "set `sampling_rate_hz` to resample",
+        ],
     );
     std::fs::write(d.join("junk.npz"), b"not a zip").unwrap();
     bad(

@@ -15,8 +15,10 @@
 //! | attribute `sampling_rate_hz` | float64 | one rate for the whole set |
 //! | attribute `component_order` | string | `ZNE` |
 //!
-//! Every sample must be finite (a NaN poisons every gradient; gaps are the readers' concern) and
-//! every pick inside its trace; the writer checks both, so the reader can trust an entry.
+//! A sample is finite, or NaN where there is no data: a gap between miniSEED records, or the end
+//! of a station trace shorter than the set's longest. Consumers that cannot take NaN (a model's
+//! gradients) handle it where they cut windows. Infinities are refused, and every pick must lie
+//! inside its trace; the writer checks both, so the reader can trust an entry.
 
 use hdf5::types::VarLenUnicode;
 
@@ -75,7 +77,7 @@ impl WaveformSet {
         }
         if (rate_hz - self.sampling_rate_hz).abs() > 1e-9 * self.sampling_rate_hz {
             return Err(format!(
-                "trace `{}` is sampled at {rate_hz} Hz, the set at {} Hz (its first trace); quakeline does not resample yet: give traces of one rate",
+                "trace `{}` is sampled at {rate_hz} Hz, the set at {} Hz (its first trace); set `sampling_rate_hz` to resample every trace to one rate",
                 trace.name, self.sampling_rate_hz
             ));
         }
@@ -87,7 +89,7 @@ impl WaveformSet {
                 self.samples
             ));
         }
-        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        if let Some(i) = data.iter().position(|v| v.is_infinite()) {
             return Err(format!(
                 "trace `{}`: sample {} of component {} is {}",
                 trace.name,

@@ -7,6 +7,7 @@ pub mod h5;
 pub mod http;
 pub mod iaga2002;
 pub mod kp;
+pub mod mseed;
 pub mod phasenet_npz;
 pub mod sac;
 pub mod seisbench;

@@ -4,8 +4,11 @@
 //!   output="sos")`.
 //! - [`sos`]: causal filtering (`sosfilt`) and zero-phase forward-backward filtering with odd edge
 //!   padding (`sosfiltfilt`), matching SciPy to rounding.
+//! - [`resample`]: rational-factor resampling with an anti-aliasing FIR filter, as
+//!   `scipy.signal.resample_poly`, gap by gap.
 //! - [`segments`]: NaN-delimited contiguous segments, so gaps are never smeared by a filter.
 
 pub mod butterworth;
+pub mod resample;
 pub mod segments;
 pub mod sos;

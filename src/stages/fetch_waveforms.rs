@@ -2,9 +2,10 @@
 //!
 //! # Purpose
 //! Hong et al. (2023) pre-train a U-Net picker on STEAD and INSTANCE and fine-tune it on local
-//! data; those sets are distributed in SeisBench's format, and PhaseNet's own training data as
-//! `.npz` files. This stage reads either into one labelled waveform set, so a user with the
-//! files on disk runs the same pipeline ([`crate::io::seisbench`], [`crate::io::phasenet_npz`]).
+//! data; those sets are distributed in SeisBench's format, PhaseNet's own training data as
+//! `.npz` files, and a lab's own recordings as miniSEED. This stage reads any of them into one
+//! labelled waveform set, so a user with the files on disk runs the same pipeline
+//! ([`crate::io::seisbench`], [`crate::io::phasenet_npz`], [`crate::io::mseed`]).
 //!
 //! # Inputs
 //! None.
@@ -17,7 +18,15 @@
 //! # Parameters
 //! `paths` / `urls` + `blake3` as every fetch kind; `format` = `npz` (one trace per file) |
 //! `seisbench` (`metadata*.csv` with the `waveforms*.hdf5` of the same chunk name: give both,
-//! e.g. `paths = ["sb/*"]`). Every trace of a set must share one sampling rate and length.
+//! e.g. `paths = ["sb/*"]`) | `mseed` (miniSEED files, one station trace per network, station,
+//! location and band/instrument code and stretch of time — records more than `max_gap_s`
+//! (default 60) apart start a new trace — gaps NaN; picks from the `*.csv` pick files among the
+//! files, columns `trace,phase,time`, each placed in the trace of its station that contains its
+//! time; traces shorter than the longest are NaN at their end).
+//! `sampling_rate_hz`: the set's rate; a trace at another rate is resampled as
+//! `scipy.signal.resample_poly` does (Kaiser-windowed FIR anti-aliasing, each gap-free run alone;
+//! picks scaled). Without it every trace must have the first trace's rate. npz and SeisBench
+//! traces must also share one length (after resampling).
 //!
 //! # Cache key
 //! The files' content digests.
@@ -29,9 +38,13 @@
 //! 93:1695, doi:10.1785/0220210324. Zhu & Beroza (2019), PhaseNet, GJI 216:261,
 //! doi:10.1093/gji/ggy423.
 
-use crate::data::{self, waveform_set::WaveformSet};
-use crate::io::{h5, phasenet_npz, seisbench};
+use crate::data::{
+    self,
+    waveform_set::{Trace, WaveformSet},
+};
+use crate::io::{h5, mseed, phasenet_npz, seisbench};
 use crate::params::ParamError;
+use crate::signal::resample::{Ratio, resample_with_gaps};
 use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
 
 pub struct FetchWaveforms;
@@ -41,14 +54,19 @@ crate::choice! {
     pub enum Format {
         Npz = "npz",
         Seisbench = "seisbench",
+        Mseed = "mseed",
     }
 }
 
 crate::source_params! {
     /// Parameters of this stage kind (see the module docs).
     pub struct FetchWaveformsParams {
-        /// npz (PhaseNet, one trace per file) or seisbench (metadata*.csv + waveforms*.hdf5)
+        /// npz (PhaseNet, one trace per file), seisbench (metadata*.csv + waveforms*.hdf5) or mseed (miniSEED + *.csv pick files)
         format: Format = Choice(Format::NAMES), Required;
+        /// the set's sampling rate: traces at another rate are resampled (anti-aliased, as scipy's resample_poly)
+        sampling_rate_hz: Option<f64> = Float { positive: true }, Optional;
+        /// mseed: records of a station further apart than this start a new trace (seconds)
+        max_gap_s: f64 = Float { positive: true }, Default("60.0");
     }
 }
 
@@ -62,8 +80,10 @@ impl StageKind for FetchWaveforms {
     const INFO: StageInfo = StageInfo {
         kind: "fetch.waveforms",
         version: 1,
-        changelog: &["first version: PhaseNet npz and SeisBench"],
-        summary: "read 3-C traces with P/S picks (PhaseNet npz or SeisBench datasets) into a labelled waveform set",
+        changelog: &[
+            "first version: PhaseNet npz and SeisBench; miniSEED with pick files, resampling",
+        ],
+        summary: "read 3-C traces with P/S picks (PhaseNet npz, SeisBench, miniSEED) into a labelled waveform set",
         inputs: &[],
         outputs: Outputs::Root(data::WAVEFORM_SET),
         metrics: &[],
@@ -88,11 +108,28 @@ impl StageKind for FetchWaveforms {
             Format::Npz => {
                 for (label, bytes) in &files {
                     let t = phasenet_npz::parse(label, bytes)?;
-                    set.push(&t.data, t.trace, t.sampling_rate_hz)
+                    let (data, trace, rate) =
+                        to_rate(t.data, t.trace, t.sampling_rate_hz, p.sampling_rate_hz)
+                            .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+                    set.push(&data, trace, rate)
                         .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
                 }
             }
-            Format::Seisbench => read_seisbench(ctx, &files, &mut set)?,
+            Format::Seisbench => {
+                let mut read = WaveformSet::default();
+                read_seisbench(ctx, &files, &mut read)?;
+                for (i, trace) in read.traces.iter().enumerate() {
+                    let (data, trace, rate) = to_rate(
+                        read.trace(i).to_vec(),
+                        trace.clone(),
+                        read.sampling_rate_hz,
+                        p.sampling_rate_hz,
+                    )?;
+                    set.push(&data, trace, rate)
+                        .map_err(|e| anyhow::anyhow!(e))?;
+                }
+            }
+            Format::Mseed => read_mseed(&files, p.sampling_rate_hz, p.max_gap_s, &mut set)?,
         }
         anyhow::ensure!(!set.is_empty(), "no traces in the files given");
         data::waveform_set::write(ctx.output, &set)?;
@@ -104,6 +141,166 @@ impl StageKind for FetchWaveforms {
         h5::write_attr(ctx.output, "with_s", count(|t| t.s_sample))?;
         Ok(())
     }
+}
+
+/// Resamples one trace (`[3, samples]`, Z, N, E) from `rate` to `target` (when given and
+/// different), picks scaled with it.
+fn to_rate(
+    data: Vec<f32>,
+    mut trace: Trace,
+    rate: f64,
+    target: Option<f64>,
+) -> anyhow::Result<(Vec<f32>, Trace, f64)> {
+    let Some(target) = target.filter(|t| (t - rate).abs() > 1e-9 * rate) else {
+        return Ok((data, trace, rate));
+    };
+    let ratio =
+        Ratio::between(rate, target).map_err(|e| anyhow::anyhow!("trace `{}`: {e}", trace.name))?;
+    let n = data.len() / 3;
+    let mut out = Vec::with_capacity(3 * ratio.output_len(n));
+    for row in data.chunks(n.max(1)) {
+        let x: Vec<f64> = row.iter().map(|v| f64::from(*v)).collect();
+        out.extend(resample_with_gaps(&x, ratio).into_iter().map(|v| v as f32));
+    }
+    let scale = ratio.up as f64 / ratio.down as f64;
+    trace.p_sample *= scale;
+    trace.s_sample *= scale;
+    Ok((out, trace, target))
+}
+
+/// miniSEED files and `*.csv` pick files → one trace per station, picks placed by time,
+/// resampled to `target` when given, every trace padded with NaN to the longest.
+fn read_mseed(
+    files: &[(String, Vec<u8>)],
+    target: Option<f64>,
+    max_gap_s: f64,
+    set: &mut WaveformSet,
+) -> anyhow::Result<()> {
+    let mut records = Vec::new();
+    let mut picks = Vec::new();
+    for (label, bytes) in files {
+        if base(label).to_ascii_lowercase().ends_with(".csv") {
+            picks.extend(
+                mseed::read_picks(label, bytes)?
+                    .into_iter()
+                    .map(|p| (label, p)),
+            );
+        } else {
+            records.extend(
+                mseed::records(label, bytes)?
+                    .into_iter()
+                    .map(|r| (label.clone(), r)),
+            );
+        }
+    }
+    anyhow::ensure!(
+        !records.is_empty(),
+        "no miniSEED files among the files given (only pick files)"
+    );
+    let max_gap_ns = (max_gap_s * 1e9).min(i64::MAX as f64) as i64;
+    let stations = mseed::assemble(&records, max_gap_ns)?;
+    let rate = target.unwrap_or(stations[0].rate_hz);
+    let mut traces = Vec::with_capacity(stations.len());
+    for st in &stations {
+        if (st.rate_hz - rate).abs() > 1e-9 * rate && target.is_none() {
+            anyhow::bail!(
+                "trace `{}` is sampled at {} Hz, the set at {rate} Hz (its first trace); set `sampling_rate_hz` to resample every trace to one rate",
+                st.name,
+                st.rate_hz
+            );
+        }
+        let ratio = Ratio::between(st.rate_hz, rate)
+            .map_err(|e| anyhow::anyhow!("trace `{}`: {e}", st.name))?;
+        let data = st.data.clone().map(|c| resample_with_gaps(&c, ratio));
+        let trace = Trace {
+            name: st.name.clone(),
+            network: st.network.clone(),
+            station: st.station.clone(),
+            channel: st.channel.clone(),
+            split: String::new(),
+            present: st.present,
+            p_sample: f64::NAN,
+            s_sample: f64::NAN,
+            distance_km: f64::NAN,
+            magnitude: f64::NAN,
+        };
+        traces.push((data, trace));
+    }
+    // Each pick goes to the trace of its station whose data contains its time; a trace holds
+    // at most one P and one S.
+    let mut first_pick: std::collections::HashMap<(usize, char), (&str, u64)> = Default::default();
+    for (label, p) in &picks {
+        let of_station: Vec<usize> = (0..stations.len())
+            .filter(|&i| stations[i].id == p.trace)
+            .collect();
+        anyhow::ensure!(
+            !of_station.is_empty(),
+            "{label}: line {}, field `trace`: no trace `{}` in the miniSEED files (they hold {})",
+            p.line,
+            p.trace,
+            stations
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let sample = |i: usize| (p.time_ns - stations[i].start_ns) as f64 * rate / 1e9;
+        let Some(i) = of_station
+            .iter()
+            .copied()
+            .find(|&i| (0.0..traces[i].0[0].len() as f64).contains(&sample(i)))
+        else {
+            let spans: Vec<String> = of_station
+                .iter()
+                .map(|&i| {
+                    let st = &stations[i];
+                    format!(
+                        "{} to {}",
+                        crate::time::format_rfc3339(st.start_ns),
+                        crate::time::format_rfc3339(
+                            st.start_ns + (traces[i].0[0].len() as f64 * 1e9 / rate) as i64
+                        )
+                    )
+                })
+                .collect();
+            anyhow::bail!(
+                "{label}: line {}: the {} pick of `{}` at {} is outside its data ({})",
+                p.line,
+                p.phase,
+                p.trace,
+                crate::time::format_rfc3339(p.time_ns),
+                spans.join(", ")
+            );
+        };
+        if let Some((l, line)) = first_pick.insert((i, p.phase), (label.as_str(), p.line)) {
+            anyhow::bail!(
+                "{label}: line {}: a second {} pick for `{}` in the trace starting {} (the first is {l}: line {line}); a trace holds one P and one S",
+                p.line,
+                p.phase,
+                p.trace,
+                crate::time::format_rfc3339(stations[i].start_ns)
+            );
+        }
+        let t = &mut traces[i].1;
+        if p.phase == 'P' {
+            t.p_sample = sample(i);
+        } else {
+            t.s_sample = sample(i);
+        }
+    }
+    let longest = traces.iter().map(|(d, _)| d[0].len()).max().unwrap_or(0);
+    for (data, trace) in traces {
+        let mut flat = Vec::with_capacity(3 * longest);
+        for c in &data {
+            flat.extend(c.iter().map(|v| *v as f32));
+            flat.extend(std::iter::repeat_n(f32::NAN, longest - c.len()));
+        }
+        set.push(&flat, trace, rate)
+            .map_err(|e| anyhow::anyhow!(e))?;
+    }
+    Ok(())
 }
 
 /// Pairs each `metadata<chunk>.csv` with `waveforms<chunk>.hdf5` and reads them in file order.

@@ -1,0 +1,448 @@
+//! miniSEED: continuous 3-C records as station traces, with picks from a pick file.
+//!
+//! miniSEED (FDSN SEED 2.4 data records and miniSEED 3, <https://docs.fdsn.org/projects/miniseed3/>)
+//! is what data centres serve and stations record. Records are decoded by EarthScope's libmseed
+//! (through the `mseed` crate): Steim1/Steim2, integer and float encodings, CRC checks on
+//! miniSEED 3 — a maintained decoder rather than Steim written again here.
+//!
+//! Records are grouped into station traces by network, station, location and the band and
+//! instrument codes of the channel (`BK.BKS..HH`, the trace name); the channel's last letter is
+//! the component: `Z`; `N` or `1`; `E` or `2`. The `1`/`2` components are taken as N/E without
+//! rotation (their azimuths are station metadata, which miniSEED does not carry): the same
+//! convention as SeisBench's default `component_order` mapping. The trace starts at its earliest
+//! sample over the three components; every record's samples are placed on that grid at the
+//! nearest sample (components offset by a fraction of a sample are aligned to within half a
+//! sample). Time not covered by a record — a gap, or a component starting late — is NaN. A
+//! station's records more than a maximum gap apart (e.g. event windows of several earthquakes)
+//! are separate traces, named by station and start time (`BK.BKS..HH_2017-07-15T10:49:20.610Z`).
+//!
+//! Picks come from a pick file, a SeisBench-style CSV with a header and the columns `trace`
+//! (the station id `NET.STA.LOC.BI`, e.g. `BK.BKS..HH`; the time decides which of its traces), `phase` (`P`, `Pg`, `Pn`, … or `S`, …: the first letter decides) and
+//! `time` (ISO 8601 UTC); the pick's sample index is fractional.
+
+use std::collections::BTreeMap;
+
+use mseed::{MSControlFlags, MSRecord, MSSampleType};
+
+use crate::time;
+
+/// Samples per component a station trace may span (about 5.8 days at 100 Hz): a record dated
+/// years from its neighbours must not become an allocation of that size.
+pub const MAX_TRACE_SAMPLES: usize = 50_000_000;
+
+/// One decoded data record.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub network: String,
+    pub station: String,
+    pub location: String,
+    pub channel: String,
+    /// Time of the first sample, ns since 1970 UTC.
+    pub start_ns: i64,
+    pub rate_hz: f64,
+    pub samples: Vec<f64>,
+    /// Where the record starts in its file (errors name it).
+    pub byte: usize,
+}
+
+/// libmseed reports what is wrong with a record (`only decoded 5931 samples of 5980 expected`)
+/// through its log, printed to stderr by default, and returns a generic error code. Its log
+/// parameters are thread-local (`gMSLogParam`), so each decoding thread routes them once into a
+/// thread-local buffer, and [`records`] puts them into its error message instead.
+mod log {
+    use std::cell::{Cell, RefCell};
+    use std::ffi::{CStr, c_char};
+
+    thread_local! {
+        static HOOKED: Cell<bool> = const { Cell::new(false) };
+        static MESSAGES: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+
+    /// Called by libmseed with one formatted message; must not unwind into C.
+    unsafe extern "C" fn keep(message: *const c_char) {
+        if message.is_null() {
+            return;
+        }
+        // SAFETY: libmseed passes a NUL-terminated string valid for the duration of the call.
+        let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+        let _ = MESSAGES.try_with(|m| {
+            if let Ok(mut m) = m.try_borrow_mut() {
+                if !m.is_empty() {
+                    m.push_str("; ");
+                }
+                m.push_str(text.trim());
+            }
+        });
+    }
+
+    /// Routes this thread's libmseed messages into the buffer, and empties it.
+    pub fn start() {
+        if !HOOKED.with(|h| h.replace(true)) {
+            // SAFETY: `keep` has the `void (*)(const char*)` signature libmseed expects and
+            // lives for the program; null prefixes keep libmseed's defaults; 0 disables the
+            // message registry. This only sets the calling thread's `gMSLogParam`.
+            unsafe {
+                libmseed_sys::ms_rloginit(
+                    Some(keep),
+                    std::ptr::null(),
+                    Some(keep),
+                    std::ptr::null(),
+                    0,
+                );
+            }
+        }
+        MESSAGES.with(|m| m.borrow_mut().clear());
+    }
+
+    /// The messages since [`start`], `Error: ` prefixes removed.
+    pub fn take() -> String {
+        MESSAGES
+            .with(|m| std::mem::take(&mut *m.borrow_mut()))
+            .replace("Error: ", "")
+    }
+}
+
+/// Decodes every data record of one file's bytes. Text (log) records carry no waveform and
+/// are skipped; zero bytes after the last record (block padding) are allowed; anything else
+/// that is not a record is an error naming its byte offset.
+pub fn records(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Record>> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        if rest.iter().all(|b| *b == 0) {
+            break;
+        }
+        let len = match mseed::detect(rest) {
+            Ok(d) => d.rec_len.map(|n| n as usize),
+            Err(e) => anyhow::bail!("{label}: byte {at}: not a miniSEED record ({e})"),
+        };
+        let Some(len) = len.filter(|n| *n > 0 && *n <= rest.len()) else {
+            anyhow::bail!(
+                "{label}: byte {at}: not a miniSEED record, or one whose length is unknown or runs past the end of the file ({} bytes left)",
+                rest.len()
+            );
+        };
+        if let Err(why) = check_ms2_data_offset(&rest[..len]) {
+            anyhow::bail!("{label}: record at byte {at}: {why}");
+        }
+        let failed = |e: mseed::MSError| {
+            let said = log::take();
+            if said.is_empty() {
+                anyhow::anyhow!("{label}: record at byte {at}: {e}")
+            } else {
+                anyhow::anyhow!("{label}: record at byte {at}: {said}")
+            }
+        };
+        log::start();
+        let mut rec = MSRecord::parse(
+            &rest[..len],
+            MSControlFlags::MSF_UNPACKDATA | MSControlFlags::MSF_VALIDATECRC,
+        )
+        .map_err(failed)?;
+        rec.unpack_data().map_err(failed)?;
+        // Steim frames carry the last sample (Xn) as an integrity check; libmseed only warns
+        // when the decoded samples disagree with it, but those samples are wrong.
+        let warnings = log::take();
+        anyhow::ensure!(
+            !warnings.contains("integrity check"),
+            "{label}: record at byte {at}: damaged compressed data: {warnings}"
+        );
+        let located = |what: &str| format!("{label}: record at byte {at}: {what}");
+        let samples: Vec<f64> = match rec.sample_type() {
+            MSSampleType::Integer32 => rec
+                .data_samples::<i32>()
+                .unwrap_or_default()
+                .iter()
+                .map(|v| f64::from(*v))
+                .collect(),
+            MSSampleType::Float32 => rec
+                .data_samples::<f32>()
+                .unwrap_or_default()
+                .iter()
+                .map(|v| f64::from(*v))
+                .collect(),
+            MSSampleType::Float64 => rec.data_samples::<f64>().unwrap_or_default().to_vec(),
+            MSSampleType::Text => {
+                at += len;
+                continue;
+            }
+            MSSampleType::Unknown => {
+                if rec.sample_cnt() == 0 {
+                    at += len;
+                    continue;
+                }
+                anyhow::bail!(located("samples of an unknown type"));
+            }
+        };
+        if let Some(i) = samples.iter().position(|v| !v.is_finite()) {
+            anyhow::bail!(located(&format!("sample {i} is {}", samples[i])));
+        }
+        let rate_hz = rec.sample_rate_hz();
+        anyhow::ensure!(
+            rate_hz.is_finite() && rate_hz > 0.0,
+            located(&format!("sampling rate {rate_hz} Hz"))
+        );
+        let start_ns = rec
+            .start_time()
+            .ok()
+            .and_then(|t| i64::try_from(t.unix_timestamp_nanos()).ok())
+            .ok_or_else(|| anyhow::anyhow!(located("start time outside the time axis")))?;
+        let text = |r: mseed::MSResult<String>, what: &str| {
+            r.map_err(|e| anyhow::anyhow!(located(&format!("{what}: {e}"))))
+        };
+        out.push(Record {
+            network: text(rec.network(), "network")?,
+            station: text(rec.station(), "station")?,
+            location: text(rec.location(), "location")?,
+            channel: text(rec.channel(), "channel")?,
+            start_ns,
+            rate_hz,
+            samples,
+            byte: at,
+        });
+        at += len;
+    }
+    anyhow::ensure!(!out.is_empty(), "{label}: no miniSEED data records");
+    Ok(out)
+}
+
+/// Refuses a miniSEED 2 record whose "beginning of data" offset lies outside it, before libmseed
+/// sees it: libmseed (3.1.3, and its master of 2026-11) computes the payload size as record
+/// length minus that offset without checking it, and reads far past the record (a crash found by
+/// `tests/fuzz.rs`, input `tests/data/waveforms/mseed/fuzz_data_offset.mseed`). The header's
+/// byte order is decided as libmseed decides it: the start year (bytes 20–21) read big-endian is
+/// plausible (1900–2100) or the record is little-endian (SEED 2.4, fixed section of the data
+/// header: data offset at bytes 44–45, sample count at 30–31).
+fn check_ms2_data_offset(rec: &[u8]) -> Result<(), String> {
+    let is_ms2 = rec.len() >= 48
+        && rec[..6]
+            .iter()
+            .all(|b| b.is_ascii_digit() || *b == b' ' || *b == 0)
+        && matches!(rec[6], b'D' | b'R' | b'Q' | b'M');
+    if !is_ms2 {
+        return Ok(());
+    }
+    let big = (1900..=2100).contains(&u16::from_be_bytes([rec[20], rec[21]]));
+    let u16_at = |i: usize| {
+        let b = [rec[i], rec[i + 1]];
+        if big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
+    let (offset, samples) = (usize::from(u16_at(44)), u16_at(30));
+    if samples > 0 && (offset < 48 || offset >= rec.len()) {
+        return Err(format!(
+            "the data offset in its header ({offset}) is outside the record ({} bytes): a damaged header",
+            rec.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A station's three components on one sample grid.
+#[derive(Clone, Debug)]
+pub struct StationTrace {
+    /// `NET.STA.LOC.BI_<start time>`, e.g. `BK.BKS..HH_2017-07-15T10:49:20.610Z`.
+    pub name: String,
+    /// `NET.STA.LOC.BI` (band and instrument codes), what pick files name.
+    pub id: String,
+    pub network: String,
+    pub station: String,
+    /// Band and instrument codes, `HH`.
+    pub channel: String,
+    pub start_ns: i64,
+    pub rate_hz: f64,
+    /// Z, N, E, each the same length; NaN where no record covers a sample.
+    pub data: [Vec<f64>; 3],
+    pub present: [bool; 3],
+}
+
+impl StationTrace {
+    pub fn samples(&self) -> usize {
+        self.data[0].len()
+    }
+}
+
+/// Component row (Z, N, E) of a channel code's last letter.
+fn component(channel: &str) -> Option<usize> {
+    match channel.chars().last()? {
+        'Z' => Some(0),
+        'N' | '1' => Some(1),
+        'E' | '2' => Some(2),
+        _ => None,
+    }
+}
+
+/// Groups decoded records (`(file label, record)`) into station traces, by station and then in
+/// time: a record that starts more than `max_gap_ns` after everything before it of its station
+/// begins a new trace (event windows of one station are separate traces, not one trace of
+/// days of NaN). Traces come in the order of their station names, then in time.
+pub fn assemble(
+    records: &[(String, Record)],
+    max_gap_ns: i64,
+) -> anyhow::Result<Vec<StationTrace>> {
+    let mut groups: BTreeMap<String, Vec<(&str, &Record, usize)>> = BTreeMap::new();
+    for (label, r) in records {
+        let comp = component(&r.channel).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{label}: record at byte {}: channel `{}` is not a Z, N/1 or E/2 component",
+                r.byte,
+                r.channel
+            )
+        })?;
+        let band: String = r
+            .channel
+            .chars()
+            .take(r.channel.chars().count() - 1)
+            .collect();
+        let name = format!("{}.{}.{}.{band}", r.network, r.station, r.location);
+        groups.entry(name).or_default().push((label, r, comp));
+    }
+    let mut out = Vec::new();
+    for (name, mut recs) in groups {
+        recs.sort_by_key(|(_, r, _)| r.start_ns);
+        let mut cluster: Vec<(&str, &Record, usize)> = Vec::new();
+        let mut end_ns = i64::MIN;
+        for rec in recs {
+            let r = rec.1;
+            if !cluster.is_empty() && r.start_ns.saturating_sub(end_ns) > max_gap_ns {
+                out.push(station_trace(&name, &cluster)?);
+                cluster.clear();
+            }
+            let span = (r.samples.len() as f64 * 1e9 / r.rate_hz).min(i64::MAX as f64) as i64;
+            end_ns = end_ns.max(r.start_ns.saturating_add(span));
+            cluster.push(rec);
+        }
+        out.push(station_trace(&name, &cluster)?);
+    }
+    Ok(out)
+}
+
+fn station_trace(station: &str, recs: &[(&str, &Record, usize)]) -> anyhow::Result<StationTrace> {
+    let name = station;
+    let (first_label, first, _) = recs[0];
+    let rate = first.rate_hz;
+    let step_ns = 1e9 / rate;
+    for (label, r, _) in recs {
+        anyhow::ensure!(
+            (r.rate_hz - rate).abs() <= 1e-6 * rate,
+            "{label}: record at byte {} of {name} ({}) is sampled at {} Hz, {first_label}'s record at byte {} at {rate} Hz: one station trace has one rate",
+            r.byte,
+            r.channel,
+            r.rate_hz,
+            first.byte
+        );
+    }
+    let start_ns = recs.iter().map(|(_, r, _)| r.start_ns).min().unwrap_or(0);
+    // Sample index of each record's first sample on the trace's grid.
+    let offset = |r: &Record| ((r.start_ns - start_ns) as f64 / step_ns).round() as usize;
+    let end = recs
+        .iter()
+        .map(|(_, r, _)| offset(r).saturating_add(r.samples.len()))
+        .max()
+        .unwrap_or(0);
+    anyhow::ensure!(
+        end <= MAX_TRACE_SAMPLES,
+        "{name}: its records span {end} samples ({:.1} days at {rate} Hz), more than the {MAX_TRACE_SAMPLES} a station trace may hold; give the files of one event window",
+        end as f64 / rate / 86_400.0
+    );
+    let mut data = [
+        vec![f64::NAN; end],
+        vec![f64::NAN; end],
+        vec![f64::NAN; end],
+    ];
+    let mut present = [false; 3];
+    for (label, r, comp) in recs {
+        let at = offset(r);
+        present[*comp] = true;
+        for (k, v) in r.samples.iter().enumerate() {
+            let slot = &mut data[*comp][at + k];
+            if !slot.is_nan() && *slot != *v {
+                anyhow::bail!(
+                    "{label}: record at byte {} of {name} ({}) overlaps earlier data at {} with a different sample ({v} vs {slot}); give one copy of the data",
+                    r.byte,
+                    r.channel,
+                    time::format_rfc3339(start_ns + ((at + k) as f64 * step_ns) as i64)
+                );
+            }
+            *slot = *v;
+        }
+    }
+    let mut parts = station.split('.');
+    let network = parts.next().unwrap_or_default().to_string();
+    let station_code = parts.next().unwrap_or_default().to_string();
+    let channel = station.rsplit('.').next().unwrap_or_default().to_string();
+    Ok(StationTrace {
+        name: format!("{station}_{}", time::format_rfc3339(start_ns)),
+        id: station.to_string(),
+        network,
+        station: station_code,
+        channel,
+        start_ns,
+        rate_hz: rate,
+        data,
+        present,
+    })
+}
+
+/// One row of a pick file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pick {
+    pub trace: String,
+    /// `'P'` or `'S'`.
+    pub phase: char,
+    pub time_ns: i64,
+    /// 1-based line in the file.
+    pub line: u64,
+}
+
+/// Reads a pick file (`trace,phase,time` with a header; see the module docs).
+pub fn read_picks(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Pick>> {
+    let mut r = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let header = r
+        .headers()
+        .map_err(|e| anyhow::anyhow!("{label}: line 1: {e}"))?
+        .clone();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{label}: line 1: no `{name}` column (a pick file has the columns trace, phase, time; found {:?})",
+                    header.iter().collect::<Vec<_>>()
+                )
+            })
+    };
+    let (ct, cp, cm) = (col("trace")?, col("phase")?, col("time")?);
+    let mut out = Vec::new();
+    for row in r.records() {
+        let row = row.map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+        let line = row.position().map_or(0, |p| p.line());
+        let field = |c: usize, name: &str| {
+            row.get(c)
+                .ok_or_else(|| anyhow::anyhow!("{label}: line {line}: no `{name}` field"))
+        };
+        let phase_text = field(cp, "phase")?;
+        let phase = match phase_text.chars().next().map(|c| c.to_ascii_uppercase()) {
+            Some(c @ ('P' | 'S')) => c,
+            _ => anyhow::bail!(
+                "{label}: line {line}, field `phase`: `{phase_text}` is neither a P nor an S phase"
+            ),
+        };
+        let time_ns = time::parse_iso8601(field(cm, "time")?)
+            .map_err(|e| anyhow::anyhow!("{label}: line {line}, field `time`: {e}"))?;
+        out.push(Pick {
+            trace: field(ct, "trace")?.to_string(),
+            phase,
+            time_ns,
+            line,
+        });
+    }
+    Ok(out)
+}
