@@ -11,6 +11,7 @@ use petgraph::visit::{Dfs, EdgeRef};
 use crate::diag::{SourceError, SourceErrors};
 use crate::params::suggest;
 use crate::pipeline::Pipeline;
+use crate::stage::DataKind;
 
 pub struct Dag {
     graph: DiGraph<usize, String>,
@@ -228,6 +229,25 @@ fn cycle_error(p: &Pipeline, graph: &DiGraph<usize, String>, start: NodeIndex) -
     err
 }
 
+/// The data kind stage `u` writes at `output`, following [`crate::stage::Outputs::SameAs`]
+/// through the wiring (at most one hop per stage, so a cycle, reported elsewhere, ends it);
+/// `None` when unknown.
+pub fn output_kind(p: &Pipeline, u: usize, output: Option<&str>) -> Option<DataKind> {
+    let mut u = u;
+    let mut output = output.map(str::to_string);
+    for _ in 0..=p.stages.len() {
+        match p.stages[u].kind.info().outputs {
+            crate::stage::Outputs::SameAs(input) => {
+                let r = p.stages[u].inputs.get(input)?;
+                u = p.index_of(&r.stage)?;
+                output = r.output.clone();
+            }
+            o => return o.kind(output.as_deref()),
+        }
+    }
+    None
+}
+
 /// The error for input `name` of stage `s` wired to stage `u` (reference `r`) when what `u` writes
 /// is not a data kind the input accepts: caught here, before any I/O, instead of mid-run.
 fn kind_mismatch(
@@ -237,7 +257,7 @@ fn kind_mismatch(
     r: &crate::pipeline::InputRef,
     u: usize,
 ) -> Option<SourceError> {
-    let writes = p.stages[u].kind.info().outputs.kind(r.output.as_deref())?;
+    let writes = output_kind(p, u, r.output.as_deref())?;
     let spec = s
         .kind
         .info()
@@ -271,7 +291,15 @@ fn kind_mismatch(
                     writes.name
                 ),
             )
-            .label(format!("a {}", writes.name))
+            .label(format!(
+                "{} {}",
+                if writes.name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                },
+                writes.name
+            ))
             .help(format!("{input}: {}", spec.doc)),
     )
 }

@@ -44,18 +44,22 @@ pub struct InputSpec {
 pub enum Outputs {
     Root(DataKind),
     Named(&'static [(&'static str, DataKind)]),
+    /// One root output of the kind its input of this name reads (`filter` writes a filtered
+    /// time series or a filtered waveform set); the DAG resolves it through the wiring.
+    SameAs(&'static str),
 }
 
 impl Outputs {
     /// Names of the named outputs (empty for a root output).
     pub fn names(&self) -> Vec<&'static str> {
         match self {
-            Outputs::Root(_) => Vec::new(),
+            Outputs::Root(_) | Outputs::SameAs(_) => Vec::new(),
             Outputs::Named(n) => n.iter().map(|(name, _)| *name).collect(),
         }
     }
 
-    /// The kind of the root output (`None`) or of a named one; `None` when no such output.
+    /// The kind of the root output (`None`) or of a named one; `None` when no such output, or
+    /// when it depends on the wiring ([`Outputs::SameAs`]: see `dag::output_kind`).
     pub fn kind(&self, output: Option<&str>) -> Option<DataKind> {
         match (self, output) {
             (Outputs::Root(k), None) => Some(*k),

@@ -352,7 +352,7 @@ fn a_catalog_wired_into_filter_is_a_plan_time_error_at_the_reference() {
     let r = env.run(&["plan", p.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
-        r.stderr.contains("bad.toml:10:9: input `input` of stage `smooth` (filter) reads time series, but `events` (fetch.catalog) writes earthquake catalog"),
+        r.stderr.contains("bad.toml:10:9: input `input` of stage `smooth` (filter) reads time series or labelled waveform set, but `events` (fetch.catalog) writes earthquake catalog"),
         "{r:?}"
     );
     let r = run_bad(&env, &text, 2);

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use quakeline::data::waveform_set;
 use quakeline::io::mseed;
 use serde_json::Value;
 
@@ -383,5 +384,62 @@ fn a_data_offset_outside_the_record_is_refused_before_libmseed_reads_it() {
     assert_eq!(
         err.to_string(),
         "fuzz_data_offset.mseed: record at byte 512: the data offset in its header (35904) is outside the record (512 bytes): a damaged header"
+    );
+}
+
+/// `filter` on a labelled waveform set: every component band-passed 1–45 Hz (Hong et al. 2023)
+/// as SciPy's `sosfiltfilt(butter(4, [1, 45], "bandpass", fs=100, output="sos"), x)` filters it,
+/// picks and metadata kept, gaps kept NaN; the output is a waveform set to the DAG's kind check.
+#[test]
+fn filter_band_passes_every_component_of_a_waveform_set_as_scipy() {
+    let env = Env::new();
+    let npz = data_dir().join("waveforms/phasenet_npz/BK_BKS_2017071510492061.npz");
+    let text = format!(
+        "{}\n[stage.bp]\nkind = \"filter\"\ninput = \"w\"\ntype = \"bandpass\"\ncorners_hz = [1.0, 45.0]\n",
+        fetch("npz", &[&npz], "")
+    );
+    let p = env.write("bp.toml", &text);
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let raw = waveform_set::read(&env.entry(&p, "w"), "w").unwrap();
+    let bp = waveform_set::read(&env.entry(&p, "bp"), "bp").unwrap();
+    assert_eq!(format!("{:?}", bp.traces), format!("{:?}", raw.traces));
+    assert_eq!((bp.samples, bp.sampling_rate_hz), (9001, 100.0));
+    let want = &reference()["bandpass_1_45_bks_z"]["every_50th"];
+    let z = &bp.trace(0)[..9001];
+    let scale = raw.trace(0)[..9001]
+        .iter()
+        .fold(0f32, |m, v| m.max(v.abs())) as f64;
+    for (k, w) in want.as_array().unwrap().iter().enumerate() {
+        let w = w.as_f64().unwrap();
+        assert!(
+            (z[k * 50] as f64 - w).abs() <= 1e-6 * scale,
+            "sample {}: {} vs SciPy {w}",
+            k * 50,
+            z[k * 50]
+        );
+    }
+    // Gaps stay gaps: the miniSEED station's N component is NaN over its missing second.
+    let text = format!(
+        "{}\n[stage.bp]\nkind = \"filter\"\ninput = \"w\"\ntype = \"bandpass\"\ncorners_hz = [1.0, 45.0]\n",
+        pipeline(&[&file("three_component.mseed")], "")
+    );
+    let p = env.write("gap.toml", &text);
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let bp = waveform_set::read(&env.entry(&p, "bp"), "bp").unwrap();
+    let n = &bp.trace(0)[9001..18002];
+    assert!(n[4000..4100].iter().all(|v| v.is_nan()));
+    assert!(n[..4000].iter().chain(&n[4100..]).all(|v| v.is_finite()));
+    // A filtered waveform set is not a time series: wiring it into gapfill fails at plan time.
+    let text = format!("{text}\n[stage.g]\nkind = \"gapfill\"\ninput = \"bp\"\nmax_gap = \"1m\"\n");
+    let p = env.write("kind.toml", &text);
+    let r = env.run(&["plan", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("reads time series, but `bp` (filter) writes labelled waveform set"),
+        "{}",
+        r.stderr
     );
 }

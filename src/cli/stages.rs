@@ -48,6 +48,9 @@ fn text() -> String {
                     let _ = writeln!(out, "  output {name:14} {}", k.name);
                 }
             }
+            Outputs::SameAs(input) => {
+                let _ = writeln!(out, "  output {:14} what `{input}` reads", "");
+            }
         }
         for p in s.params() {
             let presence = match p.presence {
@@ -96,6 +99,7 @@ fn markdown() -> String {
         };
         let writes = match info.outputs {
             Outputs::Root(k) => k.name.to_string(),
+            Outputs::SameAs(input) => format!("what `{input}` reads"),
             Outputs::Named(named) => named
                 .iter()
                 .map(|(n, k)| format!("`{n}`: {}", k.name))

@@ -145,6 +145,11 @@ pub fn write(g: &hdf5::Group, set: &WaveformSet) -> anyhow::Result<()> {
 }
 
 /// Reads a set written by [`write`]; `stage` names the reading stage in errors.
+/// Whether `g` holds a labelled waveform set (for stages that read several kinds, `filter`).
+pub fn is(g: &hdf5::Group) -> bool {
+    g.attr("component_order").is_ok() && g.link_exists("waveforms")
+}
+
 pub fn read(g: &hdf5::Group, stage: &str) -> anyhow::Result<WaveformSet> {
     let not_set = |e: hdf5::Error| {
         anyhow::anyhow!(

@@ -3,13 +3,13 @@
 //! # Purpose
 //! Removes the diurnal variation or isolates a band before windowing (P&M 2022, Fig. 3: high- and
 //! low-pass filters "applied twice (forward and backward) to preserve phase information"; Kuang et
-//! al. 2021 band-pass 0.05–0.1 Hz).
+//! al. 2021 band-pass 0.05–0.1 Hz; Hong et al. 2023 band-pass 1–45 Hz before picking).
 //!
 //! # Inputs
-//! `input`: a time series.
+//! `input`: a time series, or a labelled waveform set (every component of every trace).
 //!
 //! # Outputs
-//! The filtered series (same layout), plus the dataset `sos` `[sections, 6]` actually applied and
+//! What it reads, filtered (same layout; a waveform set keeps its picks and metadata), plus the dataset `sos` `[sections, 6]` actually applied and
 //! the attribute `short_segments` (segments shorter than SciPy's default pad length, filtered with
 //! the padding shortened to the segment).
 //!
@@ -27,9 +27,11 @@
 //! Parameters and the input key.
 //!
 //! # References
-//! SciPy `signal.butter`, `signal.sosfiltfilt`; ObsPy `signal.filter.bandpass`.
+//! SciPy `signal.butter`, `signal.sosfiltfilt`; ObsPy `signal.filter.bandpass`. Hong, Y., Byun,
+//! A.-H., Kim, S., & Sheen, D.-H. (2023), Customization of a deep neural network using local data
+//! for seismic phase picking, Front. Earth Sci. 11:1306488, doi:10.3389/feart.2023.1306488.
 
-use crate::data;
+use crate::data::{self, waveform_set};
 use crate::io::h5;
 use crate::params::ParamError;
 use crate::series::TimeSeries;
@@ -90,14 +92,14 @@ impl StageKind for Filter {
     const INFO: StageInfo = StageInfo {
         kind: "filter",
         version: 1,
-        changelog: &["first version"],
+        changelog: &["first version; also labelled waveform sets"],
         summary: "Butterworth low/high/band-pass as second-order sections, zero-phase (sosfiltfilt) or causal",
         inputs: &[InputSpec {
             name: "input",
-            doc: "a time series",
-            accepts: &[data::TIME_SERIES],
+            doc: "a time series or a labelled waveform set",
+            accepts: &[data::TIME_SERIES, data::WAVEFORM_SET],
         }],
-        outputs: Outputs::Root(data::TIME_SERIES),
+        outputs: Outputs::SameAs("input"),
         metrics: &[],
         stochastic: false,
     };
@@ -107,35 +109,64 @@ impl StageKind for Filter {
     }
 
     fn run(&self, ctx: &mut RunCtx<'_>, p: FilterParams) -> anyhow::Result<()> {
-        let mut series = TimeSeries::from_input(ctx, "input")?;
         let band = p.band()?;
         let (order, zero_phase) = (p.order, p.zero_phase);
-        let fs = 1.0 / series.interval_s();
-        let sos = butter_sos(order, band, fs)
-            .map_err(|e| anyhow::anyhow!("{e} ({})", ctx.params.locate("corners_hz")))?;
-        let padlen = default_padlen(&sos);
-        let n = series.len();
-        ctx.progress.set_length((n * series.channels.len()) as u64);
-        ctx.progress.set_message("samples filtered");
+        let design = |fs: f64| {
+            butter_sos(order, band, fs)
+                .map_err(|e| anyhow::anyhow!("{e} ({})", ctx.params.locate("corners_hz")))
+        };
         let mut short_segments = 0u64;
-        for c in 0..series.channels.len() {
-            let mut col = series.column(c);
-            for run in finite_runs(&col) {
+        // Filters one column in place, gap by gap.
+        let mut filter = |sos: &[[f64; 6]], col: &mut [f64]| {
+            let padlen = default_padlen(sos);
+            for run in finite_runs(col) {
                 let seg = &col[run.clone()];
                 let out = if zero_phase {
                     if seg.len() <= padlen {
                         short_segments += 1;
                     }
-                    sosfiltfilt(&sos, seg, padlen)
+                    sosfiltfilt(sos, seg, padlen)
                 } else {
-                    sosfilt(&sos, seg)
+                    sosfilt(sos, seg)
                 };
-                col[run.clone()].copy_from_slice(&out);
-                ctx.progress.inc(run.len() as u64);
+                col[run].copy_from_slice(&out);
             }
-            series.set_column(c, &col);
-        }
-        series.write_h5(ctx.output)?;
+        };
+        let input = ctx.input("input")?;
+        let sos = if waveform_set::is(input) {
+            let mut set = waveform_set::read(input, ctx.stage_id)?;
+            let sos = design(set.sampling_rate_hz)?;
+            let n = set.samples;
+            ctx.progress.set_length((set.len() * 3) as u64);
+            ctx.progress.set_message("components filtered");
+            let mut col = vec![0.0; n];
+            for comp in set.waveforms.chunks_mut(n.max(1)) {
+                for (c, v) in col.iter_mut().zip(comp.iter()) {
+                    *c = f64::from(*v);
+                }
+                filter(&sos, &mut col);
+                for (v, c) in comp.iter_mut().zip(&col) {
+                    *v = *c as f32;
+                }
+                ctx.progress.inc(1);
+            }
+            waveform_set::write(ctx.output, &set)?;
+            sos
+        } else {
+            let mut series = TimeSeries::from_input(ctx, "input")?;
+            let sos = design(1.0 / series.interval_s())?;
+            ctx.progress
+                .set_length((series.len() * series.channels.len()) as u64);
+            ctx.progress.set_message("samples filtered");
+            for c in 0..series.channels.len() {
+                let mut col = series.column(c);
+                filter(&sos, &mut col);
+                ctx.progress.inc(col.len() as u64);
+                series.set_column(c, &col);
+            }
+            series.write_h5(ctx.output)?;
+            sos
+        };
         let flat: Vec<f64> = sos.iter().flatten().copied().collect();
         let ds = h5::write_array(ctx.output, "sos", &[sos.len(), 6], &flat)?;
         h5::write_str_attr(&ds, "columns", "b0,b1,b2,a0,a1,a2")?;

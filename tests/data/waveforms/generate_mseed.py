@@ -42,7 +42,7 @@ open("mseed/corrupt_steim.mseed", "wb").write(raw)
 out = {"obspy": obspy.__version__, "scipy": scipy.__version__, "numpy": np.__version__,
        "mseed": {}, "resample_poly": []}
 for f in sorted(glob.glob("mseed/*")):
-    if f.endswith(".csv") or "corrupt" in f:
+    if f.endswith(".csv") or "corrupt" in f or "fuzz" in f:
         continue
     traces = []
     for tr in obspy.read(f):
@@ -69,4 +69,13 @@ out["resample_inputs"] = {"bks_z": [float(v) for v in zx], "steim2": [float(v) f
 # steim2.mseed (40 Hz) to 100 Hz as fetch.waveforms does it: up 5, down 2, every 100th sample.
 y = scipy.signal.resample_poly(obspy.read("mseed/steim2.mseed")[0].data.astype(np.float64), 5, 2)
 out["steim2_to_100hz"] = dict(n=len(y), every_100th=[float(v) for v in y[::100]])
+json.dump(out, open("mseed_reference.json", "w"))
+
+# filter on a waveform set: Butterworth band-pass 1-45 Hz, order 4, zero phase, on the float32
+# values a set stores (BK.BKS Z, all 9001 samples; every 50th sample committed), as the `filter`
+# stage applies it to each component (SciPy's default padding).
+zf = z["data"][:, 2].astype(np.float32).astype(np.float64)
+sos = scipy.signal.butter(4, [1.0, 45.0], btype="bandpass", fs=100.0, output="sos")
+y = scipy.signal.sosfiltfilt(sos, zf)
+out["bandpass_1_45_bks_z"] = dict(every_50th=[float(v) for v in y[::50]])
 json.dump(out, open("mseed_reference.json", "w"))
