@@ -407,8 +407,184 @@ fn shipped_picker_data_pipeline_runs() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
         r.stdout.lines().filter(|l| l.starts_with("ran")).count(),
-        3,
+        8,
         "{r:?}"
     );
     assert!(results.join("picker-data/export/metadata.csv").is_file());
+    // The local network (BG: one trace) and the global rest, split by station.
+    let local = waveform_set::read(&env.entry(&p, "local"), "local").unwrap();
+    assert_eq!(local.len(), 1);
+    assert_eq!(local.traces[0].network, "BG");
+    let global = waveform_set::read(&env.entry(&p, "global_split"), "global_split").unwrap();
+    assert_eq!(global.len(), 3);
+    assert!(global.traces.iter().all(|t| t.network != "BG"));
+    let sides: Vec<&str> = global.traces.iter().map(|t| t.split.as_str()).collect();
+    assert_eq!(sides.iter().filter(|s| **s == "train").count(), 2, "{sides:?}");
+}
+
+/// Twelve small npz traces: networks XX (stations A, B, C, D; two traces each) and YY (stations
+/// E, F; two each), file names NET_STA_time.npz as PhaseNet names them.
+fn twelve_traces(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for (k, (net, sta)) in [
+        ("XX", "A"),
+        ("XX", "B"),
+        ("XX", "C"),
+        ("XX", "D"),
+        ("YY", "E"),
+        ("YY", "F"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        for j in 0..2 {
+            let path = dir.join(format!("{net}_{sta}_20200101000{k}{j}00.npz"));
+            let data: Vec<f64> = (0..300).map(|i| ((i * (k + 2) + j) as f64).sin()).collect();
+            npz(&path, &[("data", &[100, 3], &data), ("itp", &[], &[30.0])]);
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn splits_of(set: &WaveformSet) -> Vec<(String, String, String)> {
+    set.traces
+        .iter()
+        .map(|t| (t.network.clone(), t.station.clone(), t.split.clone()))
+        .collect()
+}
+
+#[test]
+fn split_by_trace_station_network_or_column_and_select_by_network() {
+    let env = Env::new();
+    let files = twelve_traces(env.path());
+    let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let split = |by: &str, fractions: &str, seed: u64| {
+        let text = format!(
+            "{}\n[stage.s]\nkind = \"split.waveforms\"\ninput = \"w\"\nby = \"{by}\"\n{fractions}\n",
+            fetch("npz", &refs, "")
+        )
+        .replace("name = \"wf\"", &format!("name = \"wf\"\nseed = {seed}"));
+        let p = env.write("split.toml", &text);
+        let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        waveform_set::read(&env.entry(&p, "s"), "s").unwrap()
+    };
+    let count =
+        |set: &WaveformSet, name: &str| set.traces.iter().filter(|t| t.split == name).count();
+    // Random: fractions met exactly on 12 traces; the seed decides which traces.
+    let r1 = split("random", "fractions = [0.5, 0.25, 0.25]", 1);
+    assert_eq!(
+        (count(&r1, "train"), count(&r1, "dev"), count(&r1, "test")),
+        (6, 3, 3)
+    );
+    assert_eq!(
+        splits_of(&r1),
+        splits_of(&split("random", "fractions = [0.5, 0.25, 0.25]", 1))
+    );
+    assert_ne!(
+        splits_of(&r1),
+        splits_of(&split("random", "fractions = [0.5, 0.25, 0.25]", 2))
+    );
+    // By station: never one station on both sides; 6 stations of 2 traces → 4 + 2 at 2/3.
+    for seed in 0..5 {
+        let s = split("station", "fractions = [0.667, 0.333]", seed);
+        let mut side = std::collections::BTreeMap::new();
+        for (net, sta, sp) in splits_of(&s) {
+            assert_eq!(
+                side.entry(format!("{net}.{sta}")).or_insert(sp.clone()),
+                &sp
+            );
+        }
+        assert_eq!(
+            (count(&s, "train"), count(&s, "dev")),
+            (8, 4),
+            "seed {seed}"
+        );
+    }
+    // By network: XX (8 traces) and YY (4) each whole on one side.
+    let n = split("network", "fractions = [0.5, 0.5]", 3);
+    for net in ["XX", "YY"] {
+        let sides: std::collections::BTreeSet<&str> = n
+            .traces
+            .iter()
+            .filter(|t| t.network == net)
+            .map(|t| t.split.as_str())
+            .collect();
+        assert_eq!(sides.len(), 1, "{net}: {sides:?}");
+    }
+    // An empty split is an error: two networks cannot fill three splits.
+    let text = format!(
+        "{}\n[stage.s]\nkind = \"split.waveforms\"\ninput = \"w\"\nby = \"network\"\nfractions = [0.4, 0.3, 0.3]\n",
+        fetch("npz", &refs, "")
+    );
+    let p = env.write("empty.toml", &text);
+    let r = env.run(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("is empty: 2 networks cannot fill it"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("empty.toml:"), "{}", r.stderr);
+    // Fractions that do not sum to 1 are a plan-time error.
+    let bad = text.replace("[0.4, 0.3, 0.3]", "[0.8, 0.3]");
+    let p = env.write("sum.toml", &bad);
+    let r = env.run(&["plan", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("sum to 1"), "{}", r.stderr);
+
+    // Select: the local network and the rest, as workflow 3 separates them.
+    let select = |sel: &str| {
+        let text = format!(
+            "{}\n[stage.s]\nkind = \"select.waveforms\"\ninput = \"w\"\n{sel}\n",
+            fetch("npz", &refs, "")
+        );
+        let p = env.write("select.toml", &text);
+        env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+        (p.clone(), env.run(&["run", p.to_str().unwrap()]))
+    };
+    let (p, r) = select("networks = [\"YY\"]");
+    assert_eq!(r.code, 0, "{r:?}");
+    let yy = waveform_set::read(&env.entry(&p, "s"), "s").unwrap();
+    assert_eq!(yy.len(), 4);
+    assert!(yy.traces.iter().all(|t| t.network == "YY"));
+    let (p, _) = select("exclude_networks = [\"YY\"]\nstations = [\"XX.A\", \"B\"]");
+    let ab = waveform_set::read(&env.entry(&p, "s"), "s").unwrap();
+    let names: Vec<&str> = ab.traces.iter().map(|t| t.station.as_str()).collect();
+    assert_eq!(names, ["A", "A", "B", "B"]);
+    let (_, r) = select("networks = [\"ZZ\"]");
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("no trace matches the selection") && r.stderr.contains("networks XX, YY"),
+        "{}",
+        r.stderr
+    );
+
+    // By column: the SeisBench sample's own splits (train, dev, train, test) are kept.
+    let dir = data_dir().join("waveforms/seisbench");
+    let text = format!(
+        "{}\n[stage.s]\nkind = \"split.waveforms\"\ninput = \"w\"\nby = \"column\"\n",
+        fetch("seisbench", &[&dir.join("*")], "")
+    );
+    let p = env.write("column.toml", &text);
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let c = waveform_set::read(&env.entry(&p, "s"), "s").unwrap();
+    let sp: Vec<&str> = c.traces.iter().map(|t| t.split.as_str()).collect();
+    assert_eq!(sp, ["train", "dev", "train", "test"]);
+    // The npz traces have no split column: `column` says so.
+    let text = format!(
+        "{}\n[stage.s]\nkind = \"split.waveforms\"\ninput = \"w\"\nby = \"column\"\n",
+        fetch("npz", &refs, "")
+    );
+    let p = env.write("nocolumn.toml", &text);
+    let r = env.run(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("has split ``; `by = \"column\"` needs train, dev or test"),
+        "{}",
+        r.stderr
+    );
 }

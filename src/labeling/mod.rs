@@ -3,5 +3,7 @@
 //! | module        | what                                                               |
 //! |---------------|--------------------------------------------------------------------|
 //! | [`precursor`] | geomagnetic windows before earthquakes vs quiet ones (Petrescu & Moldovan 2022) |
+//! | [`phase_windows`] | picker examples: 30-s windows, P/S/noise label curves, augmentation (PhaseNet; Hong et al. 2023) |
 
+pub mod phase_windows;
 pub mod precursor;

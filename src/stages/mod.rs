@@ -5,7 +5,7 @@
 //! | `fetch.iaga2002` | `fetch_iaga2002.rs`   | reads IAGA-2002 observatory files (local or HTTP)    |
 //! | `fetch.catalog`  | `fetch_catalog.rs`    | earthquake catalogs: files, pinned URLs, FDSN query  |
 //! | `fetch.kp`       | `fetch_kp.rs`         | the 3-hourly Kp index (CelesTrak or GFZ files)       |
-//! | `fetch.waveforms`| `fetch_waveforms.rs`  | 3-C traces with P/S picks (PhaseNet npz, SeisBench)  |
+//! | `fetch.waveforms`| `fetch_waveforms.rs`  | 3-C traces with P/S picks (npz, SeisBench, miniSEED) |
 //! | `gapfill`        | `gapfill.rs`          | fills short NaN gaps (P&M 2022 §2), reports the rest |
 //! | `filter`         | `filter.rs`           | Butterworth low/high/band-pass, zero-phase or causal |
 //! | `label.precursor`| `label_precursor.rs`  | labelled, normalised windows before earthquakes (P&M)|
@@ -18,6 +18,8 @@
 //! | `learning-curve` | `learning_curve.rs`   | retrain on subsets, power-law fit, size projection   |
 //! | `compare.training` | `compare_training.rs` | overlays histories of train stages (optimizers)   |
 //! | `export.seisbench` | `export_seisbench.rs` | a waveform set as a SeisBench dataset folder      |
+//! | `split.waveforms` | `split_waveforms.rs` | train/dev/test by trace, station, network or column |
+//! | `select.waveforms` | `select_waveforms.rs` | traces by network, station or split              |
 //!
 //! Adding a kind is one file here plus one [`REGISTRY`] line: the checklist is in the crate docs
 //! ([`crate`], "How to add a stage kind").
@@ -36,6 +38,8 @@ pub mod filter;
 pub mod gapfill;
 pub mod label_precursor;
 pub mod learning_curve;
+pub mod select_waveforms;
+pub mod split_waveforms;
 pub mod synth_fmnet;
 pub mod synth_geomag;
 pub mod synth_greens;
@@ -59,6 +63,8 @@ pub static REGISTRY: &[&'static dyn Stage] = &[
     &learning_curve::LearningCurve,
     &compare_training::CompareTraining,
     &export_seisbench::ExportSeisbench,
+    &split_waveforms::SplitWaveforms,
+    &select_waveforms::SelectWaveforms,
 ];
 
 #[cfg(test)]
