@@ -36,6 +36,8 @@ pub struct InputSpec {
     pub doc: &'static str,
     /// The data kinds this input reads; wiring anything else is a plan-time error.
     pub accepts: &'static [DataKind],
+    /// May be left unwired (`synth.picks`' real `noise`); the stage checks `ctx.inputs`.
+    pub optional: bool,
 }
 
 /// What a stage kind writes: one output at the root of its entry, or several named groups

@@ -300,3 +300,21 @@ fn gc_keeps_what_the_pipelines_use() {
     let r = env.run(&["run", p]);
     assert_eq!(lines_with(&r.stdout, "cached").len(), 4);
 }
+
+/// Every pipeline shipped in `pipelines/` loads, checks and plans (exit 0) with the data it
+/// references in the repository: a renamed parameter or a moved file breaks this, not a user.
+#[test]
+fn every_shipped_pipeline_plans() {
+    let env = Env::new();
+    let dir = crate::util::repo_dir().join("pipelines");
+    let mut planned = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let r = env.run(&["plan", p.to_str().unwrap()]);
+            assert_eq!(r.code, 0, "{}: {r:?}", p.display());
+            planned += 1;
+        }
+    }
+    assert!(planned >= 8, "{planned}");
+}

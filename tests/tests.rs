@@ -24,6 +24,8 @@ mod fuzz;
 mod fmnet;
 // Focal mechanisms: Kagan angles vs pyrocko, radiation pattern vs fk's syn.
 mod focal;
+// synth.picks: travel times against fk's headers, onsets at the picks, SNR, determinism.
+mod synth_picks;
 // miniSEED (libmseed) against ObsPy, pick files, resampling to the set rate against SciPy.
 mod mseed;
 // Butterworth + sosfilt/sosfiltfilt against SciPy reference vectors, and filtering across NaN gaps.

@@ -407,7 +407,7 @@ fn shipped_picker_data_pipeline_runs() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
         r.stdout.lines().filter(|l| l.starts_with("ran")).count(),
-        8,
+        10,
         "{r:?}"
     );
     assert!(results.join("picker-data/export/metadata.csv").is_file());
@@ -419,7 +419,11 @@ fn shipped_picker_data_pipeline_runs() {
     assert_eq!(global.len(), 3);
     assert!(global.traces.iter().all(|t| t.network != "BG"));
     let sides: Vec<&str> = global.traces.iter().map(|t| t.split.as_str()).collect();
-    assert_eq!(sides.iter().filter(|s| **s == "train").count(), 2, "{sides:?}");
+    assert_eq!(
+        sides.iter().filter(|s| **s == "train").count(),
+        2,
+        "{sides:?}"
+    );
 }
 
 /// Twelve small npz traces: networks XX (stations A, B, C, D; two traces each) and YY (stations

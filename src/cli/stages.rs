@@ -33,10 +33,11 @@ fn text() -> String {
         for i in info.inputs {
             let _ = writeln!(
                 out,
-                "  input  {:14} {} [{}]",
+                "  input  {:14} {} [{}{}]",
                 i.name,
                 i.doc,
-                kinds(i.accepts, " | ")
+                kinds(i.accepts, " | "),
+                if i.optional { "; optional" } else { "" }
             );
         }
         match info.outputs {
@@ -93,7 +94,14 @@ fn markdown() -> String {
         } else {
             info.inputs
                 .iter()
-                .map(|i| format!("`{}`: {}", i.name, kinds(i.accepts, " or ")))
+                .map(|i| {
+                    format!(
+                        "`{}`{}: {}",
+                        i.name,
+                        if i.optional { " (optional)" } else { "" },
+                        kinds(i.accepts, " or ")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         };

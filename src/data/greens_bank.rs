@@ -66,6 +66,29 @@ pub fn write(out: &hdf5::Group, bank: &Bank, model: &LayeredModel) -> anyhow::Re
     Ok(())
 }
 
+/// The layered model a bank was computed in (its `model` dataset).
+pub fn read_model(g: &hdf5::Group, what: &str) -> anyhow::Result<LayeredModel> {
+    let (v, shape) = h5::read_array::<f64>(g, "model")
+        .map_err(|e| anyhow::anyhow!("{what} is not a synth.greens bank: {e}"))?;
+    anyhow::ensure!(
+        shape.len() == 2 && shape[1] == 6 && shape[0] > 0,
+        "{what}: `model` has shape {shape:?}; expected [layers, 6]"
+    );
+    Ok(LayeredModel {
+        layers: v
+            .chunks(6)
+            .map(|r| crate::greens::Layer {
+                thickness_km: r[0],
+                vs: r[1],
+                vp: r[2],
+                rho: r[3],
+                qs: r[4],
+                qp: r[5],
+            })
+            .collect(),
+    })
+}
+
 /// Reads a bank written by [`write()`]; `what` names the input in messages. The settings fk does
 /// not record (`pmin`, `pmax`, `sigma`) are fk's defaults, which `synth.greens` always uses.
 pub fn read(g: &hdf5::Group, what: &str) -> anyhow::Result<Bank> {

@@ -23,6 +23,9 @@ pub struct SacTrace {
     pub baz: Option<f64>,
     pub stla: Option<f64>,
     pub stlo: Option<f64>,
+    /// User time markers; fk writes the first P (`t1`) and S (`t2`) arrivals there.
+    pub t1: Option<f64>,
+    pub t2: Option<f64>,
     pub kstnm: String,
     pub knetwk: String,
     pub kcmpnm: String,
@@ -124,6 +127,8 @@ pub fn parse(bytes: &[u8]) -> Result<SacTrace, String> {
         baz: opt(52),
         stla: opt(31),
         stlo: opt(32),
+        t1: opt(11),
+        t2: opt(12),
         kstnm: string(0, 8),
         knetwk: string(168, 8),
         kcmpnm: string(160, 8),

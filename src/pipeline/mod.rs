@@ -678,7 +678,7 @@ fn stage_decl(
             }
             continue;
         }
-        if !inputs.contains_key(d.name) {
+        if !inputs.contains_key(d.name) && !d.optional {
             let how = if single {
                 "input = \"<stage>\"".to_string()
             } else {

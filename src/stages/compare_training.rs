@@ -40,6 +40,7 @@ impl StageKind for CompareTraining {
             name: ANY_INPUT,
             doc: "train stages under any names; the names label the curves",
             accepts: &[data::TRAINED_MODEL],
+            optional: false,
         }],
         outputs: Outputs::Root(data::TRAINING_COMPARISON),
         metrics: &[],

@@ -97,11 +97,13 @@ impl StageKind for EvaluateClassifier {
                 name: "model",
                 doc: "a train stage",
                 accepts: &[data::TRAINED_MODEL],
+                optional: false,
             },
             InputSpec {
                 name: "data",
                 doc: "the labelled windows the model was trained on",
                 accepts: &[data::LABELLED_WINDOWS],
+                optional: false,
             },
         ],
         outputs: Outputs::Root(data::CLASSIFIER_EVALUATION),

@@ -128,11 +128,13 @@ impl StageKind for EvaluateFocal {
                 name: "model",
                 doc: "a train entry with model = \"fmnet\"",
                 accepts: &[data::TRAINED_MODEL],
+                optional: false,
             },
             InputSpec {
                 name: "data",
                 doc: "the synth.fmnet set the model was trained on",
                 accepts: &[data::FMNET_SET],
+                optional: false,
             },
         ],
         outputs: Outputs::Root(data::FOCAL_EVALUATION),

@@ -45,6 +45,7 @@ impl StageKind for ExportSeisbench {
             name: "input",
             doc: "the labelled waveform set to export",
             accepts: &[data::WAVEFORM_SET],
+            optional: false,
         }],
         outputs: Outputs::Root(data::SEISBENCH_EXPORT),
         metrics: &[],

@@ -98,6 +98,7 @@ impl StageKind for Filter {
             name: "input",
             doc: "a time series or a labelled waveform set",
             accepts: &[data::TIME_SERIES, data::WAVEFORM_SET],
+            optional: false,
         }],
         outputs: Outputs::SameAs("input"),
         metrics: &[],

@@ -109,6 +109,7 @@ impl StageKind for Gapfill {
             name: "input",
             doc: "a time series",
             accepts: &[data::TIME_SERIES],
+            optional: false,
         }],
         outputs: Outputs::Root(data::TIME_SERIES),
         metrics: &[],

@@ -84,11 +84,13 @@ impl StageKind for LearningCurve {
                 name: "model",
                 doc: "a train stage (its configuration and split are reused)",
                 accepts: &[data::TRAINED_MODEL],
+                optional: false,
             },
             InputSpec {
                 name: "data",
                 doc: "the labelled windows that model was trained on",
                 accepts: &[data::LABELLED_WINDOWS],
+                optional: false,
             },
         ],
         outputs: Outputs::Root(data::LEARNING_CURVE),

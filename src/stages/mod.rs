@@ -12,6 +12,7 @@
 //! | `synth.geomag`   | `synth_geomag.rs`     | synthetic observatory data + catalog + Kp + precursor|
 //! | `synth.greens`   | `synth_greens.rs`     | fk Green's functions of a layered Earth (Zhu & Rivera)|
 //! | `synth.fmnet`    | `synth_fmnet.rs`      | FMNet training set from a bank, generated on demand  |
+//! | `synth.picks`    | `synth_picks.rs`      | local 3-C seismograms with model P/S picks, noise    |
 //! | `train`          | `train.rs`            | trains a named model (pm-cnn, fmnet)                 |
 //! | `evaluate.classifier` | `evaluate_classifier.rs` | held-out accuracy, confusion, P/R/F1, ROC-AUC |
 //! | `evaluate.focal` | `evaluate_focal.rs`   | FMNet: angle errors, Kagan angles, feature search   |
@@ -43,6 +44,7 @@ pub mod split_waveforms;
 pub mod synth_fmnet;
 pub mod synth_geomag;
 pub mod synth_greens;
+pub mod synth_picks;
 pub mod train;
 
 /// Every stage kind quakeline knows.
@@ -57,6 +59,7 @@ pub static REGISTRY: &[&'static dyn Stage] = &[
     &synth_geomag::SynthGeomag,
     &synth_greens::SynthGreens,
     &synth_fmnet::SynthFmnet,
+    &synth_picks::SynthPicks,
     &train::Train,
     &evaluate_classifier::EvaluateClassifier,
     &evaluate_focal::EvaluateFocal,

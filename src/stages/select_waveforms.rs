@@ -58,6 +58,7 @@ impl StageKind for SelectWaveforms {
             name: "input",
             doc: "the labelled waveform set to select from",
             accepts: &[data::WAVEFORM_SET],
+            optional: false,
         }],
         outputs: Outputs::Root(data::WAVEFORM_SET),
         metrics: &[],

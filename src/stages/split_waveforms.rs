@@ -77,6 +77,7 @@ impl StageKind for SplitWaveforms {
             name: "input",
             doc: "the labelled waveform set to split",
             accepts: &[data::WAVEFORM_SET],
+            optional: false,
         }],
         outputs: Outputs::Root(data::WAVEFORM_SET),
         metrics: &[],

@@ -207,6 +207,7 @@ impl StageKind for SynthFmnet {
             name: "greens",
             doc: "a synth.greens bank",
             accepts: &[data::GREENS_BANK],
+            optional: false,
         }],
         outputs: Outputs::Root(data::FMNET_SET),
         metrics: &[],

@@ -152,6 +152,7 @@ impl StageKind for Train {
             name: "input",
             doc: "what the model trains on: labelled windows (label.precursor) for pm-cnn; a synth.fmnet set for fmnet",
             accepts: &[data::LABELLED_WINDOWS, data::FMNET_SET],
+            optional: false,
         }],
         outputs: Outputs::Root(data::TRAINED_MODEL),
         metrics: METRICS,

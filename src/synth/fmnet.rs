@@ -260,12 +260,11 @@ impl Generator {
                     }
                 }
                 Components::Zne => {
-                    let (sb, cb) = path.baz.to_radians().sin_cos();
                     for t in 0..w {
-                        let (z, r, tr) = (comps[t], comps[w + t], comps[2 * w + t]);
-                        rows[t] = z as f32;
-                        rows[w + t] = (-r * cb + tr * sb) as f32;
-                        rows[2 * w + t] = (-r * sb - tr * cb) as f32;
+                        let (n, e) = super::rt_to_ne(comps[w + t], comps[2 * w + t], path.baz);
+                        rows[t] = comps[t] as f32;
+                        rows[w + t] = n as f32;
+                        rows[2 * w + t] = e as f32;
                     }
                 }
             }

@@ -3,10 +3,20 @@
 //!
 //! - [`geomag`]: synthetic observatory data, catalog, Kp and precursor (Petrescu & Moldovan 2022).
 //! - [`fmnet`]: the FMNet training set of Kuang et al. (2021), generated on demand.
+//! - [`picks`]: local-earthquake 3-C seismograms with known P and S times, for phase pickers.
 //! - [`trapezoid`], [`convolve_causal`]: fk `syn`'s source time function and its convolution.
+//! - [`rt_to_ne`]: the horizontal rotation from radial/transverse to north/east.
 
 pub mod fmnet;
 pub mod geomag;
+pub mod picks;
+
+/// North and east from radial `r` (away from the source) and transverse `t` (fk's sign) at a
+/// station whose back-azimuth (station to source, degrees clockwise from north) is `baz_deg`.
+pub fn rt_to_ne(r: f64, t: f64, baz_deg: f64) -> (f64, f64) {
+    let (sb, cb) = baz_deg.to_radians().sin_cos();
+    (-r * cb + t * sb, -r * sb - t * cb)
+}
 
 /// fk `syn`'s trapezoidal source time function of `duration_s` with rise fraction `rise`,
 /// sampled at `dt_s`, with unit sum (so convolving keeps the moment): `ns = max(2, duration/dt)`
