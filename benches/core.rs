@@ -1,5 +1,6 @@
-//! Benchmarks for BENCHMARKS.md: IAGA-2002, npz and SeisBench read throughput, filter throughput,
-//! training and inference, the no-op rerun of the quickstart, and workflow 2's synthesis.
+//! Benchmarks for BENCHMARKS.md: IAGA-2002 read throughput, filter throughput, training and
+//! inference, the no-op rerun of the quickstart, and workflow 2's synthesis (workflow 3's data
+//! side: `benches/waveforms.rs`).
 //! `cargo bench` (release build); plain `main`, no harness, medians of repeats.
 
 use std::path::Path;
@@ -114,45 +115,8 @@ fn main() {
         n as f64 / t.as_secs_f64()
     );
 
-    waveform_benches(root);
     noop_rerun(root);
     fmnet_benches(root);
-}
-
-/// Workflow 3's readers: PhaseNet `.npz` and the SeisBench sample (tests/data/waveforms).
-fn waveform_benches(root: &Path) {
-    let dir = root.join("tests/data/waveforms");
-    let npz: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("phasenet_npz"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
-        .collect();
-    let bytes: usize = npz.iter().map(|(_, b)| b.len()).sum();
-    let t = time(20, || {
-        npz.iter()
-            .map(|(l, b)| quakeline::io::phasenet_npz::parse(l, b).unwrap().data.len())
-            .sum::<usize>()
-    });
-    println!(
-        "PhaseNet npz read: {:.0} MB/s ({} traces, {bytes} bytes in {:.2} ms)",
-        bytes as f64 / 1e6 / t.as_secs_f64(),
-        npz.len(),
-        t.as_secs_f64() * 1e3
-    );
-    let csv = std::fs::read(dir.join("seisbench/metadata.csv")).unwrap();
-    let h5 = dir.join("seisbench/waveforms.hdf5");
-    let bytes = csv.len() + std::fs::metadata(&h5).unwrap().len() as usize;
-    let t = time(20, || {
-        let mut set = quakeline::data::waveform_set::WaveformSet::default();
-        quakeline::io::seisbench::read_chunk("metadata.csv", &csv, "waveforms.hdf5", &h5, &mut set)
-            .unwrap();
-        set.len()
-    });
-    println!(
-        "SeisBench read: {:.0} MB/s ({bytes} bytes in {:.2} ms)",
-        bytes as f64 / 1e6 / t.as_secs_f64(),
-        t.as_secs_f64() * 1e3
-    );
 }
 
 /// No-op rerun: the quickstart, fully cached, as a user runs it (process start included).

@@ -291,7 +291,11 @@ fn bad_waveform_files_are_located_errors() {
     );
     npz(
         &d.join("late.npz"),
-        &[("data", &[10, 3], &[0.5; 30]), ("its", &[], &[12.0])],
+        &[
+            ("data", &[10, 3], &[0.5; 30]),
+            ("itp", &[], &[-1.0]),
+            ("its", &[], &[12.0]),
+        ],
     );
     bad(
         &env,
@@ -301,12 +305,28 @@ fn bad_waveform_files_are_located_errors() {
             "S pick at sample 12 is outside the trace (0..10)",
         ],
     );
-    npz(&d.join("a.npz"), &[("data", &[10, 3], &[0.5; 30])]);
+    // No S pick array at all.
+    npz(
+        &d.join("nos.npz"),
+        &[("data", &[10, 3], &[0.5; 30]), ("itp", &[], &[3.0])],
+    );
+    bad(
+        &env,
+        &fetch("npz", &[&d.join("nos.npz")], ""),
+        &["nos.npz", "no array `its` (the S pick", "write -1"],
+    );
+    let picks: [(&str, &[u64], &[f64]); 2] = [("itp", &[], &[3.0]), ("its", &[], &[-1.0])];
+    npz(
+        &d.join("a.npz"),
+        &[("data", &[10, 3], &[0.5; 30]), picks[0], picks[1]],
+    );
     npz(
         &d.join("b.npz"),
         &[
             ("data", &[10, 3], &[0.5; 30]),
             ("sampling_rate", &[], &[40.0]),
+            picks[0],
+            picks[1],
         ],
     );
     bad(
@@ -444,7 +464,14 @@ fn twelve_traces(dir: &Path) -> Vec<std::path::PathBuf> {
         for j in 0..2 {
             let path = dir.join(format!("{net}_{sta}_20200101000{k}{j}00.npz"));
             let data: Vec<f64> = (0..300).map(|i| ((i * (k + 2) + j) as f64).sin()).collect();
-            npz(&path, &[("data", &[100, 3], &data), ("itp", &[], &[30.0])]);
+            npz(
+                &path,
+                &[
+                    ("data", &[100, 3], &data),
+                    ("itp", &[], &[30.0]),
+                    ("its", &[], &[-1.0]),
+                ],
+            );
             files.push(path);
         }
     }

@@ -6,7 +6,7 @@
 //! | array | dtype, shape | content |
 //! |---|---|---|
 //! | `data` | float, `(samples, 3)` | columns E, N, Z (PhaseNet's order), 100 Hz unless `sampling_rate`/`dt` say otherwise |
-//! | `itp`, `its` | integer scalar | P and S pick, sample index from the trace start (absent or negative: no pick) |
+//! | `itp`, `its` | integer scalar | P and S pick, sample index from the trace start (negative: no pick; a file without them is refused, as PhaseNet's reader refuses it) |
 //! | `channels` | string scalar, optional | the three channel codes, e.g. `EHE_EHN_EHZ`, or one (`EHZ`) for a vertical-only station |
 //! | `sampling_rate` or `dt` | scalar, optional | Hz, or seconds per sample |
 //!
@@ -96,15 +96,17 @@ pub fn parse(label: &str, bytes: &[u8]) -> anyhow::Result<NpzTrace> {
             .iter()
             .any(|v| *v != 0.0)
     });
-    let mut pick = |name: &str| -> anyhow::Result<f64> {
+    let mut pick = |name: &str, phase: &str| -> anyhow::Result<f64> {
         let Some(a) = member(label, &mut z, name)? else {
-            return Ok(f64::NAN);
+            anyhow::bail!(
+                "{label}: no array `{name}` (the {phase} pick, a sample index; PhaseNet's files always have one: write -1 for a trace without a {phase} pick)"
+            );
         };
         let v = scalar(label, name, &a)?;
         Ok(if v < 0.0 { f64::NAN } else { v })
     };
-    let p_sample = pick("itp")?;
-    let s_sample = pick("its")?;
+    let p_sample = pick("itp", "P")?;
+    let s_sample = pick("its", "S")?;
     let sampling_rate_hz = if let Some(a) = member(label, &mut z, "sampling_rate")? {
         scalar(label, "sampling_rate", &a)?
     } else if let Some(a) = member(label, &mut z, "dt")? {
