@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use quakeline::focal::Mechanism;
 use quakeline::greens::{self, FkSettings, LayeredModel};
@@ -19,22 +19,8 @@ use quakeline::synth::fmnet::{
     Components, Generator, GridPoint, Labels, Path as Ray, Processing, Station,
 };
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn time<T>(repeats: usize, mut f: impl FnMut() -> T) -> Duration {
-    median(
-        (0..repeats)
-            .map(|_| {
-                let t = Instant::now();
-                std::hint::black_box(f());
-                t.elapsed()
-            })
-            .collect(),
-    )
-}
+mod common;
+use common::time;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use quakeline::data::waveform_set::WaveformSet;
 use quakeline::greens::{self, FkSettings, LayeredModel};
@@ -17,22 +17,8 @@ use quakeline::signal::butterworth::{Band, butter_sos};
 use quakeline::signal::resample::{Ratio, resample_poly};
 use quakeline::synth::picks::{Generator, Noise, Settings};
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn time<T>(repeats: usize, mut f: impl FnMut() -> T) -> Duration {
-    median(
-        (0..repeats)
-            .map(|_| {
-                let t = Instant::now();
-                std::hint::black_box(f());
-                t.elapsed()
-            })
-            .collect(),
-    )
-}
+mod common;
+use common::time;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
