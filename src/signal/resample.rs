@@ -8,7 +8,8 @@
 //! its cutoff at the lower Nyquist frequency, gain `up`, output sample 0 at input sample 0, and
 //! `ceil(n·up/down)` outputs. The committed vectors in `tests/data/waveforms/mseed_reference.json`
 //! (SciPy 1.17 on real samples) are the check. Polyphase evaluation: each output sums only the
-//! taps that meet a non-zero sample of the upsampled input, `(2·10·max + 1) / up` products.
+//! taps that meet a non-zero sample of the upsampled input, `(2·10·max + 1) / up` products, with
+//! the filter stored by phase.
 
 use crate::signal::segments::finite_runs;
 
@@ -122,15 +123,22 @@ fn filter(ratio: Ratio) -> (Vec<f64>, usize) {
 fn polyphase(x: &[f64], start: usize, js: std::ops::Range<usize>, ratio: Ratio) -> Vec<f64> {
     let (h, half_len) = filter(ratio);
     let (up, down) = (ratio.up as i64, ratio.down as i64);
+    // The filter by phase, as SciPy's `upfirdn` stores it: output j uses only the taps
+    // h[r], h[r + up], h[r + 2·up], … of its phase r, read contiguously.
+    let phases: Vec<Vec<f64>> = (0..ratio.up)
+        .map(|r| h.iter().skip(r).step_by(ratio.up).copied().collect())
+        .collect();
     let n = x.len() as i64;
     js.map(|j| {
         // Position of output j on the upsampled grid, relative to x[0], plus the filter's centre.
         let t = j as i64 * down + half_len as i64 - start as i64 * up;
-        let i_hi = t.div_euclid(up).min(n - 1);
-        let i_lo = (t - h.len() as i64 + 1).max(0);
-        let i_lo = i_lo / up + i64::from(i_lo % up != 0);
-        (i_lo..=i_hi)
-            .map(|i| x[i as usize] * h[(t - i * up) as usize])
+        // The newest input the filter reaches, its phase, and tap m ↔ input i_top − m.
+        let i_top = t.div_euclid(up);
+        let taps = &phases[(t - i_top * up) as usize];
+        let m_first = (i_top - (n - 1)).max(0);
+        let m_end = (i_top + 1).min(taps.len() as i64);
+        (m_first..m_end)
+            .map(|m| x[(i_top - m) as usize] * taps[m as usize])
             .sum()
     })
     .collect()
