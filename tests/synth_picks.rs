@@ -148,7 +148,7 @@ fn synthetic_traces_start_at_their_picks_with_the_drawn_snr_and_are_deterministi
     // Determinism: the same entry recomputed on one thread in another cache is bit-identical.
     let other = env.path().join("cache2");
     copy_dir(&env.cache(), &other);
-    let key_file = entry_path(&env, &p, "synth");
+    let key_file = env.entry_path(&p, "synth");
     let rel = key_file.strip_prefix(env.cache()).unwrap();
     std::fs::remove_file(other.join(rel)).unwrap();
     std::fs::remove_file(other.join(rel).with_extension("json")).unwrap();
@@ -193,24 +193,6 @@ fn synthetic_traces_start_at_their_picks_with_the_drawn_snr_and_are_deterministi
         "{}",
         r.stderr
     );
-}
-
-fn entry_path(env: &Env, pipeline: &Path, stage: &str) -> std::path::PathBuf {
-    let plan = env.run(&["plan", pipeline.to_str().unwrap(), "--json"]);
-    let rows: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
-    let key = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["stage"] == stage)
-        .unwrap()["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    env.cache()
-        .join("objects")
-        .join(&key[..2])
-        .join(format!("{key}.h5"))
 }
 
 fn copy_dir(from: &Path, to: &Path) {

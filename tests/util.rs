@@ -84,6 +84,11 @@ impl Env {
 
     /// The cached entry of `stage` in `pipeline`, located with `quakeline plan --json`.
     pub fn entry(&self, pipeline: &Path, stage: &str) -> hdf5::File {
+        hdf5::File::open(self.entry_path(pipeline, stage)).unwrap()
+    }
+
+    /// Where the entry of `stage` in `pipeline` lives (or would live) in this cache.
+    pub fn entry_path(&self, pipeline: &Path, stage: &str) -> PathBuf {
         let plan = self.run(&["plan", pipeline.to_str().unwrap(), "--json"]);
         let rows: serde_json::Value =
             serde_json::from_str(&plan.stdout).unwrap_or_else(|_| panic!("{plan:?}"));
@@ -94,13 +99,10 @@ impl Env {
             .find(|r| r["stage"] == stage)
             .unwrap_or_else(|| panic!("no stage {stage}"));
         let key = row["key"].as_str().unwrap();
-        hdf5::File::open(
-            self.cache()
-                .join("objects")
-                .join(&key[..2])
-                .join(format!("{key}.h5")),
-        )
-        .unwrap()
+        self.cache()
+            .join("objects")
+            .join(&key[..2])
+            .join(format!("{key}.h5"))
     }
 
     /// Committed entries: `.h5` files whose manifest exists (the manifest is the commit point; a

@@ -76,10 +76,7 @@ impl WaveformSet {
             self.samples = data.len() / 3;
         }
         if (rate_hz - self.sampling_rate_hz).abs() > 1e-9 * self.sampling_rate_hz {
-            return Err(format!(
-                "trace `{}` is sampled at {rate_hz} Hz, the set at {} Hz (its first trace); set `sampling_rate_hz` to resample every trace to one rate",
-                trace.name, self.sampling_rate_hz
-            ));
+            return Err(rate_mismatch(&trace.name, rate_hz, self.sampling_rate_hz));
         }
         if data.len() != 3 * self.samples {
             return Err(format!(
@@ -110,6 +107,14 @@ impl WaveformSet {
         self.traces.push(trace);
         Ok(())
     }
+}
+
+/// The error for trace `name` at `rate_hz` in a set at `set_hz` (readers that check rates before
+/// [`WaveformSet::push`], such as the miniSEED one before it places picks, say the same).
+pub fn rate_mismatch(name: &str, rate_hz: f64, set_hz: f64) -> String {
+    format!(
+        "trace `{name}` is sampled at {rate_hz} Hz, the set at {set_hz} Hz (its first trace); set `sampling_rate_hz` to resample every trace to one rate"
+    )
 }
 
 fn strings(v: impl Iterator<Item = String>) -> anyhow::Result<Vec<VarLenUnicode>> {

@@ -39,7 +39,7 @@
 //! doi:10.1093/gji/ggy423.
 
 use crate::data::{
-    self,
+    self, waveform_set,
     waveform_set::{Trace, WaveformSet},
 };
 use crate::io::{h5, mseed, phasenet_npz, seisbench};
@@ -118,15 +118,23 @@ impl StageKind for FetchWaveforms {
             Format::Seisbench => {
                 let mut read = WaveformSet::default();
                 read_seisbench(ctx, &files, &mut read)?;
-                for (i, trace) in read.traces.iter().enumerate() {
-                    let (data, trace, rate) = to_rate(
-                        read.trace(i).to_vec(),
-                        trace.clone(),
-                        read.sampling_rate_hz,
-                        p.sampling_rate_hz,
-                    )?;
-                    set.push(&data, trace, rate)
-                        .map_err(|e| anyhow::anyhow!(e))?;
+                // Re-pushed only to resample: a set already at the asked rate is the output.
+                let same_rate = p
+                    .sampling_rate_hz
+                    .is_none_or(|t| (t - read.sampling_rate_hz).abs() <= 1e-9 * t);
+                if same_rate {
+                    set = read;
+                } else {
+                    for (i, trace) in read.traces.iter().enumerate() {
+                        let (data, trace, rate) = to_rate(
+                            read.trace(i).to_vec(),
+                            trace.clone(),
+                            read.sampling_rate_hz,
+                            p.sampling_rate_hz,
+                        )?;
+                        set.push(&data, trace, rate)
+                            .map_err(|e| anyhow::anyhow!(e))?;
+                    }
                 }
             }
             Format::Mseed => read_mseed(&files, p.sampling_rate_hz, p.max_gap_s, &mut set)?,
@@ -203,11 +211,7 @@ fn read_mseed(
     let mut traces = Vec::with_capacity(stations.len());
     for st in &stations {
         if (st.rate_hz - rate).abs() > 1e-9 * rate && target.is_none() {
-            anyhow::bail!(
-                "trace `{}` is sampled at {} Hz, the set at {rate} Hz (its first trace); set `sampling_rate_hz` to resample every trace to one rate",
-                st.name,
-                st.rate_hz
-            );
+            anyhow::bail!(waveform_set::rate_mismatch(&st.name, st.rate_hz, rate));
         }
         let ratio = Ratio::between(st.rate_hz, rate)
             .map_err(|e| anyhow::anyhow!("trace `{}`: {e}", st.name))?;

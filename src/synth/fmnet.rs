@@ -362,17 +362,10 @@ pub fn process_bank(
 /// `rows` traces of `len` samples of Gaussian noise band-passed with `sos` and scaled to unit RMS.
 pub fn noise_bank(seed: u64, rows: usize, len: usize, sos: &[Section]) -> Vec<f32> {
     let mut rng = Rng::new(seed, "synth.fmnet/noise");
-    let padlen = default_padlen(sos).min(len - 1);
-    let mut out = Vec::with_capacity(rows * len);
-    for _ in 0..rows {
-        let white: Vec<f64> = (0..len).map(|_| rng.normal()).collect();
-        let x = sosfiltfilt(sos, &white, padlen);
-        let rms = (x.iter().map(|v| v * v).sum::<f64>() / len as f64)
-            .sqrt()
-            .max(1e-300);
-        out.extend(x.iter().map(|v| (v / rms) as f32));
-    }
-    out
+    (0..rows)
+        .flat_map(|_| super::coloured_noise(&mut rng, len, sos))
+        .map(|v| v as f32)
+        .collect()
 }
 
 #[cfg(test)]

@@ -11,6 +11,22 @@ pub mod fmnet;
 pub mod geomag;
 pub mod picks;
 
+/// `n` samples of white Gaussian noise from `rng`, band-passed with `sos` (zero phase) and
+/// scaled to unit RMS: the noise of `synth.fmnet`'s bank and of `synth.picks`' coloured noise.
+pub fn coloured_noise(
+    rng: &mut crate::rng::Rng,
+    n: usize,
+    sos: &[crate::signal::butterworth::Section],
+) -> Vec<f64> {
+    let white: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+    let padlen = crate::signal::sos::default_padlen(sos).min(n.saturating_sub(1));
+    let x = crate::signal::sos::sosfiltfilt(sos, &white, padlen);
+    let rms = (x.iter().map(|v| v * v).sum::<f64>() / n.max(1) as f64)
+        .sqrt()
+        .max(1e-300);
+    x.iter().map(|v| v / rms).collect()
+}
+
 /// North and east from radial `r` (away from the source) and transverse `t` (fk's sign) at a
 /// station whose back-azimuth (station to source, degrees clockwise from north) is `baz_deg`.
 pub fn rt_to_ne(r: f64, t: f64, baz_deg: f64) -> (f64, f64) {

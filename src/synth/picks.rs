@@ -39,9 +39,9 @@
 
 use crate::focal::{Mechanism, radiation};
 use crate::greens::{Bank, LayeredModel, arrivals::first_arrival};
+use crate::labeling::phase_windows::normalise;
 use crate::rng::Rng;
 use crate::signal::butterworth::Section;
-use crate::signal::sos::{default_padlen, sosfiltfilt};
 
 /// Samples of each linear cross-fade between stitched noise pieces.
 const CROSSFADE: usize = 25;
@@ -299,12 +299,7 @@ impl Generator {
     /// Unit-RMS noise `[Z, N, E]` of `n` samples.
     fn noise_trace(&self, rng: &mut Rng, n: usize) -> [Vec<f64>; 3] {
         match &self.noise {
-            Noise::Coloured(sos) => std::array::from_fn(|_| {
-                let white: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
-                let x = sosfiltfilt(sos, &white, default_padlen(sos).min(n.saturating_sub(1)));
-                let rms = (x.iter().map(|v| v * v).sum::<f64>() / n.max(1) as f64).sqrt();
-                x.iter().map(|v| v / rms.max(1e-300)).collect()
-            }),
+            Noise::Coloured(sos) => std::array::from_fn(|_| super::coloured_noise(rng, n, sos)),
             Noise::Real(segments) => {
                 let mut out: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
                 while out[0].len() < n {
@@ -351,22 +346,18 @@ pub fn noise_segments(
         let x = set.trace(i);
         let comps: Vec<Vec<f32>> = (0..3)
             .filter_map(|c| {
-                let seg = &x[c * n..c * n + len];
+                let mut seg: Vec<f64> = x[c * n..c * n + len]
+                    .iter()
+                    .map(|v| f64::from(*v))
+                    .collect();
                 if seg.iter().any(|v| !v.is_finite()) {
                     return None;
                 }
-                let mean = seg.iter().map(|v| f64::from(*v)).sum::<f64>() / len as f64;
-                let rms = (seg
-                    .iter()
-                    .map(|v| (f64::from(*v) - mean).powi(2))
-                    .sum::<f64>()
-                    / len as f64)
-                    .sqrt();
-                (rms > 0.0).then(|| {
-                    seg.iter()
-                        .map(|v| ((f64::from(*v) - mean) / rms) as f32)
-                        .collect()
-                })
+                // Demeaned, unit standard deviation (= unit RMS); a flat segment stays zeros.
+                normalise(&mut seg, len);
+                seg.iter()
+                    .any(|v| *v != 0.0)
+                    .then(|| seg.iter().map(|v| *v as f32).collect())
             })
             .collect();
         if let Ok(c) = <[Vec<f32>; 3]>::try_from(comps) {
