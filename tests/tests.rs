@@ -24,6 +24,8 @@ mod fuzz;
 mod fmnet;
 // Focal mechanisms: Kagan angles vs pyrocko, radiation pattern vs fk's syn.
 mod focal;
+// U-Net pickers: PhaseNet checkpoint import against a NumPy forward pass, training, evaluation.
+mod pickers;
 // synth.picks: travel times against fk's headers, onsets at the picks, SNR, determinism.
 mod synth_picks;
 // miniSEED (libmseed) against ObsPy, pick files, resampling to the set rate against SciPy.

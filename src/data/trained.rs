@@ -104,6 +104,7 @@ pub fn open_trained(
             batch: count("batch")?,
             epochs: count("epochs")?,
             seed: 0,
+            schedule: None,
         },
     };
     let windows = super::windows::read(ctx.input(data)?, ctx.stage_id)?;
@@ -130,6 +131,8 @@ pub fn read_history(g: &hdf5::Group) -> anyhow::Result<Vec<Epoch>> {
         col("validation_loss")?,
         col("validation_accuracy")?,
     );
+    // Entries written before the learning rate was recorded per epoch have no `lr`.
+    let lr = col("lr").unwrap_or_else(|_| vec![f64::NAN; tl.len()]);
     Ok((0..tl.len())
         .map(|i| Epoch {
             train: nt::Score {
@@ -140,6 +143,7 @@ pub fn read_history(g: &hdf5::Group) -> anyhow::Result<Vec<Epoch>> {
                 loss: vl[i],
                 accuracy: va[i],
             },
+            lr: lr.get(i).copied().unwrap_or(f64::NAN),
         })
         .collect())
 }
@@ -172,6 +176,7 @@ pub fn write_history(g: &hdf5::Group, h: &[Epoch]) -> hdf5::Result<()> {
         &[n],
         &h.iter().map(|e| e.validation.accuracy).collect::<Vec<_>>(),
     )?;
+    h5::write_array(&hg, "lr", &[n], &h.iter().map(|e| e.lr).collect::<Vec<_>>())?;
     Ok(())
 }
 

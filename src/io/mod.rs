@@ -12,3 +12,4 @@ pub mod phasenet_npz;
 pub mod sac;
 pub mod seisbench;
 pub mod sources;
+pub mod tf_checkpoint;

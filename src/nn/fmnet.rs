@@ -421,7 +421,7 @@ pub fn fit(
         &train,
         &validation,
         "nn/fmnet/batches",
-        &mut |model, idx| {
+        &mut |model, _, idx| {
             let (x, y) = g.batch(idx);
             let x = tensor3(x, [idx.len(), g.rows(), g.processing.window], &ad);
             let y = tensor3(y, [idx.len(), 3, g.labels.bins], &ad);

@@ -6,6 +6,10 @@
 //! | module        | what                                                                  |
 //! |---------------|-----------------------------------------------------------------------|
 //! | [`pm_cnn`]    | the CNN of Petrescu & Moldovan (2022), Table 2                        |
+//! | [`fmnet`]     | FMNet, Kuang et al. (2021), Fig. 6                                    |
+//! | [`phasenet`]  | PhaseNet, Zhu & Beroza (2019): U-Net phase picker, TF checkpoint import |
+//! | [`r2unet`]    | recurrent-residual U-Net picker (ARRU code, Hong et al. 2023's KFpicker) |
+//! | [`picker`]    | what the pickers share: units, loss, seeded dropout                    |
 //! | [`optim`]     | optimizers by name with Keras defaults; [`adamax`] written here       |
 //! | [`train`]     | splits, the epoch loop, scoring                                       |
 //! | [`weights`]   | weights in HDF5 by module path, PyTorch layout                        |
@@ -16,8 +20,11 @@ pub mod adamax;
 pub mod fmnet;
 pub mod metrics;
 pub mod optim;
+pub mod phasenet;
+pub mod picker;
 pub mod pm_cnn;
 pub mod power_law;
+pub mod r2unet;
 pub mod train;
 pub mod weights;
 

@@ -145,6 +145,20 @@ pub struct Config {
     pub batch: usize,
     pub epochs: usize,
     pub seed: u64,
+    /// Reduce-on-plateau and early stopping; `None`: the fixed learning rate for every epoch.
+    pub schedule: Option<Plateau>,
+}
+
+/// Keras' `ReduceLROnPlateau` and `EarlyStopping(restore_best_weights=True)` on the validation
+/// loss, as Hong et al. (2023) train KFpicker: the learning rate times `factor` after
+/// `lr_patience` epochs without improvement (and again after each further `lr_patience`), training
+/// stopped after `stop_patience` epochs without improvement, and the weights of the best epoch
+/// kept.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Plateau {
+    pub lr_patience: usize,
+    pub factor: f64,
+    pub stop_patience: usize,
 }
 
 impl Config {
@@ -168,6 +182,8 @@ pub struct Epoch {
     pub train: Score,
     /// After the epoch; NaN when there is no validation data.
     pub validation: Score,
+    /// The learning rate the epoch trained with.
+    pub lr: f64,
 }
 
 /// Where training is, for progress bars.
@@ -209,11 +225,13 @@ fn loss_and_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, us
 pub type BatchLoss = (Tensor<1>, usize);
 
 /// The epoch loop every model shares: each epoch shuffles `train` with the seeded stream `order`,
-/// takes one optimizer step (at the fixed `cfg.lr`) per batch of `cfg.batch`, refuses a
-/// non-finite loss, ticks, and scores `validation` with `validate` on the validation snapshot
-/// (NaN when there is none). `batch_loss` gives a batch's mean loss (one element) and how many of
-/// its samples count as right, the numerator of the training accuracy. Returns the validation
-/// snapshot of the trained model and one [`Epoch`] per epoch.
+/// takes one optimizer step per batch of `cfg.batch`, refuses a non-finite loss, ticks, and
+/// scores `validation` with `validate` on the validation snapshot (NaN when there is none).
+/// `batch_loss` gives a batch (of epoch `e`, counted from 0) its mean loss (one element) and how
+/// many of its samples count as right, the numerator of the training accuracy. The learning rate
+/// is `cfg.lr` throughout, or follows `cfg.schedule` (which needs validation data). Returns the
+/// validation snapshot of the trained model — of the best epoch under a schedule — and one
+/// [`Epoch`] per epoch run.
 // The two sample lists, the stream name and the two model-specific closures are what differs
 // between models; bundling them into a struct would only move the list.
 #[allow(clippy::too_many_arguments)]
@@ -223,7 +241,7 @@ pub fn epochs<M: Module>(
     train: &[usize],
     validation: &[usize],
     order: &str,
-    batch_loss: &mut dyn FnMut(&M, &[usize]) -> BatchLoss,
+    batch_loss: &mut dyn FnMut(&M, usize, &[usize]) -> BatchLoss,
     validate: &mut dyn FnMut(&M, &[usize]) -> Score,
     tick: &mut dyn FnMut(&Tick),
 ) -> anyhow::Result<(M, Vec<Epoch>)> {
@@ -232,24 +250,31 @@ pub fn epochs<M: Module>(
         .ok_or_else(|| anyhow::anyhow!("unknown optimizer `{}`", cfg.optimizer))?;
     let mut shuffled: Vec<usize> = train.to_vec();
     let mut rng = Rng::new(cfg.seed, order);
+    anyhow::ensure!(
+        cfg.schedule.is_none() || !validation.is_empty(),
+        "no validation samples: the learning-rate schedule and early stopping follow the validation loss"
+    );
     let batches = train.len().div_ceil(cfg.batch);
     let mut history = Vec::with_capacity(cfg.epochs);
+    let mut lr = cfg.lr;
+    let mut best: Option<(f64, M)> = None;
+    let mut since_best = 0usize;
     for epoch in 0..cfg.epochs {
         rng.shuffle(&mut shuffled);
         let (mut loss_sum, mut right) = (0.0f64, 0usize);
         for (b, idx) in shuffled.chunks(cfg.batch).enumerate() {
-            let (loss, ok) = batch_loss(&model, idx);
+            let (loss, ok) = batch_loss(&model, epoch, idx);
             let value = loss.clone().into_scalar::<f32>() as f64;
             anyhow::ensure!(
                 value.is_finite(),
                 "the loss became {value} in epoch {} batch {}: the learning rate ({}) is too large for `{}`, or the data hold extreme values",
                 epoch + 1,
                 b + 1,
-                cfg.lr,
+                lr,
                 cfg.optimizer
             );
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(cfg.lr, model, grads);
+            model = optimizer.step(lr, model, grads);
             loss_sum += value * idx.len() as f64;
             right += ok;
             tick(&Tick {
@@ -260,13 +285,14 @@ pub fn epochs<M: Module>(
                 loss: value,
             });
         }
+        let snapshot = model.valid();
         let validation_score = if validation.is_empty() {
             Score {
                 loss: f64::NAN,
                 accuracy: f64::NAN,
             }
         } else {
-            validate(&model.valid(), validation)
+            validate(&snapshot, validation)
         };
         history.push(Epoch {
             train: Score {
@@ -274,9 +300,28 @@ pub fn epochs<M: Module>(
                 accuracy: right as f64 / train.len() as f64,
             },
             validation: validation_score,
+            lr,
         });
+        if let Some(s) = cfg.schedule {
+            let v = validation_score.loss;
+            if best.as_ref().is_none_or(|(b, _)| v < *b) {
+                best = Some((v, snapshot));
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if since_best >= s.stop_patience {
+                    break;
+                }
+                if since_best % s.lr_patience == 0 {
+                    lr *= s.factor;
+                }
+            }
+        }
     }
-    Ok((model.valid(), history))
+    Ok(match best {
+        Some((_, m)) => (m, history),
+        None => (model.valid(), history),
+    })
 }
 
 /// Trains a fresh `pm-cnn` on windows `train` and scores `validation` after every epoch.
@@ -295,7 +340,7 @@ pub fn fit(
         train,
         validation,
         "nn/train/batches",
-        &mut |model, idx| {
+        &mut |model, _, idx| {
             let (x, y) = data.batch(idx, &ad);
             loss_and_correct(model.forward(x), y)
         },
@@ -388,6 +433,7 @@ mod tests {
             batch: 8,
             epochs: 5,
             seed: 1,
+            schedule: None,
         };
         let device = Device::flex();
         let train: Vec<usize> = (0..48).collect();

@@ -125,6 +125,136 @@ pub fn read(group: &hdf5::Group, shape: Shape, device: &Device) -> anyhow::Resul
     Ok(m)
 }
 
+/// Module paths as PyTorch's `state_dict` names them: Vec elements by index, struct fields by
+/// name, and a batch norm's γ, β as `weight`, `bias` (`running_mean`, `running_var` as in burn).
+struct PathStack {
+    path: Vec<String>,
+    /// Container types, parallel to `path` (`Struct:BatchNorm`, `Vec`, …).
+    kinds: Vec<String>,
+}
+
+impl PathStack {
+    fn new() -> Self {
+        PathStack {
+            path: Vec::new(),
+            kinds: Vec::new(),
+        }
+    }
+    fn enter(&mut self, name: &str, kind: &str) {
+        self.path.push(name.to_string());
+        self.kinds.push(kind.to_string());
+    }
+    fn exit(&mut self) {
+        self.path.pop();
+        self.kinds.pop();
+    }
+    /// The current parameter's name. burn enters the parameter's own field too, with the type
+    /// of the struct holding it, so the last element is the field and the last kind its owner.
+    fn name(&self) -> String {
+        let mut p = self.path.clone();
+        let in_norm = self
+            .kinds
+            .last()
+            .is_some_and(|k| k == "Struct:BatchNorm");
+        if in_norm && let Some(last) = p.last_mut() {
+            match last.as_str() {
+                "gamma" => *last = "weight".into(),
+                "beta" => *last = "bias".into(),
+                _ => {}
+            }
+        }
+        p.join(".")
+    }
+}
+
+/// Every float tensor of `m` (parameters and running statistics) with its PyTorch-style name,
+/// shape and values: the generic form of a hand-written `tensors()` for networks whose burn
+/// layouts are PyTorch's (convolutions, transposed convolutions, batch norms).
+pub fn named<M: burn::module::Module>(m: &M) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    struct V {
+        at: PathStack,
+        out: Vec<(String, Vec<usize>, Vec<f32>)>,
+    }
+    impl burn::module::ModuleVisitor for V {
+        fn enter_module(&mut self, name: &str, kind: &str) {
+            self.at.enter(name, kind);
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.at.exit();
+        }
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+            let t = p.val();
+            self.out
+                .push((self.at.name(), t.dims().to_vec(), values(t)));
+        }
+    }
+    let mut v = V {
+        at: PathStack::new(),
+        out: Vec::new(),
+    };
+    m.visit(&mut v);
+    v.out
+}
+
+/// `m` with every float tensor replaced by the dataset of the same [`named`] name in `group`
+/// (shape checked); the first missing or mis-shaped dataset is the error.
+pub fn load_named<M: burn::module::Module>(m: M, group: &hdf5::Group) -> anyhow::Result<M> {
+    from_source(m, &mut |name, shape| read_values(group, name, shape))
+}
+
+/// `m` with every float tensor replaced by `source(name, shape)` (the [`named`] names): the
+/// HDF5 reader above, or an importer that maps another framework's names.
+pub fn from_source<M: burn::module::Module>(
+    m: M,
+    source: &mut dyn FnMut(&str, &[usize]) -> anyhow::Result<Vec<f32>>,
+) -> anyhow::Result<M> {
+    struct Mp<'a> {
+        at: PathStack,
+        source: &'a mut dyn FnMut(&str, &[usize]) -> anyhow::Result<Vec<f32>>,
+        error: Option<anyhow::Error>,
+    }
+    impl burn::module::ModuleMapper for Mp<'_> {
+        fn enter_module(&mut self, name: &str, kind: &str) {
+            self.at.enter(name, kind);
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.at.exit();
+        }
+        fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            if self.error.is_some() {
+                return p;
+            }
+            let name = self.at.name();
+            let dims = p.val().dims();
+            match (self.source)(&name, &dims) {
+                Ok(v) => p.map(|t| {
+                    let device = t.device();
+                    let fresh = Tensor::<D>::from_data(TensorData::new(v, dims), &device);
+                    if t.is_require_grad() {
+                        fresh.require_grad()
+                    } else {
+                        fresh
+                    }
+                }),
+                Err(e) => {
+                    self.error = Some(e);
+                    p
+                }
+            }
+        }
+    }
+    let mut mp = Mp {
+        at: PathStack::new(),
+        source,
+        error: None,
+    };
+    let m = m.map(&mut mp);
+    match mp.error {
+        Some(e) => Err(e),
+        None => Ok(m),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

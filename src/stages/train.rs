@@ -133,6 +133,7 @@ impl TrainParams {
             batch: self.batch,
             epochs: self.epochs,
             seed,
+            schedule: None,
         }
     }
 }
