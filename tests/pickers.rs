@@ -11,7 +11,7 @@ use quakeline::labeling::phase_windows;
 use quakeline::nn::{self, phasenet, picker};
 use serde_json::Value;
 
-use crate::util::data_dir;
+use crate::util::{Env, data_dir};
 
 pub fn phasenet_prefix() -> PathBuf {
     data_dir().join("models/phasenet/model_95.ckpt")
@@ -42,7 +42,8 @@ fn reference_array(name: &str) -> (Vec<usize>, Vec<f64>) {
 
 fn meta() -> Value {
     serde_json::from_str(
-        &std::fs::read_to_string(data_dir().join("models/phasenet/forward_reference.json")).unwrap(),
+        &std::fs::read_to_string(data_dir().join("models/phasenet/forward_reference.json"))
+            .unwrap(),
     )
     .unwrap()
 }
@@ -77,16 +78,23 @@ fn imported_phasenet_matches_an_independent_forward_pass() {
 #[test]
 fn phasenet_on_real_windows_peaks_at_the_analyst_picks() {
     let device = nn::device();
-    let model = phasenet::from_checkpoint(&Checkpoint::open(&phasenet_prefix()).unwrap(), &device)
-        .unwrap();
+    let model =
+        phasenet::from_checkpoint(&Checkpoint::open(&phasenet_prefix()).unwrap(), &device).unwrap();
     for w in meta()["windows"].as_array().unwrap() {
         let file = w["file"].as_str().unwrap();
-        let (start, n) = (w["start"].as_u64().unwrap() as usize, w["samples"].as_u64().unwrap() as usize);
+        let (start, n) = (
+            w["start"].as_u64().unwrap() as usize,
+            w["samples"].as_u64().unwrap() as usize,
+        );
         let path = data_dir().join("waveforms/phasenet_npz").join(file);
         let t = phasenet_npz::parse(file, &std::fs::read(path).unwrap()).unwrap();
         let total = t.data.len() / 3;
         let mut x: Vec<f64> = (0..3)
-            .flat_map(|c| t.data[c * total + start..c * total + start + n].iter().map(|v| f64::from(*v)))
+            .flat_map(|c| {
+                t.data[c * total + start..c * total + start + n]
+                    .iter()
+                    .map(|v| f64::from(*v))
+            })
             .collect();
         phase_windows::normalise(&mut x, n);
         let (_, want) = reference_array(&format!("x{n}"));
@@ -98,21 +106,34 @@ fn phasenet_on_real_windows_peaks_at_the_analyst_picks() {
             .position(|v| v["file"] == w["file"])
             .unwrap();
         let want = &want[row * 3 * n..(row + 1) * 3 * n];
-        let d = x.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0f64, f64::max);
+        let d = x
+            .iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f64, f64::max);
         assert!(d < 1e-5, "{file}: normalised input differs by {d:e}");
         let xt = Tensor::<3>::from_data(
             TensorData::new(x.iter().map(|v| *v as f32).collect::<Vec<_>>(), [1, 3, n]),
             &device,
         );
-        let p: Vec<f32> = picker::probabilities(&model, xt).into_data().try_to_vec().unwrap();
+        let p: Vec<f32> = picker::probabilities(&model, xt)
+            .into_data()
+            .try_to_vec()
+            .unwrap();
         let argmax = |c: usize| {
-            (0..n).max_by(|&a, &b| p[c * n + a].total_cmp(&p[c * n + b])).unwrap()
+            (0..n)
+                .max_by(|&a, &b| p[c * n + a].total_cmp(&p[c * n + b]))
+                .unwrap()
         };
         assert_eq!(argmax(1) as u64, w["p_peak"].as_u64().unwrap(), "{file}");
         assert_eq!(argmax(2) as u64, w["s_peak"].as_u64().unwrap(), "{file}");
         if w["p_peak_prob"].as_f64().unwrap() > 0.5 {
             let itp = w["itp"].as_i64().unwrap();
-            assert!((argmax(1) as i64 - itp).abs() <= 5, "{file}: P peak {} vs pick {itp}", argmax(1));
+            assert!(
+                (argmax(1) as i64 - itp).abs() <= 5,
+                "{file}: P peak {} vs pick {itp}",
+                argmax(1)
+            );
         }
     }
 }
@@ -127,12 +148,19 @@ fn a_damaged_checkpoint_is_refused_naming_the_tensor() {
     let dst = dir.path().join("m.ckpt");
     std::fs::write(format!("{}.index", dst.display()), &index).unwrap();
     // The data file cut short: the last variables lie past its end.
-    std::fs::write(format!("{}.data-00000-of-00001", dst.display()), &data[..data.len() / 2]).unwrap();
+    std::fs::write(
+        format!("{}.data-00000-of-00001", dst.display()),
+        &data[..data.len() / 2],
+    )
+    .unwrap();
     let err = match phasenet::from_checkpoint(&Checkpoint::open(&dst).unwrap(), &nn::device()) {
         Ok(_) => panic!("a truncated checkpoint loaded"),
         Err(e) => format!("{e:#}"),
     };
-    assert!(err.contains("past the end of the file") && err.contains("variable `"), "{err}");
+    assert!(
+        err.contains("past the end of the file") && err.contains("variable `"),
+        "{err}"
+    );
     // One flipped byte in a tensor: its CRC-32C.
     let mut bad = data.clone();
     bad[1000] ^= 0x10;
@@ -142,4 +170,221 @@ fn a_damaged_checkpoint_is_refused_naming_the_tensor() {
         Err(e) => format!("{e:#}"),
     };
     assert!(err.contains("CRC-32C") && err.contains("damaged"), "{err}");
+}
+
+/// A toy picker pipeline on the four real traces of `tests/data/waveforms/phasenet_npz`: the
+/// published PhaseNet imported, its output layer fine-tuned on two traces (stopping on one),
+/// an R2U-Net trained from scratch, both evaluated; 10-s windows so it runs in seconds.
+pub(crate) fn tiny(extra: &str) -> String {
+    let npz = data_dir().join("waveforms/phasenet_npz");
+    let ckpt = phasenet_prefix();
+    format!(
+        r#"[pipeline]
+name = "picker-tiny"
+seed = 5
+
+[stage.traces]
+kind = "fetch.waveforms"
+format = "npz"
+paths = ["{npz}/*.npz"]
+
+[stage.local]
+kind = "split.waveforms"
+input = "traces"
+by = "random"
+fractions = [0.5, 0.25, 0.25]
+
+[stage.phasenet]
+kind = "import.weights"
+model = "phasenet"
+paths = ["{ckpt}.index", "{ckpt}.data-00000-of-00001"]
+window = 1000
+
+[stage.finetune]
+kind = "train"
+model = "phasenet"
+inputs = {{ input = "local", init = "phasenet" }}
+trainable = "last"
+window = 1000
+batch = 2
+epochs = 2
+
+[stage.scratch]
+kind = "train"
+model = "r2unet"
+input = "local"
+window = 1000
+batch = 2
+epochs = 2
+
+[stage.evaluate]
+kind = "evaluate.picks"
+inputs = {{ model = "finetune", data = "local" }}
+position_sweep = true
+
+[stage.published]
+kind = "evaluate.picks"
+inputs = {{ model = "phasenet", data = "local" }}
+split = "all"
+{extra}
+"#,
+        npz = npz.display(),
+        ckpt = ckpt.display()
+    )
+}
+
+fn weights_of(f: &hdf5::File) -> Vec<(String, Vec<f32>)> {
+    let g = f.group("weights").unwrap();
+    let mut names = g.member_names().unwrap();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let v: Vec<f32> = g.dataset(&n).unwrap().read_raw().unwrap();
+            (n, v)
+        })
+        .collect()
+}
+
+fn ran(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("ran"))
+        .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
+        .collect()
+}
+
+/// Import, fine-tune the last layer, train from scratch, evaluate: the frozen layers keep the
+/// published weights exactly (batch-norm statistics included) and only the output layer moves;
+/// the entry records what was frozen and the key it started from; a rerun is cached, `--set`
+/// reruns exactly the descendants, and a fresh cache gives bit-identical weights.
+#[test]
+fn tiny_picker_pipeline_imports_fine_tunes_evaluates_and_caches() {
+    let env = Env::new();
+    let p = env.write("tiny.toml", &tiny(""));
+    let ps = p.to_str().unwrap();
+    let r = env.run(&["run", ps]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(ran(&r.stdout).len(), 7, "{r:?}");
+
+    let imported = env.entry(&p, "phasenet");
+    let tuned = env.entry(&p, "finetune");
+    let root: &hdf5::Location = &tuned;
+    assert_eq!(
+        quakeline::io::h5::read_str_attr(root, "trainable").unwrap(),
+        "last"
+    );
+    let key = env.entry_path(&p, "phasenet");
+    let key = key.file_stem().unwrap().to_str().unwrap();
+    assert_eq!(
+        quakeline::io::h5::read_str_attr(root, "init_key").unwrap(),
+        key
+    );
+    assert!(
+        quakeline::io::h5::read_str_attr(root, "frozen")
+            .unwrap()
+            .contains("everything but `out`")
+    );
+    let (a, b) = (weights_of(&imported), weights_of(&tuned));
+    assert_eq!(a.len(), b.len());
+    let mut moved = Vec::new();
+    for ((na, va), (nb, vb)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        if va != vb {
+            moved.push(na.clone());
+        }
+    }
+    assert_eq!(
+        moved,
+        ["out.bias", "out.weight"],
+        "only the output layer may change"
+    );
+
+    // The evaluation of the published PhaseNet on all four traces (its own training data).
+    let eval: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            env.path()
+                .join("results/picker-tiny/published/evaluation.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(eval["windows"], 4);
+    let p_tp = eval["P"]["true_positives"].as_u64().unwrap();
+    assert!(p_tp >= 3, "{eval:#}");
+    let ev = env.path().join("results/picker-tiny/evaluate");
+    for f in ["evaluation.json", "residuals.png", "positions.png"] {
+        assert!(ev.join(f).exists(), "{f}");
+    }
+    let sweep: Value =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("evaluation.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        sweep["position_sweep"].as_array().unwrap().len(),
+        9,
+        "{sweep:#}"
+    );
+
+    let again = env.run(&["run", ps]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(ran(&again.stdout).is_empty(), "{again:?}");
+    let set = env.run(&["run", ps, "--set", "finetune.epochs=1"]);
+    assert_eq!(set.code, 0, "{set:?}");
+    let mut r = ran(&set.stdout);
+    r.sort();
+    assert_eq!(r, ["evaluate", "finetune"], "{set:?}");
+
+    // Bit-identical in a fresh cache.
+    let env2 = Env::new();
+    let p2 = env2.write("tiny.toml", &tiny(""));
+    let r2 = env2.run(&["run", p2.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r2.code, 0, "{r2:?}");
+    for stage in ["scratch", "phasenet"] {
+        assert_eq!(
+            weights_of(&env.entry(&p, stage)),
+            weights_of(&env2.entry(&p2, stage)),
+            "{stage}"
+        );
+    }
+    assert_eq!(weights_of(&tuned), weights_of(&env2.entry(&p2, "finetune")));
+}
+
+/// Bad picker set-ups: each a located error, no entry for the stage.
+#[test]
+fn picker_bad_inputs_are_located_errors() {
+    let env = Env::new();
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "[stage.bad]\nkind = \"train\"\nmodel = \"phasenet\"\ninput = \"local\"\ntrainable = \"last\"\nwindow = 1000\nepochs = 1\n",
+            "wire one as input `init`",
+            "bad",
+        ),
+        (
+            "[stage.bad]\nkind = \"train\"\nmodel = \"r2unet\"\ninputs = { input = \"local\", init = \"phasenet\" }\nwindow = 1000\nepochs = 1\n",
+            "another architecture",
+            "bad",
+        ),
+        (
+            "[stage.bad]\nkind = \"train\"\nmodel = \"phasenet\"\ninput = \"traces\"\nwindow = 1000\nepochs = 1\n",
+            "split.waveforms",
+            "bad",
+        ),
+        (
+            "[stage.slow]\nkind = \"fetch.waveforms\"\nformat = \"npz\"\npaths = [\"NPZ/*.npz\"]\nsampling_rate_hz = 50\n[stage.split50]\nkind = \"split.waveforms\"\ninput = \"slow\"\nby = \"random\"\nfractions = [0.5, 0.5]\n[stage.bad]\nkind = \"evaluate.picks\"\ninputs = { model = \"phasenet\", data = \"split50\" }\nsplit = \"all\"\n",
+            "trained at 100 Hz",
+            "bad",
+        ),
+    ];
+    let npz = data_dir().join("waveforms/phasenet_npz");
+    for (extra, want, stage) in cases {
+        let text = tiny(&extra.replace("NPZ", &npz.display().to_string()));
+        let p = env.write("bad.toml", &text);
+        let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+        assert_ne!(r.code, 0, "{extra}: {r:?}");
+        assert!(r.stderr.contains(want), "{extra}: want `{want}` in {r:?}");
+        assert!(
+            !env.entry_path(&p, stage).exists(),
+            "{extra}: an entry was written"
+        );
+    }
 }

@@ -16,9 +16,10 @@
 //! | Green's-function bank | [`GREENS_BANK`]           | [`greens_bank`]                | `synth.greens` |
 //! | FMNet training set    | [`FMNET_SET`]             | [`fmnet_set`]                  | `synth.fmnet` |
 //! | labelled waveform set | [`WAVEFORM_SET`]          | [`waveform_set`]               | `fetch.waveforms`, `synth.picks`, `filter`, `split.waveforms`, `select.waveforms` |
-//! | trained model         | [`TRAINED_MODEL`]         | [`trained`]                    | `train` |
+//! | trained model         | [`TRAINED_MODEL`]         | [`trained`], pickers: [`crate::models::picker`] | `train`, `import.weights` |
 //! | classifier evaluation | [`CLASSIFIER_EVALUATION`] | `evaluate.classifier`'s doc    | `evaluate.classifier` |
 //! | focal evaluation      | [`FOCAL_EVALUATION`]      | `evaluate.focal`'s doc         | `evaluate.focal` |
+//! | pick evaluation       | [`PICK_EVALUATION`]       | `evaluate.picks`'s doc         | `evaluate.picks` |
 //! | learning curve        | [`LEARNING_CURVE`]        | `learning-curve`'s doc         | `learning-curve` |
 //! | training comparison   | [`TRAINING_COMPARISON`]   | `compare.training`'s doc       | `compare.training` |
 //! | SeisBench export      | [`SEISBENCH_EXPORT`]      | [`crate::io::seisbench`]       | `export.seisbench` |
@@ -63,6 +64,9 @@ pub const CLASSIFIER_EVALUATION: DataKind = DataKind {
 };
 pub const FOCAL_EVALUATION: DataKind = DataKind {
     name: "focal-mechanism evaluation",
+};
+pub const PICK_EVALUATION: DataKind = DataKind {
+    name: "pick evaluation",
 };
 pub const LEARNING_CURVE: DataKind = DataKind {
     name: "learning curve",

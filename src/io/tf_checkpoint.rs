@@ -12,7 +12,8 @@
 //!   offset, size, masked CRC-32C of the bytes).
 //! - `PREFIX.data-SSSSS-of-NNNNN`: the raw tensor bytes, little-endian.
 //!
-//! Only what a trained network needs is read: float32 tensors, stored whole (not partitioned
+//! The shards are held in memory (a published picker's are a few MB). Only what a trained
+//! network needs is read: float32 tensors, stored whole (not partitioned
 //! into slices), little-endian, uncompressed blocks. Anything else is refused with its name. Every
 //! length and offset is checked against the file before it is used, and every tensor against its
 //! CRC, so a damaged file is an error naming the variable, never a wrong weight.
@@ -40,10 +41,12 @@ pub struct Entry {
     pub sliced: bool,
 }
 
-/// An opened checkpoint: the index in memory, shards read when a tensor is asked for.
+/// A checkpoint in memory: its index parsed, its shards as bytes.
 pub struct Checkpoint {
-    prefix: PathBuf,
-    shards: u64,
+    /// The index file's name, for messages.
+    index: String,
+    /// `(name, bytes)` of each data shard, in shard order.
+    shards: Vec<(String, Vec<u8>)>,
     entries: BTreeMap<String, Entry>,
 }
 
@@ -111,7 +114,12 @@ fn block_entries(b: &[u8]) -> Result<Vec<(Vec<u8>, &[u8])>, String> {
     let data_end = restarts
         .checked_mul(4)
         .and_then(|r| b.len().checked_sub(4 + r))
-        .ok_or_else(|| format!("{restarts} restart points do not fit in a {}-byte block", b.len()))?;
+        .ok_or_else(|| {
+            format!(
+                "{restarts} restart points do not fit in a {}-byte block",
+                b.len()
+            )
+        })?;
     let mut c = Cursor::new(&b[..data_end]);
     let mut key: Vec<u8> = Vec::new();
     let mut out = Vec::new();
@@ -208,18 +216,44 @@ fn unmask(masked: u32) -> u32 {
     let rot = masked.wrapping_sub(0xa282_ead8);
     rot.rotate_left(15)
 }
-
 impl Checkpoint {
     /// Opens `prefix` (`…/model_95.ckpt`: the files `prefix.index` and `prefix.data-…`).
     pub fn open(prefix: &Path) -> anyhow::Result<Checkpoint> {
         let index = PathBuf::from(format!("{}.index", prefix.display()));
         let bytes = std::fs::read(&index).map_err(|e| err(&index, e))?;
-        let (shards, entries) = parse_index(&bytes).map_err(|e| err(&index, e))?;
+        let (count, _) = parse_index(&bytes).map_err(|e| err(&index, e))?;
+        let mut shards = Vec::new();
+        for s in 0..count {
+            let p = PathBuf::from(format!("{}.data-{s:05}-of-{count:05}", prefix.display()));
+            let b = std::fs::read(&p).map_err(|e| err(&p, e))?;
+            shards.push((p.display().to_string(), b));
+        }
+        Checkpoint::parse(&index.display().to_string(), &bytes, shards)
+    }
+
+    /// A checkpoint from the bytes of its index (`index` names it) and of its shards `(name,
+    /// bytes)`, which must be as many as the index's header says.
+    pub fn parse(
+        index: &str,
+        bytes: &[u8],
+        shards: Vec<(String, Vec<u8>)>,
+    ) -> anyhow::Result<Checkpoint> {
+        let (count, entries) = parse_index(bytes).map_err(|e| anyhow::anyhow!("{index}: {e}"))?;
+        anyhow::ensure!(
+            count as usize == shards.len(),
+            "{index}: the checkpoint has {count} data shard(s); {} given",
+            shards.len()
+        );
         Ok(Checkpoint {
-            prefix: prefix.to_path_buf(),
+            index: index.to_string(),
             shards,
             entries,
         })
+    }
+
+    /// The number of data shards the index names (`prefix.data-0000k-of-0000n`).
+    pub fn shard_count(index: &[u8]) -> Result<u64, String> {
+        parse_index(index).map(|(n, _)| n)
     }
 
     /// Every variable, by name.
@@ -227,30 +261,21 @@ impl Checkpoint {
         &self.entries
     }
 
-    fn shard_path(&self, shard: u64) -> PathBuf {
-        PathBuf::from(format!(
-            "{}.data-{shard:05}-of-{:05}",
-            self.prefix.display(),
-            self.shards
-        ))
-    }
-
     /// The float32 values of variable `name`, with its shape; checked against its CRC and size.
     pub fn f32(&self, name: &str) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
-        let index = PathBuf::from(format!("{}.index", self.prefix.display()));
-        let e = self.entries.get(name).ok_or_else(|| {
-            err(&index, format!("no variable `{name}` in the checkpoint"))
-        })?;
+        let index = &self.index;
+        let e = self
+            .entries
+            .get(name)
+            .ok_or_else(|| anyhow::anyhow!("{index}: no variable `{name}` in the checkpoint"))?;
         anyhow::ensure!(
             e.dtype == DT_FLOAT,
-            "{}: variable `{name}` has TensorFlow dtype {} (only float32, 1, is read)",
-            index.display(),
+            "{index}: variable `{name}` has TensorFlow dtype {} (only float32, 1, is read)",
             e.dtype
         );
         anyhow::ensure!(
             !e.sliced,
-            "{}: variable `{name}` is stored as slices of a partitioned variable, which is not read",
-            index.display()
+            "{index}: variable `{name}` is stored as slices of a partitioned variable, which is not read"
         );
         let count = e
             .shape
@@ -258,30 +283,40 @@ impl Checkpoint {
             .try_fold(1usize, |a, &d| a.checked_mul(d))
             .filter(|n| n.checked_mul(4).is_some_and(|b| b as u64 == e.size))
             .ok_or_else(|| {
-                err(
-                    &index,
-                    format!(
-                        "variable `{name}`: shape {:?} does not match its {} bytes",
-                        e.shape, e.size
-                    ),
+                anyhow::anyhow!(
+                    "{index}: variable `{name}`: shape {:?} does not match its {} bytes",
+                    e.shape,
+                    e.size
                 )
             })?;
-        anyhow::ensure!(
-            e.shard < self.shards,
-            "{}: variable `{name}` is in shard {} of {}",
-            index.display(),
-            e.shard,
-            self.shards
-        );
-        let path = self.shard_path(e.shard);
-        let data = read_range(&path, e.offset, e.size)
-            .map_err(|m| err(&path, format!("variable `{name}`: {m}")))?;
+        let (path, shard) = usize::try_from(e.shard)
+            .ok()
+            .and_then(|s| self.shards.get(s))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{index}: variable `{name}` is in shard {} of {}",
+                    e.shard,
+                    self.shards.len()
+                )
+            })?;
+        let data = usize::try_from(e.offset)
+            .ok()
+            .zip(usize::try_from(e.size).ok())
+            .and_then(|(o, n)| Some((o, o.checked_add(n)?)))
+            .and_then(|(o, end)| shard.get(o..end))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{path}: variable `{name}`: {} bytes at offset {} lie past the end of the file ({} bytes)",
+                    e.size,
+                    e.offset,
+                    shard.len()
+                )
+            })?;
         if let Some(crc) = e.crc {
-            let got = crc32c::crc32c(&data);
+            let got = crc32c::crc32c(data);
             anyhow::ensure!(
                 got == unmask(crc),
-                "{}: variable `{name}`: CRC-32C {got:#010x} of its {} bytes at {} differs from the index's {:#010x}: the file is damaged",
-                path.display(),
+                "{path}: variable `{name}`: CRC-32C {got:#010x} of its {} bytes at {} differs from the index's {:#010x}: the file is damaged",
                 e.size,
                 e.offset,
                 unmask(crc)
@@ -294,21 +329,6 @@ impl Checkpoint {
         debug_assert_eq!(v.len(), count);
         Ok((e.shape.clone(), v))
     }
-}
-
-fn read_range(path: &Path, offset: u64, size: u64) -> Result<Vec<u8>, String> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let len = f.metadata().map_err(|e| e.to_string())?.len();
-    if offset.checked_add(size).is_none_or(|end| end > len) {
-        return Err(format!(
-            "{size} bytes at offset {offset} lie past the end of the file ({len} bytes)"
-        ));
-    }
-    f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; size as usize];
-    f.read_exact(&mut buf).map_err(|e| e.to_string())?;
-    Ok(buf)
 }
 
 /// The block at `(offset, size)` of the table, its trailer checked.
@@ -379,7 +399,9 @@ fn parse_index(bytes: &[u8]) -> Result<(u64, BTreeMap<String, Entry>), String> {
                     match (f, v) {
                         (1, Field::Varint(v)) => n = v,
                         (2, Field::Varint(1)) => {
-                            return Err("the bundle is big-endian; only little-endian is read".into());
+                            return Err(
+                                "the bundle is big-endian; only little-endian is read".into()
+                            );
                         }
                         _ => {}
                     }
@@ -422,7 +444,10 @@ mod tests {
             .filter(|(n, _)| {
                 !n.contains("Adam")
                     && !n.contains("moving_")
-                    && (n.ends_with("kernel") || n.ends_with("bias") || n.ends_with("gamma") || n.ends_with("beta"))
+                    && (n.ends_with("kernel")
+                        || n.ends_with("bias")
+                        || n.ends_with("gamma")
+                        || n.ends_with("beta"))
             })
             .map(|(_, e)| e.shape.iter().product::<usize>())
             .sum();

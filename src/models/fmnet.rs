@@ -42,10 +42,12 @@ pub const MODEL: Model = Model {
         labels: "3 Gaussian curves of 128 bins: strike, dip, rake",
     },
     trains_on: data::FMNET_SET,
+    fine_tunes: false,
     params: PluginParams::of::<FmnetParams>("model \"fmnet\"", no_check),
     layers,
     fit,
     predict: Some(predict),
+    probabilities: None,
 };
 
 fn no_check(_: &Params) -> Result<(), ParamError> {

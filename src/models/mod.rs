@@ -11,12 +11,19 @@
 //! |----------|----------------|------------------------------------------------------|-----------|
 //! | `pm-cnn` | `pm_cnn.rs`    | [`crate::nn::pm_cnn`]: Petrescu & Moldovan 2022, Table 2 | labelled windows |
 //! | `fmnet`  | `fmnet.rs`     | [`crate::nn::fmnet`]: Kuang et al. 2021, Fig. 6       | a `synth.fmnet` set |
+//! | `phasenet` | `phasenet.rs` | [`crate::nn::phasenet`]: Zhu & Beroza 2019          | a labelled waveform set |
+//! | `r2unet` | `r2unet.rs`    | [`crate::nn::r2unet`]: ARRU's R2U-Net, Hong et al. 2023 | a labelled waveform set |
+//!
+//! The pickers share their parameters and fit ([`picker`]).
 //!
 //! Adding a model is one file here plus one [`MODELS`] line: the checklist is in the crate docs
 //! ([`crate`], "How to add a model").
 
 pub mod fmnet;
+pub mod phasenet;
+pub mod picker;
 pub mod pm_cnn;
+pub mod r2unet;
 
 use std::path::PathBuf;
 
@@ -26,7 +33,12 @@ use crate::stage::DataKind;
 use crate::stage::{PluginParams, RunCtx};
 
 /// Every model quakeline can train.
-pub const MODELS: &[&Model] = &[&pm_cnn::MODEL, &fmnet::MODEL];
+pub const MODELS: &[&Model] = &[
+    &pm_cnn::MODEL,
+    &fmnet::MODEL,
+    &phasenet::MODEL,
+    &r2unet::MODEL,
+];
 
 /// The names of [`MODELS`], in order (`train`'s `model` choice).
 pub const NAMES: [&str; MODELS.len()] = {
@@ -121,6 +133,10 @@ pub struct PredictArgs<'a> {
 pub type LayersFn = fn(settings: &[(&str, &str)]) -> Result<Summary, String>;
 /// `quakeline predict`: input files → the lines to print.
 pub type PredictFn = fn(&PredictArgs<'_>) -> anyhow::Result<Vec<String>>;
+/// A phase picker's probabilities: trained entry (`what` names it), normalised windows
+/// `[n, 3, samples]` (flat) → `[n, 3 (noise, P, S), samples]` (flat).
+pub type ProbabilitiesFn =
+    fn(entry: &hdf5::Group, what: &str, x: &[f32], samples: usize) -> anyhow::Result<Vec<f32>>;
 
 /// One trainable model. See the module docs for how to add one.
 pub struct Model {
@@ -132,6 +148,8 @@ pub struct Model {
     pub input: InputContract,
     /// The data kind `train`'s input must be for this model.
     pub trains_on: DataKind,
+    /// Whether `train` can start it from another trained entry (input `init`).
+    pub fine_tunes: bool,
     /// Its hyper-parameters beyond the shared `optimizer`, `lr`, `batch`, `epochs`.
     pub params: PluginParams,
     /// The layer table for `model summary --set KEY=VALUE` settings (an error names the setting).
@@ -142,6 +160,9 @@ pub struct Model {
     /// Predicts from files and returns the lines to print; `None` when the model has no file
     /// input (a window classifier is scored by `evaluate.classifier`).
     pub predict: Option<PredictFn>,
+    /// Per-sample P/S probabilities of windows, for a phase picker (`evaluate.picks`); `None`
+    /// for other models.
+    pub probabilities: Option<ProbabilitiesFn>,
 }
 
 /// Moves a stage's progress bar to each optimizer step and shows epoch, batch and loss.

@@ -59,10 +59,12 @@ pub const MODEL: Model = Model {
         labels: "2 classes (0 quiet, 1 precursor), softmax",
     },
     trains_on: data::LABELLED_WINDOWS,
+    fine_tunes: false,
     params: PluginParams::of::<PmCnnParams>("model \"pm-cnn\"", check),
     layers,
     fit,
     predict: None,
+    probabilities: None,
 };
 
 /// The two fractions must leave something to train on.

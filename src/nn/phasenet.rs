@@ -72,9 +72,25 @@ impl PhaseNet {
         let mut cin = ROOT;
         for d in 0..DEPTHS {
             let f = filters(d);
-            down.push(ConvUnit::new(r, [cin, f], KERNEL, 1, false, Init::Glorot, device));
+            down.push(ConvUnit::new(
+                r,
+                [cin, f],
+                KERNEL,
+                1,
+                false,
+                Init::Glorot,
+                device,
+            ));
             if d + 1 < DEPTHS {
-                pool.push(ConvUnit::new(r, [f, f], KERNEL, STRIDE, false, Init::Glorot, device));
+                pool.push(ConvUnit::new(
+                    r,
+                    [f, f],
+                    KERNEL,
+                    STRIDE,
+                    false,
+                    Init::Glorot,
+                    device,
+                ));
             }
             cin = f;
         }
@@ -156,15 +172,30 @@ pub fn layers(m: &PhaseNet, samples: usize) -> Vec<LayerRow> {
             parameters: u.parameters(),
         }
     };
-    let mut rows = vec![unit("input".into(), "conv-bn", &m.input, vec![ROOT, samples])];
+    let mut rows = vec![unit(
+        "input".into(),
+        "conv-bn",
+        &m.input,
+        vec![ROOT, samples],
+    )];
     let mut lengths = vec![samples];
     let mut n = samples;
     for d in 0..DEPTHS {
-        rows.push(unit(format!("down.{d}"), "conv-bn", &m.down[d], vec![filters(d), n]));
+        rows.push(unit(
+            format!("down.{d}"),
+            "conv-bn",
+            &m.down[d],
+            vec![filters(d), n],
+        ));
         if d + 1 < DEPTHS {
             n = n.div_ceil(STRIDE);
             lengths.push(n);
-            rows.push(unit(format!("pool.{d}"), "conv-bn /4", &m.pool[d], vec![filters(d), n]));
+            rows.push(unit(
+                format!("pool.{d}"),
+                "conv-bn /4",
+                &m.pool[d],
+                vec![filters(d), n],
+            ));
         }
     }
     for d in (0..DEPTHS - 1).rev() {
@@ -179,7 +210,12 @@ pub fn layers(m: &PhaseNet, samples: usize) -> Vec<LayerRow> {
             output: vec![cout, lengths[d]],
             parameters: cin * cout * k + 2 * cout,
         });
-        rows.push(unit(format!("up.{d}.fuse"), "concat, conv-bn", &u.fuse, vec![cout, lengths[d]]));
+        rows.push(unit(
+            format!("up.{d}.fuse"),
+            "concat, conv-bn",
+            &u.fuse,
+            vec![cout, lengths[d]],
+        ));
     }
     rows.push(LayerRow {
         name: "out".into(),
@@ -222,7 +258,11 @@ fn tf_name(name: &str) -> Option<(String, Layout)> {
         ["input", "norm", f] => bn("Input/input_bn".into(), f),
         ["down", d, "conv", f] => {
             let d: usize = d.parse().ok()?;
-            conv(format!("DownConv_{d}/down_conv1_{}", d + 1), f, Layout::Kernel)
+            conv(
+                format!("DownConv_{d}/down_conv1_{}", d + 1),
+                f,
+                Layout::Kernel,
+            )
         }
         ["down", d, "norm", f] => {
             let d: usize = d.parse().ok()?;
@@ -230,7 +270,11 @@ fn tf_name(name: &str) -> Option<(String, Layout)> {
         }
         ["pool", d, "conv", f] => {
             let d: usize = d.parse().ok()?;
-            conv(format!("DownConv_{d}/down_conv3_{}", d + 1), f, Layout::Kernel)
+            conv(
+                format!("DownConv_{d}/down_conv3_{}", d + 1),
+                f,
+                Layout::Kernel,
+            )
         }
         ["pool", d, "norm", f] => {
             let d: usize = d.parse().ok()?;
@@ -238,7 +282,11 @@ fn tf_name(name: &str) -> Option<(String, Layout)> {
         }
         ["up", d, "up", f] => {
             let d: usize = d.parse().ok()?;
-            conv(format!("UpConv_{d}/up_conv0_{}", d + 1), f, Layout::Transposed)
+            conv(
+                format!("UpConv_{d}/up_conv0_{}", d + 1),
+                f,
+                Layout::Transposed,
+            )
         }
         ["up", d, "up_norm", f] => {
             let d: usize = d.parse().ok()?;

@@ -226,7 +226,11 @@ mod tests {
         assert!((150..250).contains(&zeros), "{zeros}");
         assert!(a.iter().all(|v| *v == 0.0 || (*v - 1.0 / 0.9).abs() < 1e-6));
         assert_eq!(
-            Drop::off().apply(x()).into_data().try_to_vec::<f32>().unwrap(),
+            Drop::off()
+                .apply(x())
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap(),
             vec![1f32; 2000]
         );
     }
@@ -253,7 +257,10 @@ mod tests {
     #[test]
     fn crop_takes_the_middle_with_the_odd_sample_at_the_end() {
         let dev = Device::flex();
-        let x = Tensor::<3>::from_data(TensorData::new((0..7).map(|v| v as f32).collect::<Vec<_>>(), [1, 1, 7]), &dev);
+        let x = Tensor::<3>::from_data(
+            TensorData::new((0..7).map(|v| v as f32).collect::<Vec<_>>(), [1, 1, 7]),
+            &dev,
+        );
         let v = crop(x, 4).into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(v, [1.0, 2.0, 3.0, 4.0]);
     }

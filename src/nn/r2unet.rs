@@ -176,13 +176,31 @@ pub fn layers(m: &R2Unet, samples: usize) -> Vec<LayerRow> {
             lengths.push(n);
         }
         let kind = if strided { "RR-block /4" } else { "RR-block" };
-        rows.push(row(format!("encoder.{i}"), kind, f, vec![f, n], b.parameters()));
+        rows.push(row(
+            format!("encoder.{i}"),
+            kind,
+            f,
+            vec![f, n],
+            b.parameters(),
+        ));
     }
     for (i, up) in m.decoder.iter().enumerate() {
         let f = up.unit.conv.weight.dims()[0];
         let len = lengths[2 - i];
-        rows.push(row(format!("decoder.{i}.unit"), "up x4, conv-bn, crop", f, vec![f, len], up.unit.parameters()));
-        rows.push(row(format!("decoder.{i}.block"), "concat, RR-block", f, vec![f, len], up.block.parameters()));
+        rows.push(row(
+            format!("decoder.{i}.unit"),
+            "up x4, conv-bn, crop",
+            f,
+            vec![f, len],
+            up.unit.parameters(),
+        ));
+        rows.push(row(
+            format!("decoder.{i}.block"),
+            "concat, RR-block",
+            f,
+            vec![f, len],
+            up.block.parameters(),
+        ));
     }
     let [c, cin, _] = m.out.weight.dims();
     rows.push(LayerRow {
@@ -205,7 +223,10 @@ mod tests {
     fn has_81099_parameters_and_any_length_works() {
         let dev = Device::flex();
         let m = R2Unet::new(1, &dev);
-        assert_eq!(layers(&m, 3000).iter().map(|r| r.parameters).sum::<usize>(), 81_099);
+        assert_eq!(
+            layers(&m, 3000).iter().map(|r| r.parameters).sum::<usize>(),
+            81_099
+        );
         let trainable: usize = super::super::weights::named(&m)
             .iter()
             .filter(|(n, _, _)| !n.contains("running"))

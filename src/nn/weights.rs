@@ -152,10 +152,7 @@ impl PathStack {
     /// of the struct holding it, so the last element is the field and the last kind its owner.
     fn name(&self) -> String {
         let mut p = self.path.clone();
-        let in_norm = self
-            .kinds
-            .last()
-            .is_some_and(|k| k == "Struct:BatchNorm");
+        let in_norm = self.kinds.last().is_some_and(|k| k == "Struct:BatchNorm");
         if in_norm && let Some(last) = p.last_mut() {
             match last.as_str() {
                 "gamma" => *last = "weight".into(),

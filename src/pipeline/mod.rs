@@ -512,18 +512,25 @@ fn stage_decl(
                 toml_edit::Value::Integer(i) if *i.value() >= 0 => seed = *i.value() as u64,
                 _ => errors.push(src.error(span, "`seed` must be a non-negative integer")),
             },
-            "input" if declared.len() == 1 && declared[0].name == "input" => match value {
-                toml_edit::Value::String(s) => {
-                    inputs.insert("input".to_string(), InputRef::parse(s.value(), span));
+            // `input = "<stage>"`: the kind's one required input is called `input` (any other is
+            // optional, e.g. train's `init`, and then needs the `inputs` table).
+            "input"
+                if declared.iter().any(|d| d.name == "input")
+                    && declared.iter().all(|d| d.name == "input" || d.optional) =>
+            {
+                match value {
+                    toml_edit::Value::String(s) => {
+                        inputs.insert("input".to_string(), InputRef::parse(s.value(), span));
+                    }
+                    other => errors.push(src.error(
+                        span,
+                        format!(
+                            "`input` must be the id of an upstream stage, found {}",
+                            describe_toml(other)
+                        ),
+                    )),
                 }
-                other => errors.push(src.error(
-                    span,
-                    format!(
-                        "`input` must be the id of an upstream stage, found {}",
-                        describe_toml(other)
-                    ),
-                )),
-            },
+            }
             "inputs"
                 if declared.len() > 1 || (declared.len() == 1 && declared[0].name != "input") =>
             {
@@ -565,6 +572,13 @@ fn stage_decl(
                 let help = match declared {
                     [] => format!("kind \"{}\" reads no upstream stage", kind.info().kind),
                     [one] if one.name == "input" => "write input = \"<stage>\"".to_string(),
+                    many if many.iter().all(|d| d.name == "input" || d.optional) => format!(
+                        "write input = \"<stage>\", or inputs = {{ {} }}",
+                        many.iter()
+                            .map(|d| format!("{} = \"<stage>\"", d.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                     many => format!(
                         "write inputs = {{ {} }}",
                         many.iter()

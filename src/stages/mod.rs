@@ -30,6 +30,7 @@ use crate::stage::Stage;
 pub mod compare_training;
 pub mod evaluate_classifier;
 pub mod evaluate_focal;
+pub mod evaluate_picks;
 pub mod export_seisbench;
 pub mod fetch_catalog;
 pub mod fetch_iaga2002;
@@ -37,6 +38,7 @@ pub mod fetch_kp;
 pub mod fetch_waveforms;
 pub mod filter;
 pub mod gapfill;
+pub mod import_weights;
 pub mod label_precursor;
 pub mod learning_curve;
 pub mod select_waveforms;
@@ -63,6 +65,8 @@ pub static REGISTRY: &[&'static dyn Stage] = &[
     &train::Train,
     &evaluate_classifier::EvaluateClassifier,
     &evaluate_focal::EvaluateFocal,
+    &import_weights::ImportWeights,
+    &evaluate_picks::EvaluatePicks,
     &learning_curve::LearningCurve,
     &compare_training::CompareTraining,
     &export_seisbench::ExportSeisbench,

@@ -4,22 +4,28 @@
 //! Petrescu & Moldovan (2022) §3 train their Table 2 CNN (`pm-cnn`) with cross-entropy and Adam
 //! for 50 epochs; their Fig. 6 swaps the optimizer (Adam, Adagrad, AdaMax, SGD, RMSProp), which
 //! is the `optimizer` parameter here. Kuang et al. (2021) train FMNet (`fmnet`) with Adam on a
-//! synthetic set. The shared parameters (`optimizer`, `lr`, `batch`, `epochs`) are declared here;
+//! synthetic set. Hong et al. (2023) pre-train a U-Net phase picker and fine-tune it on local data
+//! (`phasenet`, `r2unet`; [`crate::models::picker`]: reduce-on-plateau, early stopping, best
+//! epoch kept, `trainable = "last"`). The shared parameters (`optimizer`, `lr`, `batch`, `epochs`) are declared here;
 //! each model declares its own (pm-cnn's `validation_fraction`, `test_fraction`, `split`), which
 //! are accepted, and hashed, only when that model is chosen.
 //!
 //! # Inputs
-//! `input`: what the model trains on ([`crate::models::Model::trains_on`]): labelled windows for
-//! pm-cnn, a `synth.fmnet` set for fmnet. Every value must be finite: a NaN reaching the network
-//! is an error naming the window.
+//! - `input`: what the model trains on ([`crate::models::Model::trains_on`]): labelled windows
+//!   for pm-cnn, a `synth.fmnet` set for fmnet, a labelled waveform set whose `split` column has
+//!   `train` and `dev` traces for the pickers. Every value must be finite: a NaN reaching the
+//!   network is an error naming the window (the pickers' windows turn gaps into zeros).
+//! - `init` (optional; pickers only): a trained entry of the same model to start from. Its key
+//!   enters this entry's key through the input, and is recorded as attribute `init_key`.
 //!
 //! # Outputs
 //! A trained-model entry ([`crate::data::trained`]):
 //! - `weights/<module path>` float32, PyTorch names and layouts ([`crate::nn::weights`]);
-//! - `history/{train_loss, train_accuracy, validation_loss, validation_accuracy}` float64
-//!   `[epochs]` (Keras `History`; validation NaN without validation data);
+//! - `history/{train_loss, train_accuracy, validation_loss, validation_accuracy, lr}` float64
+//!   `[epochs run]` (Keras `History`; validation NaN without validation data);
 //! - attributes `model`, `rows`, `samples`, `parameters`, and the hyper-parameters;
-//! - what the model's own readers need (pm-cnn: `split`; fmnet: label ranges, stations);
+//! - what the model's own readers need (pm-cnn: `split`; fmnet: label ranges, stations; pickers:
+//!   sampling rate, window, `trainable`, `frozen`, `init_key`, `best_epoch`);
 //! - `results/<pipeline>/<stage>/history.png` (accuracy and loss per epoch, P&M Fig. 5)
 //!   and `history.json`.
 //!
@@ -45,7 +51,7 @@ pub struct Train;
 crate::stage_params! {
     /// Parameters every model takes; a model's own follow from the [`crate::models`] registry.
     pub struct TrainParams {
-        /// network to train (`quakeline model summary NAME`; pm-cnn: Petrescu & Moldovan 2022; fmnet: Kuang et al. 2021, on a synth.fmnet input)
+        /// network to train (`quakeline model summary NAME`; pm-cnn: Petrescu & Moldovan 2022; fmnet: Kuang et al. 2021, on a synth.fmnet input; phasenet, r2unet: phase pickers on a labelled waveform set)
         model: String = Choice(&models::NAMES), Default("\"pm-cnn\"");
         /// adam, adagrad, adamax, sgd or rmsprop (Keras defaults)
         optimizer: String = Choice(optim::NAMES), Default("\"adam\"");
@@ -142,19 +148,28 @@ impl StageKind for Train {
     type Params = TrainParams;
     const INFO: StageInfo = StageInfo {
         kind: "train",
-        version: 3,
+        version: 4,
         changelog: &[
             "first version",
             "model fmnet (Kuang et al. 2021) beside pm-cnn",
             "each model owns its parameters: validation_fraction, test_fraction and split are pm-cnn's and no longer enter fmnet's key (fmnet never read them; setting them with fmnet is now an error)",
+            "phase pickers phasenet and r2unet on labelled waveform sets, optional input init (fine-tuning); history records each epoch's learning rate (history/lr)",
         ],
-        summary: "train a model of the registry (quakeline model summary): pm-cnn on labelled windows, fmnet on a synth.fmnet set; weights, per-epoch history",
-        inputs: &[InputSpec {
-            name: "input",
-            doc: "what the model trains on: labelled windows (label.precursor) for pm-cnn; a synth.fmnet set for fmnet",
-            accepts: &[data::LABELLED_WINDOWS, data::FMNET_SET],
-            optional: false,
-        }],
+        summary: "train a model of the registry (quakeline model summary): pm-cnn on labelled windows, fmnet on a synth.fmnet set, phasenet/r2unet pickers on a labelled waveform set (fine-tuned from input init); weights, per-epoch history",
+        inputs: &[
+            InputSpec {
+                name: "input",
+                doc: "what the model trains on: labelled windows (label.precursor) for pm-cnn; a synth.fmnet set for fmnet; a labelled waveform set with train/dev splits for the pickers",
+                accepts: &[data::LABELLED_WINDOWS, data::FMNET_SET, data::WAVEFORM_SET],
+                optional: false,
+            },
+            InputSpec {
+                name: "init",
+                doc: "a trained entry of the same model to start from (fine-tuning; pickers)",
+                accepts: &[data::TRAINED_MODEL],
+                optional: true,
+            },
+        ],
         outputs: Outputs::Root(data::TRAINED_MODEL),
         metrics: METRICS,
         stochastic: true,
@@ -176,6 +191,12 @@ impl StageKind for Train {
                 ctx.params.locate("model")
             )
         })?;
+        anyhow::ensure!(
+            model.fine_tunes || !ctx.inputs.contains_key("init"),
+            "model `{}` trains from scratch only: input `init` is for the phase pickers ({})",
+            model.name,
+            ctx.params.locate("model")
+        );
         let cfg = p.config(ctx.seed);
         let fitted = (model.fit)(ctx, &cfg)?;
         record(ctx, model.name, &cfg, fitted)

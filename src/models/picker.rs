@@ -1,0 +1,514 @@
+//! What the phase-picker models (`phasenet`, `r2unet`) share as registry entries: their `train`
+//! parameters, the fit on a labelled waveform set (pre-training and fine-tuning), and reading a
+//! trained picker back.
+//!
+//! Training follows Hong, Y., Byun, A.-H., Kim, S., & Sheen, D.-H. (2023), Customization of a
+//! deep neural network using local data for seismic phase picking, *Frontiers in Earth Science*
+//! 11, 1306488, doi:10.3389/feart.2023.1306488: cross-entropy over (noise, P, S) per sample, Adam
+//! at 1e-3, dropout 0.1, the learning rate halved after 5 epochs without a better validation loss,
+//! training stopped after 20 and the best epoch kept; 30-s windows at 100 Hz normalised by their
+//! standard deviation, truncated-Gaussian labels, random shifts, added noise and dropped channels
+//! ([`crate::labeling::phase_windows`]). The traces whose `split` is `train` are trained on, those
+//! whose split is `dev` score every epoch (`split.waveforms` sets the column), `test` is left for
+//! `evaluate.picks`.
+//!
+//! Fine-tuning: wire another trained picker of the same architecture as input `init` (its key
+//! enters this entry's key through the input); `trainable = "last"` freezes every parameter and
+//! batch-norm statistic except the output convolution's (the paper's KFpicker), `"all"` trains
+//! everything from the initial weights.
+//!
+//! A trained picker entry holds `weights/` (PyTorch `state_dict` names, [`crate::nn::weights`]),
+//! attributes `sampling_rate_hz`, `component_order` (`ZNE`), `window` (samples), `trainable`,
+//! `frozen` (comma-separated module paths, empty when none) and `init_key` (empty when trained
+//! from scratch).
+
+use burn::tensor::{Device, Tensor, TensorData};
+use serde_json::json;
+
+use super::Fitted;
+use crate::data::{self, waveform_set};
+use crate::io::h5;
+use crate::labeling::phase_windows::{self, LabelShape, WindowConfig};
+use crate::nn::picker::{self, Drop, Picker};
+use crate::nn::train::{Config, Plateau, Score};
+use crate::nn::{self, weights};
+use crate::params::typed::StageParams;
+use crate::params::{ParamError, Params};
+use crate::rng::Rng;
+use crate::stage::RunCtx;
+
+crate::choice! {
+    /// The shape of the P and S label curves.
+    pub enum Label {
+        TruncatedGaussian = "truncated-gaussian",
+        Gaussian = "gaussian",
+        Box = "box",
+    }
+}
+
+crate::choice! {
+    /// What fine-tuning trains.
+    pub enum Trainable {
+        All = "all",
+        Last = "last",
+    }
+}
+
+crate::stage_params! {
+    /// The phase pickers' own `train` parameters (phasenet and r2unet declare the same).
+    pub struct PickerParams {
+        /// samples per training window (pickers; Hong et al. 2023: 3000 = 30 s at 100 Hz)
+        window: usize = Int { min: 64, max: 1_000_000 }, Default("3000");
+        /// latest window start after the trace start, s (pickers; Hong et al. pre-training: 10; unset: anywhere)
+        max_start_s: Option<f64> = Float { positive: false }, Optional;
+        /// P and S label shape: truncated-gaussian (PhaseNet), gaussian or box (pickers)
+        label: Label = Choice(Label::NAMES), Default("\"truncated-gaussian\"");
+        /// label sigma in samples (pickers; PhaseNet: 6)
+        label_sigma: f64 = Float { positive: true }, Default("6.0");
+        /// label half-width in samples: the truncation, or the box (pickers; PhaseNet: 15)
+        label_half_width: f64 = Float { positive: true }, Default("15.0");
+        /// probability of adding Gaussian noise to a training window (pickers)
+        noise_probability: f64 = Float { positive: false }, Default("0.5");
+        /// [low, high] noise sigma as a fraction of each component's maximum (pickers)
+        noise_fraction: Vec<f64> = FloatList { min_len: 2, max_len: 2, positive: false }, Default("[0.01, 0.15]");
+        /// probability of zeroing one or two components of a training window (pickers)
+        drop_probability: f64 = Float { positive: false }, Default("0.3");
+        /// dropout rate after every ReLU (pickers; Hong et al.: 0.1)
+        dropout: f64 = Float { positive: false }, Default("0.1");
+        /// all, or last: only the output layer trains, batch-norm statistics frozen too (pickers, with an init input)
+        trainable: Trainable = Choice(Trainable::NAMES), Default("\"all\"");
+        /// epochs without a better validation loss before the learning rate is multiplied by lr_factor (pickers)
+        lr_patience: usize = Int { min: 1, max: 100_000 }, Default("5");
+        /// learning-rate factor on a plateau (pickers)
+        lr_factor: f64 = Float { positive: true }, Default("0.5");
+        /// epochs without a better validation loss before training stops, best epoch kept (pickers)
+        stop_patience: usize = Int { min: 1, max: 100_000 }, Default("20");
+    }
+}
+
+/// Probabilities and fractions in range; a box label needs no sigma but a Gaussian no half-width.
+pub fn check(params: &Params) -> Result<(), ParamError> {
+    let p = PickerParams::from_params(params)?;
+    for (name, v) in [
+        ("noise_probability", p.noise_probability),
+        ("drop_probability", p.drop_probability),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(ParamError::new(name, format!("must be in [0, 1], got {v}")));
+        }
+    }
+    if !(0.0..1.0).contains(&p.dropout) {
+        return Err(ParamError::new(
+            "dropout",
+            format!("must be in [0, 1), got {}", p.dropout),
+        ));
+    }
+    let [lo, hi] = [p.noise_fraction[0], p.noise_fraction[1]];
+    if !(0.0 <= lo && lo <= hi) {
+        return Err(ParamError::new(
+            "noise_fraction",
+            format!("must be [low, high] with 0 <= low <= high, got [{lo}, {hi}]"),
+        ));
+    }
+    if p.lr_factor >= 1.0 {
+        return Err(ParamError::new(
+            "lr_factor",
+            format!("must be below 1 (a reduction), got {}", p.lr_factor),
+        ));
+    }
+    if p.max_start_s.is_some_and(|s| s < 0.0) {
+        return Err(ParamError::new("max_start_s", "must be >= 0"));
+    }
+    Ok(())
+}
+
+impl PickerParams {
+    fn window_config(&self, rate_hz: f64) -> WindowConfig {
+        WindowConfig {
+            samples: self.window,
+            max_start: self.max_start_s.map(|s| (s * rate_hz).round() as usize),
+            keep_phase: true,
+            shape: match self.label {
+                Label::TruncatedGaussian => LabelShape::TruncatedGaussian {
+                    sigma: self.label_sigma,
+                    half_width: self.label_half_width,
+                },
+                Label::Gaussian => LabelShape::Gaussian {
+                    sigma: self.label_sigma,
+                },
+                Label::Box => LabelShape::Box {
+                    half_width: self.label_half_width,
+                },
+            },
+            noise_probability: self.noise_probability,
+            noise_fraction: [self.noise_fraction[0], self.noise_fraction[1]],
+            drop_probability: self.drop_probability,
+        }
+    }
+}
+
+/// One picker architecture as the shared code needs it.
+pub struct Arch<M> {
+    /// The registry name (`phasenet`).
+    pub name: &'static str,
+    /// A fresh network from a seed.
+    pub new: fn(u64, &Device) -> M,
+}
+
+/// The network of a trained picker entry `g` of architecture `arch` (`what` names the entry).
+pub fn load<M: Picker>(
+    arch: &Arch<M>,
+    g: &hdf5::Group,
+    what: &str,
+    device: &Device,
+) -> anyhow::Result<M> {
+    let model = super::of_entry(g, data::WAVEFORM_SET, what)?;
+    anyhow::ensure!(
+        model.name == arch.name,
+        "{what} holds a `{}` picker; a `{}` cannot start from it (another architecture)",
+        model.name,
+        arch.name
+    );
+    let w = g
+        .group("weights")
+        .map_err(|e| anyhow::anyhow!("{what}: no `weights` group: {e}"))?;
+    weights::load_named((arch.new)(0, device), &w).map_err(|e| anyhow::anyhow!("{what}: {e:#}"))
+}
+
+/// Probabilities of normalised windows `x` `[n, 3, samples]` from the picker in entry `g`.
+pub fn probabilities<M: Picker>(
+    arch: &Arch<M>,
+    g: &hdf5::Group,
+    what: &str,
+    x: &[f32],
+    samples: usize,
+) -> anyhow::Result<Vec<f32>> {
+    let device = nn::device();
+    let m = load(arch, g, what, &device)?;
+    Ok(picker::predict(&m, x, samples, 32, &device))
+}
+
+/// What a trained picker expects of its input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contract {
+    pub sampling_rate_hz: f64,
+    pub window: usize,
+}
+
+/// The contract stored in a trained picker entry.
+pub fn contract(g: &hdf5::Group, what: &str) -> anyhow::Result<Contract> {
+    let bad = |e: hdf5::Error| anyhow::anyhow!("{what}: not a trained picker entry: {e}");
+    Ok(Contract {
+        sampling_rate_hz: h5::read_attr(g, "sampling_rate_hz").map_err(bad)?,
+        window: h5::read_attr::<u64>(g, "window").map_err(bad)? as usize,
+    })
+}
+
+/// Writes weights and contract of a picker into a trained entry.
+pub fn write_entry<M: Picker>(
+    out: &hdf5::Group,
+    model: &M,
+    contract: &Contract,
+    trainable: &str,
+    frozen: &str,
+    init_key: &str,
+) -> anyhow::Result<()> {
+    weights::write_tensors(&out.create_group("weights")?, weights::named(model))?;
+    let root: &hdf5::Location = out;
+    h5::write_attr(root, "sampling_rate_hz", contract.sampling_rate_hz)?;
+    h5::write_attr(root, "window", contract.window as u64)?;
+    h5::write_str_attr(root, "component_order", waveform_set::COMPONENT_ORDER)?;
+    h5::write_str_attr(root, "trainable", trainable)?;
+    h5::write_str_attr(root, "frozen", frozen)?;
+    h5::write_str_attr(root, "init_key", init_key)?;
+    Ok(())
+}
+
+/// Windows, labels and picks of a fixed (un-augmented) set of examples: the validation data.
+struct Fixed {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    picks: Vec<[f64; 2]>,
+}
+
+fn fixed(
+    set: &waveform_set::WaveformSet,
+    idx: &[usize],
+    cfg: &WindowConfig,
+    seed: u64,
+) -> Result<Fixed, String> {
+    let plain = WindowConfig {
+        noise_probability: 0.0,
+        drop_probability: 0.0,
+        ..cfg.clone()
+    };
+    let mut f = Fixed {
+        x: Vec::new(),
+        y: Vec::new(),
+        picks: Vec::new(),
+    };
+    for &i in idx {
+        let e = phase_windows::example(set, i, &plain, seed, u64::MAX)?;
+        f.x.extend(e.x);
+        f.y.extend(e.y);
+        f.picks.push([e.p, e.s]);
+    }
+    Ok(f)
+}
+
+/// How many windows have every pick they contain (P, S) found: the maximum of its probability
+/// curve within `tol` samples of it. A window without picks counts when neither curve reaches
+/// 0.5 anywhere (nothing would be picked at PhaseNet's default threshold).
+fn windows_right(p: &[f32], picks: &[[f64; 2]], n: usize, tol: f64) -> usize {
+    picks
+        .iter()
+        .enumerate()
+        .filter(|(w, pk)| {
+            pk.iter().enumerate().all(|(ph, &t)| {
+                let curve = &p[(w * 3 + ph + 1) * n..(w * 3 + ph + 2) * n];
+                let (peak, top) = curve
+                    .iter()
+                    .enumerate()
+                    .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+                if t.is_nan() {
+                    top < 0.5
+                } else {
+                    (peak as f64 - t).abs() <= tol
+                }
+            })
+        })
+        .count()
+}
+
+/// Fits a picker of architecture `arch` inside a `train` stage: from scratch or from input
+/// `init`, on the `train` traces of input `input`, validated on its `dev` traces.
+pub fn fit<M: Picker>(
+    arch: &Arch<M>,
+    ctx: &mut RunCtx<'_>,
+    cfg: &Config,
+) -> anyhow::Result<Fitted> {
+    let p = PickerParams::from_params(ctx.params).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let what = format!("the input of `{}` (model {})", ctx.stage_id, arch.name);
+    let set = waveform_set::read(ctx.input("input")?, ctx.stage_id)?;
+    let rate = set.sampling_rate_hz;
+    let wcfg = p.window_config(rate);
+    anyhow::ensure!(
+        set.samples >= wcfg.samples,
+        "{what}: traces of {} samples are shorter than the window of {} (`window`)",
+        set.samples,
+        wcfg.samples
+    );
+    let of_split = |s: &str| -> Vec<usize> {
+        (0..set.len())
+            .filter(|&i| set.traces[i].split == s)
+            .collect()
+    };
+    let (train, dev) = (of_split("train"), of_split("dev"));
+    anyhow::ensure!(
+        !train.is_empty() && !dev.is_empty(),
+        "{what} has {} traces with split `train` and {} with `dev`; a picker trains on `train` and stops early on `dev` (assign them with split.waveforms)",
+        train.len(),
+        dev.len()
+    );
+    let device = nn::device();
+    let (mut model, init_key) = match ctx.inputs.get("init") {
+        Some(init) => {
+            let key = init
+                .file
+                .filename()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(".h5")
+                .to_string();
+            let iwhat = format!("input `init` of `{}`", ctx.stage_id);
+            let m = load(arch, &init.group, &iwhat, &device)?;
+            let c = contract(&init.group, &iwhat)?;
+            anyhow::ensure!(
+                (c.sampling_rate_hz - rate).abs() <= 1e-9 * rate,
+                "{iwhat} was trained at {} Hz; {what} is at {rate} Hz (resample it with fetch.waveforms' sampling_rate_hz)",
+                c.sampling_rate_hz
+            );
+            (m, key)
+        }
+        None => {
+            anyhow::ensure!(
+                p.trainable == Trainable::All,
+                "`trainable = \"last\"` ({}) fine-tunes a trained picker: wire one as input `init`",
+                ctx.params.locate("trainable")
+            );
+            ((arch.new)(cfg.seed, &device), String::new())
+        }
+    };
+    let frozen = if p.trainable == Trainable::Last {
+        model = model.freeze_body();
+        let all: Vec<String> = weights::named(&model)
+            .into_iter()
+            .map(|(n, _, _)| n)
+            .filter(|n| !n.starts_with(&format!("{}.", M::OUTPUT)))
+            .collect();
+        format!("everything but `{}` ({} tensors)", M::OUTPUT, all.len())
+    } else {
+        String::new()
+    };
+    let n = wcfg.samples;
+    let val = fixed(&set, &dev, &wcfg, cfg.seed).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+    let tol = 0.5 * rate;
+    ctx.progress.set_length(cfg.steps(train.len()) as u64);
+    let ad = device.clone().autodiff();
+    let mut step = 0u64;
+    let mut example_error: Option<String> = None;
+    let plateau_cfg = Config {
+        schedule: Some(Plateau {
+            lr_patience: p.lr_patience,
+            factor: p.lr_factor,
+            stop_patience: p.stop_patience,
+        }),
+        ..cfg.clone()
+    };
+    let dev_idx: Vec<usize> = (0..dev.len()).collect();
+    let (model, history) = nn::train::epochs(
+        &plateau_cfg,
+        model.train(),
+        &train,
+        &dev_idx,
+        &format!("nn/{}/batches", arch.name),
+        &mut |m, epoch, idx| {
+            let (mut x, mut y, mut picks) = (Vec::new(), Vec::new(), Vec::new());
+            for &i in idx {
+                match phase_windows::example(&set, i, &wcfg, cfg.seed, epoch as u64) {
+                    Ok(e) => {
+                        x.extend(e.x);
+                        y.extend(e.y);
+                        picks.push([e.p, e.s]);
+                    }
+                    Err(e) => {
+                        example_error.get_or_insert(e);
+                        x.extend(vec![0f32; 3 * n]);
+                        y.extend(vec![0f32; 3 * n]);
+                        picks.push([f64::NAN; 2]);
+                    }
+                }
+            }
+            let b = idx.len();
+            let xt = Tensor::<3>::from_data(TensorData::new(x, [b, 3, n]), &ad);
+            let yt = Tensor::<3>::from_data(TensorData::new(y, [b, 3, n]), &ad);
+            let mut drop = Drop::new(
+                p.dropout,
+                Rng::new(cfg.seed, &format!("nn/picker/dropout/{step}")),
+            );
+            step += 1;
+            let logits = m.logits(xt, &mut drop);
+            let probs: Vec<f32> = burn::tensor::activation::softmax(logits.clone().detach(), 1)
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32");
+            (
+                picker::loss(logits, yt),
+                windows_right(&probs, &picks, n, tol),
+            )
+        },
+        &mut |m, idx| {
+            let xs: Vec<f32> = idx
+                .iter()
+                .flat_map(|&i| val.x[i * 3 * n..(i + 1) * 3 * n].iter().copied())
+                .collect();
+            let probs = picker::predict(m, &xs, n, cfg.batch.max(16), &device);
+            let mut ce = 0f64;
+            for (k, &i) in idx.iter().enumerate() {
+                let y = &val.y[i * 3 * n..(i + 1) * 3 * n];
+                let pr = &probs[k * 3 * n..(k + 1) * 3 * n];
+                ce -= y
+                    .iter()
+                    .zip(pr)
+                    .map(|(y, p)| f64::from(*y) * f64::from(p.max(1e-12)).ln())
+                    .sum::<f64>();
+            }
+            let picks: Vec<[f64; 2]> = idx.iter().map(|&i| val.picks[i]).collect();
+            Score {
+                loss: ce / (idx.len() * n) as f64,
+                accuracy: windows_right(&probs, &picks, n, tol) as f64 / idx.len() as f64,
+            }
+        },
+        &mut super::progress(ctx.progress),
+    )?;
+    if let Some(e) = example_error {
+        anyhow::bail!("{what}: {e}");
+    }
+    let parameters = weights::named(&model)
+        .iter()
+        .filter(|(n, _, _)| !n.contains("running_"))
+        .map(|(_, s, _)| s.iter().product::<usize>())
+        .sum();
+    let best = history
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.validation.loss.total_cmp(&b.1.validation.loss))
+        .map_or(0, |(e, _)| e + 1);
+    let contract = Contract {
+        sampling_rate_hz: rate,
+        window: n,
+    };
+    write_entry(
+        ctx.output,
+        &model,
+        &contract,
+        p.trainable.name(),
+        &frozen,
+        &init_key,
+    )?;
+    h5::write_attr(ctx.output as &hdf5::Location, "best_epoch", best as u64)?;
+    Ok(Fitted {
+        rows: 3,
+        samples: n,
+        parameters,
+        history,
+        extra: json!({
+            "accuracy": "fraction of windows whose P and S probability curves peak within 0.5 s of the window's picks (a window without a pick: neither curve reaches 0.5)",
+            "best_epoch": best,
+            "trainable": p.trainable.name(),
+            "frozen": frozen,
+            "init_key": init_key,
+            "traces": {"train": train.len(), "dev": dev.len()},
+        }),
+    })
+}
+
+/// The layer-table settings pickers accept in `model summary`: `samples=N`.
+pub fn samples_setting(settings: &[(&str, &str)], default: usize) -> Result<usize, String> {
+    let mut n = default;
+    for (k, v) in settings {
+        match *k {
+            "samples" | "window" => {
+                n =
+                    v.parse().ok().filter(|n| *n >= 64).ok_or_else(|| {
+                        format!("--set `{k}={v}`: a window of at least 64 samples")
+                    })?;
+            }
+            _ => {
+                return Err(format!(
+                    "--set `{k}`: pickers take only `samples` (window length)"
+                ));
+            }
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_is_right_when_every_pick_it_holds_is_found() {
+        let n = 10;
+        let mut p = vec![0f32; 3 * n];
+        p[n + 3] = 0.9; // P peak at 3
+        p[2 * n + 9] = 0.4; // S curve peaks at 9, below 0.5
+        assert_eq!(windows_right(&p, &[[4.0, 9.0]], n, 1.0), 1);
+        assert_eq!(windows_right(&p, &[[4.0, 5.0]], n, 1.0), 0);
+        assert_eq!(windows_right(&p, &[[4.0, f64::NAN]], n, 1.0), 1);
+        assert_eq!(windows_right(&p, &[[f64::NAN, f64::NAN]], n, 1.0), 0);
+    }
+}

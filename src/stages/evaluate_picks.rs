@@ -1,0 +1,615 @@
+//! `evaluate.picks` — how well a trained phase picker picks P and S on labelled traces.
+//!
+//! # Purpose
+//! Hong et al. (2023) compare PhaseNet, their base model and the fine-tuned KFpicker by precision
+//! and recall of P and S picks (threshold 0.3; a pick within 0.5 s of the analyst's is a true
+//! positive), the distribution of arrival-time residuals (their Fig. 4), the FPs and FNs by SNR and
+//! epicentral distance (Fig. 5), and how the P position inside the 30-s window changes the result
+//! (Fig. 7). This stage computes all of them for any trained picker of the registry
+//! (`phasenet`, `r2unet`, trained or imported) on a labelled waveform set.
+//!
+//! # Inputs
+//! - `model`: a trained picker (`train` with a picker model, or `import.weights`).
+//! - `data`: a labelled waveform set at the model's sampling rate, band-passed as the model's
+//!   training data were (Hong et al.: 1–45 Hz).
+//!
+//! # Outputs
+//! - One window of the model's length per evaluated trace, placed as `train` places them (a start
+//!   drawn with the seed among those whose window contains the trace's P or S; no augmentation),
+//!   demeaned and divided by its standard deviation per component. Predicted picks (peaks of each
+//!   probability curve at or above `threshold`, at least `min_distance_s` apart, as
+//!   `scipy.signal.find_peaks`), matched with the analyst picks ([`crate::labeling::picks`]).
+//! - Datasets `window_start` `[windows]`, `trace_index`, picks `pick_window`, `pick_phase` (1 P,
+//!   2 S), `pick_sample`, `pick_probability`, residuals `residuals_p_s`, `residuals_s_s`; with
+//!   `position_sweep`, `positions_s` and `position_f1_p`, `position_f1_s`.
+//! - `results/<pipeline>/<stage>/evaluation.json` (everything below), `residuals.png` (Fig. 4),
+//!   `positions.png` (Fig. 7) with the sweep.
+//! - FP and FN counts split by SNR (RMS of the three components in the 0.5 s after the true S over
+//!   the 0.5 s before it, in dB, split at `snr_split_db`; traces without S are "unknown") and by
+//!   epicentral distance (split at `distance_split_km`; "unknown" where the set has none).
+//!
+//! # Parameters
+//! `split` (which traces: `test`, `dev`, `train` or `all`), `threshold` (0.3), `min_distance_s`
+//! (0.5), `tolerance_s` (0.5), `snr_split_db` (5), `distance_split_km` (70), `position_sweep`
+//! (P placed at 1, 2, … s up to the window length minus 1 s, every trace whose P allows it).
+//!
+//! # Cache key
+//! Parameters, the seed (window placement) and both input keys.
+//!
+//! # References
+//! Hong, Y., Byun, A.-H., Kim, S., & Sheen, D.-H. (2023). Customization of a deep neural network
+//! using local data for seismic phase picking. Frontiers in Earth Science 11, 1306488,
+//! doi:10.3389/feart.2023.1306488. Mousavi, S. M. et al. (2020). Earthquake transformer. Nature
+//! Communications 11, 3952, doi:10.1038/s41467-020-17591-w (the 0.5-s TP rule).
+
+use serde_json::{Value, json};
+
+use crate::data::{self, waveform_set::WaveformSet};
+use crate::io::h5;
+use crate::labeling::phase_windows::{self, WindowConfig};
+use crate::labeling::picks::{self, Tally};
+use crate::models::{self, picker::contract};
+use crate::params::ParamError;
+use crate::plot::{self, Mark, Panel, Series};
+use crate::stage::{Direction, InputSpec, MetricSpec, Outputs, RunCtx, StageInfo, StageKind};
+
+pub struct EvaluatePicks;
+
+crate::choice! {
+    /// Which traces are evaluated.
+    pub enum Which {
+        Test = "test",
+        Dev = "dev",
+        Train = "train",
+        All = "all",
+    }
+}
+
+crate::stage_params! {
+    /// Parameters of this stage kind (see the module docs).
+    pub struct EvaluatePicksParams {
+        /// traces evaluated, by their split column: test, dev, train or all
+        split: Which = Choice(Which::NAMES), Default("\"test\"");
+        /// a peak of a probability curve at or above this is a pick (Hong et al. 2023: 0.3)
+        threshold: f64 = Float { positive: true }, Default("0.3");
+        /// minimum time between two picks of one phase, s
+        min_distance_s: f64 = Float { positive: true }, Default("0.5");
+        /// a pick closer than this to the analyst pick is a true positive, s (Hong et al.: 0.5)
+        tolerance_s: f64 = Float { positive: true }, Default("0.5");
+        /// FP/FN split by S signal-to-noise ratio at this value, dB (Hong et al.: 5)
+        snr_split_db: f64 = Float { positive: false }, Default("5.0");
+        /// FP/FN split by epicentral distance at this value, km (Hong et al.: 70)
+        distance_split_km: f64 = Float { positive: true }, Default("70.0");
+        /// also place P at 1, 2, ... s in the window and report F1 per position (Hong et al. Fig. 7)
+        position_sweep: bool = Bool, Default("false");
+    }
+}
+
+static METRICS: &[MetricSpec] = &[
+    MetricSpec {
+        name: "p_precision",
+        direction: Direction::Higher,
+        doc: "P picks: TP / (TP + FP)",
+    },
+    MetricSpec {
+        name: "p_recall",
+        direction: Direction::Higher,
+        doc: "P picks: TP / (TP + FN)",
+    },
+    MetricSpec {
+        name: "p_f1",
+        direction: Direction::Higher,
+        doc: "P picks: harmonic mean of precision and recall",
+    },
+    MetricSpec {
+        name: "s_precision",
+        direction: Direction::Higher,
+        doc: "S picks: TP / (TP + FP)",
+    },
+    MetricSpec {
+        name: "s_recall",
+        direction: Direction::Higher,
+        doc: "S picks: TP / (TP + FN)",
+    },
+    MetricSpec {
+        name: "s_f1",
+        direction: Direction::Higher,
+        doc: "S picks: harmonic mean of precision and recall",
+    },
+    MetricSpec {
+        name: "p_residual_mean_s",
+        direction: Direction::Neither,
+        doc: "mean P residual (predicted - analyst) of the true positives, s",
+    },
+    MetricSpec {
+        name: "p_residual_std_s",
+        direction: Direction::Lower,
+        doc: "standard deviation of the P residuals, s",
+    },
+    MetricSpec {
+        name: "p_mae_s",
+        direction: Direction::Lower,
+        doc: "mean absolute P residual, s",
+    },
+    MetricSpec {
+        name: "s_residual_mean_s",
+        direction: Direction::Neither,
+        doc: "mean S residual (predicted - analyst) of the true positives, s",
+    },
+    MetricSpec {
+        name: "s_residual_std_s",
+        direction: Direction::Lower,
+        doc: "standard deviation of the S residuals, s",
+    },
+    MetricSpec {
+        name: "s_mae_s",
+        direction: Direction::Lower,
+        doc: "mean absolute S residual, s",
+    },
+    MetricSpec {
+        name: "p_f1_position_spread",
+        direction: Direction::Lower,
+        doc: "max - min of P F1 over the P positions of the sweep (Hong et al. Fig. 7); null without it",
+    },
+    MetricSpec {
+        name: "s_f1_position_spread",
+        direction: Direction::Lower,
+        doc: "max - min of S F1 over the P positions of the sweep; null without it",
+    },
+];
+
+/// The evaluation windows and what the picker made of them.
+struct Scored {
+    p: Tally,
+    s: Tally,
+    /// `(window, phase 1|2, sample, probability)`.
+    picks: Vec<(usize, u8, usize, f32)>,
+    /// FP and FN per window and phase: `[window][phase 0 P, 1 S] = (fp, fn)`.
+    errors: Vec<[(usize, usize); 2]>,
+}
+
+fn score_windows(
+    probs: &[f32],
+    truth: &[[f64; 2]],
+    n: usize,
+    threshold: f32,
+    min_distance: usize,
+    tolerance: f64,
+    dt: f64,
+) -> Scored {
+    let mut out = Scored {
+        p: Tally::default(),
+        s: Tally::default(),
+        picks: Vec::new(),
+        errors: Vec::new(),
+    };
+    for (w, t) in truth.iter().enumerate() {
+        let mut errs = [(0, 0); 2];
+        for phase in 0..2 {
+            let curve = &probs[(w * 3 + phase + 1) * n..(w * 3 + phase + 2) * n];
+            let found = picks::detect(curve, threshold, min_distance);
+            let o = picks::score(&found, t[phase], tolerance);
+            let tally = if phase == 0 { &mut out.p } else { &mut out.s };
+            tally.add(&o, found.len(), dt);
+            errs[phase] = (o.false_positives, o.false_negatives);
+            out.picks.extend(
+                found
+                    .iter()
+                    .map(|p| (w, phase as u8 + 1, p.sample, p.probability)),
+            );
+        }
+        out.errors.push(errs);
+    }
+    out
+}
+
+/// Signal-to-noise ratio of a trace's S (Hong et al. 2023): RMS of the three components in the
+/// `half` samples from the true S over the `half` samples before it, dB; NaN without S or data.
+pub fn s_snr_db(set: &WaveformSet, i: usize, half: usize) -> f64 {
+    let s = set.traces[i].s_sample;
+    let n = set.samples;
+    if s.is_nan() || half == 0 {
+        return f64::NAN;
+    }
+    let s = s.round() as usize;
+    if s < half || s + half > n {
+        return f64::NAN;
+    }
+    let data = set.trace(i);
+    let rms = |from: usize| {
+        let (mut sum, mut count) = (0f64, 0usize);
+        for c in 0..3 {
+            for v in &data[c * n + from..c * n + from + half] {
+                if v.is_finite() {
+                    sum += f64::from(*v) * f64::from(*v);
+                    count += 1;
+                }
+            }
+        }
+        (sum / count.max(1) as f64).sqrt()
+    };
+    let (signal, noise) = (rms(s), rms(s - half));
+    if noise > 0.0 && signal > 0.0 {
+        20.0 * (signal / noise).log10()
+    } else {
+        f64::NAN
+    }
+}
+
+fn tally_json(t: &Tally) -> Value {
+    let [mean, std, mae] = t.residual_stats();
+    let f = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
+    json!({
+        "true_positives": t.true_positives, "false_positives": t.false_positives,
+        "false_negatives": t.false_negatives, "precision": f(t.precision()), "recall": f(t.recall()),
+        "f1": f(t.f1()), "residual_mean_s": f(mean), "residual_std_s": f(std), "mae_s": f(mae),
+        "windows_with_several_picks": t.multiple,
+    })
+}
+
+/// Histogram of residuals (s) in bins of `width` over ±`range`: `(bin centre, count)`.
+fn histogram(r: &[f64], width: f64, range: f64) -> Vec<(f64, f64)> {
+    let bins = (2.0 * range / width).round() as usize;
+    let mut counts = vec![0f64; bins];
+    for v in r {
+        let b = ((v + range) / width).floor();
+        if b >= 0.0 && (b as usize) < bins {
+            counts[b as usize] += 1.0;
+        }
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(b, c)| (-range + (b as f64 + 0.5) * width, c))
+        .collect()
+}
+
+impl StageKind for EvaluatePicks {
+    type Params = EvaluatePicksParams;
+    const INFO: StageInfo = StageInfo {
+        kind: "evaluate.picks",
+        version: 1,
+        changelog: &["first version"],
+        summary: "score a phase picker on labelled traces: P/S precision, recall, F1, residuals, FP/FN by SNR and distance, P-position sweep (Hong et al. 2023)",
+        inputs: &[
+            InputSpec {
+                name: "model",
+                doc: "a trained phase picker (train with phasenet/r2unet, or import.weights)",
+                accepts: &[data::TRAINED_MODEL],
+                optional: false,
+            },
+            InputSpec {
+                name: "data",
+                doc: "a labelled waveform set at the model's rate (its split column chooses the traces)",
+                accepts: &[data::WAVEFORM_SET],
+                optional: false,
+            },
+        ],
+        outputs: Outputs::Root(data::PICK_EVALUATION),
+        metrics: METRICS,
+        stochastic: true,
+    };
+
+    fn check(&self, p: &EvaluatePicksParams) -> Result<(), ParamError> {
+        if p.threshold >= 1.0 {
+            return Err(ParamError::new(
+                "threshold",
+                format!("a probability below 1, got {}", p.threshold),
+            ));
+        }
+        Ok(())
+    }
+
+    fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluatePicksParams) -> anyhow::Result<()> {
+        let what = format!("input `model` of `{}`", ctx.stage_id);
+        let entry = ctx.input("model")?;
+        let model = models::of_entry(entry, data::WAVEFORM_SET, &what)?;
+        let probabilities = model.probabilities.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{what} holds a `{}` model, which is not a phase picker",
+                model.name
+            )
+        })?;
+        let c = contract(entry, &what)?;
+        let set = data::waveform_set::read(ctx.input("data")?, ctx.stage_id)?;
+        let rate = set.sampling_rate_hz;
+        anyhow::ensure!(
+            (rate - c.sampling_rate_hz).abs() <= 1e-9 * rate,
+            "input `data` of `{}` is at {rate} Hz; the picker was trained at {} Hz (resample with fetch.waveforms' sampling_rate_hz)",
+            ctx.stage_id,
+            c.sampling_rate_hz
+        );
+        let n = c.window;
+        anyhow::ensure!(
+            set.samples >= n,
+            "input `data` of `{}`: traces of {} samples are shorter than the picker's window of {n}",
+            ctx.stage_id,
+            set.samples
+        );
+        let chosen: Vec<usize> = (0..set.len())
+            .filter(|&i| p.split == Which::All || set.traces[i].split == p.split.name())
+            .collect();
+        anyhow::ensure!(
+            !chosen.is_empty(),
+            "input `data` of `{}` has no traces with split `{}` ({}); assign splits with split.waveforms or set split = \"all\"",
+            ctx.stage_id,
+            p.split.name(),
+            ctx.params.locate("split")
+        );
+        let dt = 1.0 / rate;
+        let min_distance = (p.min_distance_s * rate).round().max(1.0) as usize;
+        let tolerance = p.tolerance_s * rate;
+        let threshold = p.threshold as f32;
+        let wcfg = WindowConfig {
+            samples: n,
+            noise_probability: 0.0,
+            drop_probability: 0.0,
+            ..WindowConfig::default()
+        };
+        let mut x = Vec::with_capacity(chosen.len() * 3 * n);
+        let mut truth = Vec::with_capacity(chosen.len());
+        let mut starts = Vec::with_capacity(chosen.len());
+        for &i in &chosen {
+            let e = phase_windows::example(&set, i, &wcfg, ctx.seed, u64::MAX)
+                .map_err(|e| anyhow::anyhow!("input `data` of `{}`: {e}", ctx.stage_id))?;
+            x.extend(e.x);
+            truth.push([e.p, e.s]);
+            starts.push(e.start as u64);
+        }
+        ctx.progress.set_length(chosen.len() as u64);
+        let probs = probabilities(entry, &what, &x, n)?;
+        let scored = score_windows(&probs, &truth, n, threshold, min_distance, tolerance, dt);
+
+        // FP/FN by S SNR and by distance.
+        let half = (0.5 * rate).round() as usize;
+        let mut by_snr = [[0usize; 4]; 3];
+        let mut by_distance = [[0usize; 4]; 3];
+        let class = |v: f64, split: f64| {
+            if v.is_nan() {
+                2
+            } else if v < split {
+                0
+            } else {
+                1
+            }
+        };
+        for (w, &i) in chosen.iter().enumerate() {
+            let e = scored.errors[w];
+            let counts = [e[0].0, e[0].1, e[1].0, e[1].1];
+            let snr = class(s_snr_db(&set, i, half), p.snr_split_db);
+            let dist = class(set.traces[i].distance_km, p.distance_split_km);
+            for k in 0..4 {
+                by_snr[snr][k] += counts[k];
+                by_distance[dist][k] += counts[k];
+            }
+        }
+        let split_json = |rows: &[[usize; 4]; 3], names: [&str; 3]| -> Value {
+            let mut m = serde_json::Map::new();
+            for (r, name) in rows.iter().zip(names) {
+                m.insert(
+                    name.to_string(),
+                    json!({"p_false_positives": r[0], "p_false_negatives": r[1], "s_false_positives": r[2], "s_false_negatives": r[3]}),
+                );
+            }
+            Value::Object(m)
+        };
+        let snr_names = [
+            &*format!("below {} dB", p.snr_split_db),
+            &*format!("at least {} dB", p.snr_split_db),
+            "unknown",
+        ];
+        let dist_names = [
+            &*format!("below {} km", p.distance_split_km),
+            &*format!("at least {} km", p.distance_split_km),
+            "unknown",
+        ];
+
+        // The P-position sweep.
+        let mut sweep = Vec::new();
+        if p.position_sweep {
+            let last = (n as f64 * dt).floor() as usize;
+            for pos in 1..last {
+                let mut xs = Vec::new();
+                let mut tr = Vec::new();
+                for &i in &chosen {
+                    let t = &set.traces[i];
+                    if t.p_sample.is_nan() {
+                        continue;
+                    }
+                    let start = t.p_sample - pos as f64 * rate;
+                    if start < 0.0 || start.round() as usize + n > set.samples {
+                        continue;
+                    }
+                    let start = start.round() as usize;
+                    let data = set.trace(i);
+                    let mut w: Vec<f64> = (0..3)
+                        .flat_map(|c| {
+                            data[c * set.samples + start..c * set.samples + start + n]
+                                .iter()
+                                .map(|v| f64::from(*v))
+                        })
+                        .collect();
+                    phase_windows::normalise(&mut w, n);
+                    xs.extend(w.into_iter().map(|v| v as f32));
+                    let rel = |s: f64| {
+                        let r = s - start as f64;
+                        if (0.0..n as f64).contains(&r) {
+                            r
+                        } else {
+                            f64::NAN
+                        }
+                    };
+                    tr.push([rel(t.p_sample), rel(t.s_sample)]);
+                }
+                if tr.is_empty() {
+                    continue;
+                }
+                let pr = probabilities(entry, &what, &xs, n)?;
+                let s = score_windows(&pr, &tr, n, threshold, min_distance, tolerance, dt);
+                sweep.push((pos as f64, tr.len(), s.p.f1(), s.s.f1()));
+            }
+            anyhow::ensure!(
+                !sweep.is_empty(),
+                "position_sweep: no evaluated trace has a P with {n} samples of room around it"
+            );
+        }
+
+        // Outputs.
+        let out = ctx.output;
+        h5::write_array(out, "window_start", &[starts.len()], &starts)?;
+        let ti: Vec<u64> = chosen.iter().map(|&i| i as u64).collect();
+        h5::write_array(out, "trace_index", &[ti.len()], &ti)?;
+        let k = scored.picks.len();
+        h5::write_array(
+            out,
+            "pick_window",
+            &[k],
+            &scored.picks.iter().map(|p| p.0 as u64).collect::<Vec<_>>(),
+        )?;
+        h5::write_array(
+            out,
+            "pick_phase",
+            &[k],
+            &scored.picks.iter().map(|p| p.1).collect::<Vec<_>>(),
+        )?;
+        h5::write_array(
+            out,
+            "pick_sample",
+            &[k],
+            &scored.picks.iter().map(|p| p.2 as u64).collect::<Vec<_>>(),
+        )?;
+        h5::write_array(
+            out,
+            "pick_probability",
+            &[k],
+            &scored.picks.iter().map(|p| p.3).collect::<Vec<_>>(),
+        )?;
+        h5::write_array(
+            out,
+            "residuals_p_s",
+            &[scored.p.residuals_s.len()],
+            &scored.p.residuals_s,
+        )?;
+        h5::write_array(
+            out,
+            "residuals_s_s",
+            &[scored.s.residuals_s.len()],
+            &scored.s.residuals_s,
+        )?;
+        let root: &hdf5::Location = out;
+        h5::write_str_attr(root, "model", model.name)?;
+        h5::write_attr(root, "windows", chosen.len() as u64)?;
+        let spread = |f: &dyn Fn(&(f64, usize, f64, f64)) -> f64| -> f64 {
+            let v: Vec<f64> = sweep.iter().map(f).filter(|v| v.is_finite()).collect();
+            if v.is_empty() {
+                return f64::NAN;
+            }
+            v.iter().copied().fold(f64::MIN, f64::max) - v.iter().copied().fold(f64::MAX, f64::min)
+        };
+        if !sweep.is_empty() {
+            let m = sweep.len();
+            h5::write_array(
+                out,
+                "positions_s",
+                &[m],
+                &sweep.iter().map(|s| s.0).collect::<Vec<_>>(),
+            )?;
+            h5::write_array(
+                out,
+                "position_f1_p",
+                &[m],
+                &sweep.iter().map(|s| s.2).collect::<Vec<_>>(),
+            )?;
+            h5::write_array(
+                out,
+                "position_f1_s",
+                &[m],
+                &sweep.iter().map(|s| s.3).collect::<Vec<_>>(),
+            )?;
+        }
+        for (name, t) in [("p", &scored.p), ("s", &scored.s)] {
+            let [mean, std, mae] = t.residual_stats();
+            ctx.metric(&format!("{name}_precision"), t.precision());
+            ctx.metric(&format!("{name}_recall"), t.recall());
+            ctx.metric(&format!("{name}_f1"), t.f1());
+            ctx.metric(&format!("{name}_residual_mean_s"), mean);
+            ctx.metric(&format!("{name}_residual_std_s"), std);
+            ctx.metric(&format!("{name}_mae_s"), mae);
+        }
+        ctx.metric("p_f1_position_spread", spread(&|s| s.2));
+        ctx.metric("s_f1_position_spread", spread(&|s| s.3));
+        let fin = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
+        let report = json!({
+            "model": model.name,
+            "split": p.split.name(),
+            "windows": chosen.len(),
+            "threshold": p.threshold,
+            "min_distance_s": p.min_distance_s,
+            "tolerance_s": p.tolerance_s,
+            "P": tally_json(&scored.p),
+            "S": tally_json(&scored.s),
+            "errors_by_s_snr": split_json(&by_snr, snr_names),
+            "errors_by_distance": split_json(&by_distance, dist_names),
+            "position_sweep": sweep.iter().map(|s| json!({
+                "p_at_s": s.0, "windows": s.1, "p_f1": fin(s.2), "s_f1": fin(s.3),
+            })).collect::<Vec<_>>(),
+        });
+        ctx.write_result(
+            "evaluation.json",
+            serde_json::to_string_pretty(&report)?.as_bytes(),
+        )?;
+        let hist = |label: &str, r: &[f64]| Series {
+            label: format!("{label} ({} TP)", r.len()),
+            points: histogram(r, 0.02, 0.5),
+            mark: Mark::LinePoints,
+        };
+        let residual_panel = Panel {
+            title: format!("{} residuals (predicted - analyst)", model.name),
+            x_label: "residual (s)".into(),
+            y_label: "picks".into(),
+            series: vec![
+                hist("P", &scored.p.residuals_s),
+                hist("S", &scored.s.residuals_s),
+            ],
+            log_x: false,
+            x_categories: Vec::new(),
+        };
+        ctx.write_result("residuals.png", &plot::png(&[residual_panel])?)?;
+        if !sweep.is_empty() {
+            let curve = |label: &str, f: &dyn Fn(&(f64, usize, f64, f64)) -> f64| Series {
+                label: label.into(),
+                points: sweep
+                    .iter()
+                    .map(|s| (s.0, f(s)))
+                    .filter(|(_, v)| v.is_finite())
+                    .collect(),
+                mark: Mark::LinePoints,
+            };
+            let panel = Panel {
+                title: "F1 by P position in the window".into(),
+                x_label: "P position (s)".into(),
+                y_label: "F1".into(),
+                series: vec![curve("P", &|s| s.2), curve("S", &|s| s.3)],
+                log_x: false,
+                x_categories: Vec::new(),
+            };
+            ctx.write_result("positions.png", &plot::png(&[panel])?)?;
+        }
+        ctx.progress.set_position(chosen.len() as u64);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_bins_residuals() {
+        let h = histogram(&[-0.01, 0.005, 0.015, 0.6], 0.02, 0.1);
+        assert_eq!(h.len(), 10);
+        assert!((h[4].0 + 0.01).abs() < 1e-12 && h[4].1 == 1.0, "{h:?}");
+        assert!((h[5].0 - 0.01).abs() < 1e-12 && h[5].1 == 2.0, "{h:?}");
+        assert_eq!(h.iter().map(|b| b.1).sum::<f64>(), 3.0, "0.6 lies outside");
+    }
+}
