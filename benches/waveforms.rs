@@ -7,7 +7,6 @@
 //! obspy; the project itself never needs Python, so without it that line says so.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use quakeline::data::waveform_set::WaveformSet;
@@ -18,7 +17,7 @@ use quakeline::signal::resample::{Ratio, resample_poly};
 use quakeline::synth::picks::{Generator, Noise, Settings};
 
 mod common;
-use common::time;
+use common::{python, time};
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -159,13 +158,6 @@ fn mseed(dir: &Path) {
 }
 
 /// Runs `script` with `QUAKELINE_BENCH_PYTHON` (default `python3`); its stdout, or `None`.
-fn python(script: &str) -> Option<String> {
-    let python = std::env::var("QUAKELINE_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
-    let o = Command::new(python).arg("-c").arg(script).output().ok()?;
-    o.status
-        .success()
-        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
-}
 
 /// Training examples: 30-s windows with labels, noise and channel-drop augmentation.
 fn windows(set: &WaveformSet) {

@@ -226,6 +226,13 @@ position_sweep = true
 kind = "evaluate.picks"
 inputs = {{ model = "phasenet", data = "local" }}
 split = "all"
+
+[stage.continuous]
+kind = "evaluate.continuous"
+inputs = {{ model = "phasenet", data = "local" }}
+split = "all"
+stride_s = 5.0
+merge = "median"
 {extra}
 "#,
         npz = npz.display(),
@@ -265,7 +272,7 @@ fn tiny_picker_pipeline_imports_fine_tunes_evaluates_and_caches() {
     let ps = p.to_str().unwrap();
     let r = env.run(&["run", ps]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(ran(&r.stdout).len(), 7, "{r:?}");
+    assert_eq!(ran(&r.stdout).len(), 8, "{r:?}");
 
     let imported = env.entry(&p, "phasenet");
     let tuned = env.entry(&p, "finetune");
@@ -323,6 +330,58 @@ fn tiny_picker_pipeline_imports_fine_tunes_evaluates_and_caches() {
         sweep["position_sweep"].as_array().unwrap().len(),
         9,
         "{sweep:#}"
+    );
+
+    // The published PhaseNet slid over the whole 90-s traces, median-merged: at 0.3 it finds the
+    // analyst P of at least three of the four traces.
+    let cont: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            env.path()
+                .join("results/picker-tiny/continuous/continuous.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let row = cont["table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["threshold"] == 0.3)
+        .unwrap();
+    assert!(row["p_tp"].as_u64().unwrap() >= 3, "{cont:#}");
+
+    // `quakeline predict` with the imported PhaseNet: the analyst P of BK.BKS is at 30.00 s (npz),
+    // and the same station's miniSEED copy is picked with absolute times.
+    let entry = env.entry_path(&p, "phasenet");
+    let npz = data_dir().join("waveforms/phasenet_npz/BK_BKS_2017071510492061.npz");
+    let pr = env.run(&[
+        "predict",
+        entry.to_str().unwrap(),
+        npz.to_str().unwrap(),
+        "--repeat",
+        "1",
+    ]);
+    assert_eq!(pr.code, 0, "{pr:?}");
+    let p_at: Vec<f64> = pr
+        .stdout
+        .lines()
+        .filter(|l| l.contains("  P  "))
+        .filter_map(|l| l.split("  P  ").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    assert!(p_at.iter().any(|t| (t - 30.0).abs() < 0.5), "{pr:?}");
+    assert!(pr.stdout.contains("h of data per s"), "{pr:?}");
+    let ms = data_dir().join("waveforms/mseed/three_component.mseed");
+    let pr = env.run(&[
+        "predict",
+        entry.to_str().unwrap(),
+        ms.to_str().unwrap(),
+        "--repeat",
+        "1",
+    ]);
+    assert_eq!(pr.code, 0, "{pr:?}");
+    assert!(
+        pr.stdout.contains("BK.BKS") && pr.stdout.contains("  P  2017-07-15T"),
+        "{pr:?}"
     );
 
     let again = env.run(&["run", ps]);

@@ -1,5 +1,6 @@
 //! Timing helpers shared by the bench binaries.
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub fn median(mut v: Vec<Duration>) -> Duration {
@@ -18,4 +19,14 @@ pub fn time<T>(repeats: usize, mut f: impl FnMut() -> T) -> Duration {
             })
             .collect(),
     )
+}
+
+/// Runs `script` with `QUAKELINE_BENCH_PYTHON` (default `python3`); its stdout, or `None` when that
+/// Python is missing or the script fails (a comparison line then says it was skipped).
+pub fn python(script: &str) -> Option<String> {
+    let python = std::env::var("QUAKELINE_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let o = Command::new(python).arg("-c").arg(script).output().ok()?;
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
 }

@@ -3,7 +3,9 @@
 //! `MODEL_ENTRY` is the HDF5 entry of a `train` stage (`quakeline show PIPELINE STAGE` prints its
 //! path). Its `model` attribute names the [`crate::models`] entry that reads the inputs and
 //! prints the prediction (fmnet: one HDF5 event file or 48 SAC files → strike/dip/rake, the time
-//! a prediction took and, for an event with a reference mechanism, the Kagan angle to it).
+//! a prediction took and, for an event with a reference mechanism, the Kagan angle to it; phase
+//! pickers: PhaseNet `.npz`, miniSEED or one station's SAC files → P and S picks with their
+//! probability, and the time the annotation took).
 
 use crate::stdout::outln;
 use std::path::PathBuf;
@@ -16,7 +18,7 @@ pub(crate) struct Args {
     /// The HDF5 entry of a train stage.
     model: PathBuf,
     /// The model's input files (fmnet: one HDF5 file with `waveforms` [48, 128], or 48 SAC
-    /// files in row order).
+    /// files in row order; pickers: `.npz` files, miniSEED files, or a station's 3 SAC files).
     #[arg(required = true)]
     input: Vec<PathBuf>,
     /// Timed repetitions after one warm-up run.

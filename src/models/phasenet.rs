@@ -37,7 +37,7 @@ pub const MODEL: Model = Model {
     params: PluginParams::of::<PickerParams>("model \"phasenet\"", picker::check),
     layers,
     fit,
-    predict: None,
+    predict: Some(predict),
     probabilities: Some(probabilities),
 };
 
@@ -51,6 +51,10 @@ fn layers(settings: &[(&str, &str)]) -> Result<Summary, String> {
 
 fn fit(ctx: &mut RunCtx<'_>, cfg: &Config) -> anyhow::Result<Fitted> {
     picker::fit(&ARCH, ctx, cfg)
+}
+
+fn predict(a: &super::PredictArgs<'_>) -> anyhow::Result<Vec<String>> {
+    picker::predict_files(&ARCH, a)
 }
 
 fn probabilities(g: &hdf5::Group, what: &str, x: &[f32], n: usize) -> anyhow::Result<Vec<f32>> {

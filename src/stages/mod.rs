@@ -29,6 +29,7 @@ use crate::stage::Stage;
 
 pub mod compare_training;
 pub mod evaluate_classifier;
+pub mod evaluate_continuous;
 pub mod evaluate_focal;
 pub mod evaluate_picks;
 pub mod export_seisbench;
@@ -67,6 +68,7 @@ pub static REGISTRY: &[&'static dyn Stage] = &[
     &evaluate_focal::EvaluateFocal,
     &import_weights::ImportWeights,
     &evaluate_picks::EvaluatePicks,
+    &evaluate_continuous::EvaluateContinuous,
     &learning_curve::LearningCurve,
     &compare_training::CompareTraining,
     &export_seisbench::ExportSeisbench,

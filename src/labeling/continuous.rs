@@ -1,0 +1,175 @@
+//! Probability curves of a continuous 3-C trace from a window picker: windows every `stride`
+//! samples, each normalised as in training, their overlapping outputs merged sample by sample.
+//!
+//! Hong, Y., Byun, A.-H., Kim, S., & Sheen, D.-H. (2023), Customization of a deep neural network
+//! using local data for seismic phase picking, *Frontiers in Earth Science* 11, 1306488,
+//! doi:10.3389/feart.2023.1306488 (Fig. 8), slide 30-s windows over day-long data with strides of
+//! 1, 10 and 30 s and merge the overlapping outputs by their maximum, mean or median (the median
+//! is their proposal: a spurious high value of one window position does not survive it).
+//!
+//! Windows start at 0, `stride`, 2·`stride`, … and, when the last of them stops short of the end,
+//! one more ends at the last sample, so every sample is covered. Windows are processed in order, a
+//! batch at a time; a sample's merged value is final once the next window starts after it, and
+//! only samples still covered by a later window are kept pending (at most `window` samples times
+//! `window / stride` overlaps per class), so memory does not grow with the trace.
+
+use std::collections::VecDeque;
+
+use super::phase_windows::normalise;
+
+crate::choice! {
+    /// How the outputs of overlapping windows are combined at one sample.
+    pub enum Merge {
+        Max = "max",
+        Mean = "mean",
+        Median = "median",
+    }
+}
+
+/// The window starts for a trace of `n` samples.
+pub fn starts(n: usize, window: usize, stride: usize) -> Vec<usize> {
+    if n < window || stride == 0 {
+        return Vec::new();
+    }
+    let mut s: Vec<usize> = (0..=n - window).step_by(stride).collect();
+    if s.last().is_some_and(|&l| l + window < n) {
+        s.push(n - window);
+    }
+    s
+}
+
+fn merged(values: &mut [f32], merge: Merge) -> f32 {
+    match merge {
+        Merge::Max => values.iter().copied().fold(f32::MIN, f32::max),
+        Merge::Mean => {
+            (values.iter().map(|v| f64::from(*v)).sum::<f64>() / values.len() as f64) as f32
+        }
+        Merge::Median => {
+            values.sort_by(f32::total_cmp);
+            let m = values.len();
+            if m % 2 == 1 {
+                values[m / 2]
+            } else {
+                ((f64::from(values[m / 2 - 1]) + f64::from(values[m / 2])) / 2.0) as f32
+            }
+        }
+    }
+}
+
+/// Merged probabilities `[3, n]` (noise, P, S) of trace `data` `[3, n]` (Z, N, E; NaN = gap,
+/// which normalisation turns into 0). `probabilities` maps normalised windows `[k, 3, window]`
+/// to their outputs `[k, 3, window]`; it is called with at most `batch` windows at a time.
+pub fn annotate(
+    data: &[f32],
+    n: usize,
+    window: usize,
+    stride: usize,
+    merge: Merge,
+    batch: usize,
+    probabilities: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<f32>>,
+) -> anyhow::Result<Vec<f32>> {
+    let all = starts(n, window, stride);
+    anyhow::ensure!(
+        !all.is_empty(),
+        "a trace of {n} samples is shorter than the picker's window of {window}"
+    );
+    let mut out = vec![0f32; 3 * n];
+    // pending[k] = the values seen so far for sample `first + k`, per class.
+    let mut pending: VecDeque<[Vec<f32>; 3]> = VecDeque::new();
+    let mut first = 0usize;
+    let finish = |out: &mut Vec<f32>,
+                  pending: &mut VecDeque<[Vec<f32>; 3]>,
+                  first: &mut usize,
+                  upto: usize| {
+        while *first < upto {
+            let Some(mut vals) = pending.pop_front() else {
+                break;
+            };
+            for (c, v) in vals.iter_mut().enumerate() {
+                if !v.is_empty() {
+                    out[c * n + *first] = merged(v, merge);
+                }
+            }
+            *first += 1;
+        }
+    };
+    for chunk in all.chunks(batch.max(1)) {
+        let mut x = Vec::with_capacity(chunk.len() * 3 * window);
+        for &s in chunk {
+            let mut w: Vec<f64> = (0..3)
+                .flat_map(|c| {
+                    data[c * n + s..c * n + s + window]
+                        .iter()
+                        .map(|v| f64::from(*v))
+                })
+                .collect();
+            normalise(&mut w, window);
+            x.extend(w.into_iter().map(|v| v as f32));
+        }
+        let p = probabilities(&x)?;
+        anyhow::ensure!(
+            p.len() == x.len(),
+            "the picker returned {} values for {} windows of {window}",
+            p.len(),
+            chunk.len()
+        );
+        for (k, &s) in chunk.iter().enumerate() {
+            // Samples before this window's start are covered by no later window.
+            finish(&mut out, &mut pending, &mut first, s);
+            while first + pending.len() < s + window {
+                pending.push_back([Vec::new(), Vec::new(), Vec::new()]);
+            }
+            for c in 0..3 {
+                let row = &p[(k * 3 + c) * window..(k * 3 + c + 1) * window];
+                for (i, v) in row.iter().enumerate() {
+                    pending[s + i - first][c].push(*v);
+                }
+            }
+        }
+    }
+    finish(&mut out, &mut pending, &mut first, n);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_every_sample() {
+        assert_eq!(starts(10, 4, 3), [0, 3, 6]);
+        assert_eq!(starts(11, 4, 3), [0, 3, 6, 7]);
+        assert_eq!(starts(4, 4, 1), [0]);
+        assert!(starts(3, 4, 1).is_empty());
+    }
+
+    /// A fake picker whose P output is the window position of each sample: merging by max,
+    /// mean and median gives the largest, mean and median of the positions a sample had, by hand.
+    #[test]
+    fn merges_overlapping_outputs_as_defined() {
+        let n = 10;
+        let data: Vec<f32> = (0..3 * n).map(|i| (i % 7) as f32).collect();
+        let window = 4;
+        let mut fake = |x: &[f32]| -> anyhow::Result<Vec<f32>> {
+            let k = x.len() / (3 * window);
+            let mut out = vec![0f32; x.len()];
+            for w in 0..k {
+                for i in 0..window {
+                    out[(w * 3 + 1) * window + i] = i as f32;
+                }
+            }
+            Ok(out)
+        };
+        // stride 2: windows at 0, 2, 4, 6. Sample 4 is position 0 of window 4, 2 of window 2.
+        let mut get = |merge| annotate(&data, n, window, 2, merge, 3, &mut fake).unwrap();
+        let (mx, mean, med) = (get(Merge::Max), get(Merge::Mean), get(Merge::Median));
+        assert_eq!(mx[n + 4], 2.0);
+        assert_eq!(mean[n + 4], 1.0);
+        assert_eq!(med[n + 4], 1.0);
+        // Sample 0: only window 0, position 0; sample 9: only window 6, position 3.
+        assert_eq!((mx[n], mx[n + 9]), (0.0, 3.0));
+        // Sample 5: positions 3 (window 2) and 1 (window 4).
+        assert_eq!((mx[n + 5], mean[n + 5], med[n + 5]), (3.0, 2.0, 2.0));
+        assert!(annotate(&data, 3, window, 2, Merge::Max, 3, &mut fake).is_err());
+    }
+}
