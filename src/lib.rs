@@ -65,7 +65,9 @@
 //! 1. One file, `src/models/<name>.rs`: module doc with the full citation and DOI; the network
 //!    (or one from [`nn`]); its own `train` parameters with [`stage_params!`]; `pub const MODEL:`
 //!    [`models::Model`] with the input contract, the data kind it trains on, `layers` (tested
-//!    against the published parameter count), `fit` and, if it reads files, `predict`.
+//!    against the published parameter count), `fit` and, if it reads files, `predict`. A phase
+//!    picker also sets `fine_tunes` and `probabilities` and reuses [`models::picker`] (its
+//!    parameters, fit, predict) with an `Arch` of its network, as `phasenet.rs` does.
 //! 2. One line in [`models::MODELS`]: `train`'s `model` choice and parameters, `quakeline model
 //!    list|summary` and `quakeline predict` pick it up.
 

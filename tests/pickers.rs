@@ -412,7 +412,17 @@ fn tiny_picker_pipeline_imports_fine_tunes_evaluates_and_caches() {
 #[test]
 fn picker_bad_inputs_are_located_errors() {
     let env = Env::new();
-    let cases: [(&str, &str, &str); 4] = [
+    let cases: [(&str, &str, &str); 6] = [
+        (
+            "[stage.bad]\nkind = \"import.weights\"\nmodel = \"phasenet\"\npaths = [\"CKPT.index\", \"CKPT.data-00000-of-00001\", \"CKDIR/config.log\"]\n",
+            "not a checkpoint file",
+            "bad",
+        ),
+        (
+            "[stage.bad]\nkind = \"train\"\nmodel = \"fmnet\"\ninputs = { input = \"local\", init = \"phasenet\" }\n",
+            "trains from scratch only",
+            "bad",
+        ),
         (
             "[stage.bad]\nkind = \"train\"\nmodel = \"phasenet\"\ninput = \"local\"\ntrainable = \"last\"\nwindow = 1000\nepochs = 1\n",
             "wire one as input `init`",
@@ -436,7 +446,13 @@ fn picker_bad_inputs_are_located_errors() {
     ];
     let npz = data_dir().join("waveforms/phasenet_npz");
     for (extra, want, stage) in cases {
-        let text = tiny(&extra.replace("NPZ", &npz.display().to_string()));
+        let ckpt = phasenet_prefix();
+        let text = tiny(
+            &extra
+                .replace("NPZ", &npz.display().to_string())
+                .replace("CKPT", &ckpt.display().to_string())
+                .replace("CKDIR", &ckpt.parent().unwrap().display().to_string()),
+        );
         let p = env.write("bad.toml", &text);
         let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
         assert_ne!(r.code, 0, "{extra}: {r:?}");

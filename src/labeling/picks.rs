@@ -152,14 +152,14 @@ impl Tally {
         )
     }
 
-    /// Harmonic mean of precision and recall; 0 when both are 0, NaN when either is undefined.
+    /// Harmonic mean of precision and recall, as 2·TP / (2·TP + FP + FN): 0 for a picker that
+    /// picked nothing where there were picks (its precision is undefined), NaN only when there
+    /// were neither picks nor predictions.
     pub fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        }
+        ratio(
+            2 * self.true_positives,
+            2 * self.true_positives + self.false_positives + self.false_negatives,
+        )
     }
 
     /// Mean, standard deviation (population) and mean absolute value of the residuals, seconds.
@@ -277,6 +277,12 @@ mod tests {
         );
         assert!((t.precision() - 0.5).abs() < 1e-12 && (t.recall() - 0.5).abs() < 1e-12);
         assert!((t.f1() - 0.5).abs() < 1e-12);
+        let missed = Tally {
+            false_negatives: 3,
+            ..Tally::default()
+        };
+        assert!(missed.precision().is_nan() && missed.f1() == 0.0);
+        assert!(Tally::default().f1().is_nan());
         assert!((t.residual_stats()[0] - 0.02).abs() < 1e-12);
     }
 }
