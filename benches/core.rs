@@ -79,6 +79,7 @@ fn main() {
         batch: 32,
         epochs: 1,
         seed: 1,
+        schedule: None,
     };
     let idx: Vec<usize> = (0..n).collect();
     let device = quakeline::nn::device();
@@ -232,6 +233,7 @@ fn fmnet_benches(root: &Path) {
         batch: 16,
         epochs: 1,
         seed: 1,
+        schedule: None,
     };
     let t0 = Instant::now();
     let (model, _) = quakeline::nn::fmnet::fit(&cfg, &g, &device, &mut |_| {}).unwrap();

@@ -157,8 +157,6 @@ fn mseed(dir: &Path) {
     }
 }
 
-/// Runs `script` with `QUAKELINE_BENCH_PYTHON` (default `python3`); its stdout, or `None`.
-
 /// Training examples: 30-s windows with labels, noise and channel-drop augmentation.
 fn windows(set: &WaveformSet) {
     let cfg = WindowConfig::default();

@@ -106,7 +106,10 @@ fn handle(c: &mut Cursor<'_>) -> Result<(u64, u64), String> {
 }
 
 /// The entries of one block (`b` without its trailer).
-fn block_entries(b: &[u8]) -> Result<Vec<(Vec<u8>, &[u8])>, String> {
+/// A block's `(key, value)` entries.
+type Entries<'a> = Vec<(Vec<u8>, &'a [u8])>;
+
+fn block_entries(b: &[u8]) -> Result<Entries<'_>, String> {
     if b.len() < 4 {
         return Err(format!("a block of {} bytes has no restart count", b.len()));
     }

@@ -351,6 +351,13 @@ pub fn fit<M: Picker>(
     } else {
         String::new()
     };
+    // Every training trace must admit a window (long enough, a phase inside when required):
+    // refused here, before any epoch, rather than after the last.
+    for &i in &train {
+        let t = &set.traces[i];
+        phase_windows::allowed_starts(&wcfg, set.samples, t.p_sample, t.s_sample)
+            .map_err(|e| anyhow::anyhow!("{what}: trace `{}`: {e}", t.name))?;
+    }
     let n = wcfg.samples;
     let val = fixed(&set, &dev, &wcfg, cfg.seed).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
     let tol = 0.5 * rate;

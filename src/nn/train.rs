@@ -312,7 +312,7 @@ pub fn epochs<M: Module>(
                 if since_best >= s.stop_patience {
                     break;
                 }
-                if since_best % s.lr_patience == 0 {
+                if since_best.is_multiple_of(s.lr_patience) {
                     lr *= s.factor;
                 }
             }

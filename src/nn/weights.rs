@@ -199,15 +199,15 @@ pub fn load_named<M: burn::module::Module>(m: M, group: &hdf5::Group) -> anyhow:
     from_source(m, &mut |name, shape| read_values(group, name, shape))
 }
 
+/// Where [`from_source`] gets a tensor's values: `(name, shape) → values`.
+pub type Source<'a> = dyn FnMut(&str, &[usize]) -> anyhow::Result<Vec<f32>> + 'a;
+
 /// `m` with every float tensor replaced by `source(name, shape)` (the [`named`] names): the
 /// HDF5 reader above, or an importer that maps another framework's names.
-pub fn from_source<M: burn::module::Module>(
-    m: M,
-    source: &mut dyn FnMut(&str, &[usize]) -> anyhow::Result<Vec<f32>>,
-) -> anyhow::Result<M> {
+pub fn from_source<M: burn::module::Module>(m: M, source: &mut Source<'_>) -> anyhow::Result<M> {
     struct Mp<'a> {
         at: PathStack,
-        source: &'a mut dyn FnMut(&str, &[usize]) -> anyhow::Result<Vec<f32>>,
+        source: &'a mut Source<'a>,
         error: Option<anyhow::Error>,
     }
     impl burn::module::ModuleMapper for Mp<'_> {

@@ -158,6 +158,9 @@ static METRICS: &[MetricSpec] = &[
     },
 ];
 
+/// One point of the P-position sweep: P position (s), windows, P F1, S F1.
+type SweepPoint = (f64, usize, f64, f64);
+
 /// The evaluation windows and what the picker made of them.
 struct Scored {
     p: Tally,
@@ -499,7 +502,7 @@ impl StageKind for EvaluatePicks {
         let root: &hdf5::Location = out;
         h5::write_str_attr(root, "model", model.name)?;
         h5::write_attr(root, "windows", chosen.len() as u64)?;
-        let spread = |f: &dyn Fn(&(f64, usize, f64, f64)) -> f64| -> f64 {
+        let spread = |f: &dyn Fn(&SweepPoint) -> f64| -> f64 {
             let v: Vec<f64> = sweep.iter().map(f).filter(|v| v.is_finite()).collect();
             if v.is_empty() {
                 return f64::NAN;
@@ -576,7 +579,7 @@ impl StageKind for EvaluatePicks {
         };
         ctx.write_result("residuals.png", &plot::png(&[residual_panel])?)?;
         if !sweep.is_empty() {
-            let curve = |label: &str, f: &dyn Fn(&(f64, usize, f64, f64)) -> f64| Series {
+            let curve = |label: &str, f: &dyn Fn(&SweepPoint) -> f64| Series {
                 label: label.into(),
                 points: sweep
                     .iter()
