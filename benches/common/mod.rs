@@ -23,6 +23,8 @@ pub fn time<T>(repeats: usize, mut f: impl FnMut() -> T) -> Duration {
 
 /// Runs `script` with `QUAKELINE_BENCH_PYTHON` (default `python3`); its stdout, or `None` when that
 /// Python is missing or the script fails (a comparison line then says it was skipped).
+// Not every bench binary compares against a Python tool.
+#[allow(dead_code)]
 pub fn python(script: &str) -> Option<String> {
     let python = std::env::var("QUAKELINE_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let o = Command::new(python).arg("-c").arg(script).output().ok()?;
