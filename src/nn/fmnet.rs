@@ -14,7 +14,7 @@
 //! vector of the paper's Fig. 4–5 ([`Fmnet::encode`]). Initialisation as in Keras (Glorot-uniform
 //! kernels, zero biases, BN γ = 1, β = 0) from the seeded [`Rng`].
 
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
@@ -135,99 +135,15 @@ impl Fmnet {
     }
 }
 
-/// Every parameter and running statistic with its PyTorch-style path, shape and values.
+/// Every parameter and running statistic with its PyTorch-style path (`encoder.0.conv.weight`,
+/// `encoder.0.norm.running_var`, …), shape and values ([`super::weights::named`]).
 pub fn tensors(m: &Fmnet) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-    let mut out = Vec::new();
-    let conv_t = |name: String, c: &Conv2d, out: &mut Vec<(String, Vec<usize>, Vec<f32>)>| {
-        out.push((
-            format!("{name}.weight"),
-            c.weight.dims().to_vec(),
-            super::weights::values(c.weight.val()),
-        ));
-        let b = c.bias.as_ref().expect("conv bias");
-        out.push((
-            format!("{name}.bias"),
-            b.dims().to_vec(),
-            super::weights::values(b.val()),
-        ));
-    };
-    let blocks = m
-        .encoder
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (format!("encoder.{i}"), b))
-        .chain(
-            m.decoder
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (format!("decoder.{i}"), b)),
-        )
-        .chain([("head".to_string(), &m.head)]);
-    for (name, b) in blocks {
-        conv_t(format!("{name}.conv"), &b.conv, &mut out);
-        let n = &b.norm;
-        let d = vec![n.gamma.dims()[0]];
-        out.push((
-            format!("{name}.norm.weight"),
-            d.clone(),
-            super::weights::values(n.gamma.val()),
-        ));
-        out.push((
-            format!("{name}.norm.bias"),
-            d.clone(),
-            super::weights::values(n.beta.val()),
-        ));
-        out.push((
-            format!("{name}.norm.running_mean"),
-            d.clone(),
-            super::weights::values(n.running_mean.value()),
-        ));
-        out.push((
-            format!("{name}.norm.running_var"),
-            d,
-            super::weights::values(n.running_var.value()),
-        ));
-    }
-    conv_t("out".into(), &m.out, &mut out);
-    out
+    super::weights::named(m)
 }
 
 /// Rebuilds a network from the [`tensors`] stored in `group` by `weights::write_tensors`.
 pub fn read(group: &hdf5::Group, device: &Device) -> anyhow::Result<Fmnet> {
-    use burn::module::RunningState;
-    let get = |name: &str, shape: &[usize]| -> anyhow::Result<Tensor<1>> {
-        let v = super::weights::read_values(group, name, shape)?;
-        let n = v.len();
-        Ok(Tensor::from_data(TensorData::new(v, [n]), device))
-    };
-    let mut m = Fmnet::new(0, device);
-    let load_conv = |name: &str, c: &mut Conv2d| -> anyhow::Result<()> {
-        let dims = c.weight.dims();
-        c.weight = Param::from_tensor(get(&format!("{name}.weight"), &dims)?.reshape(dims));
-        c.bias = Some(Param::from_tensor(get(
-            &format!("{name}.bias"),
-            &[dims[0]],
-        )?));
-        Ok(())
-    };
-    let load_block = |name: String, b: &mut Block| -> anyhow::Result<()> {
-        load_conv(&format!("{name}.conv"), &mut b.conv)?;
-        let d = [b.norm.gamma.dims()[0]];
-        b.norm.gamma = Param::from_tensor(get(&format!("{name}.norm.weight"), &d)?);
-        b.norm.beta = Param::from_tensor(get(&format!("{name}.norm.bias"), &d)?);
-        b.norm.running_mean = RunningState::new(get(&format!("{name}.norm.running_mean"), &d)?);
-        b.norm.running_var = RunningState::new(get(&format!("{name}.norm.running_var"), &d)?);
-        Ok(())
-    };
-    for (i, b) in m.encoder.iter_mut().enumerate() {
-        load_block(format!("encoder.{i}"), b)?;
-    }
-    for (i, b) in m.decoder.iter_mut().enumerate() {
-        load_block(format!("decoder.{i}"), b)?;
-    }
-    load_block("head".into(), &mut m.head)?;
-    load_conv("out", &mut m.out)?;
-    Ok(m)
+    super::weights::load_named(Fmnet::new(0, device), group)
 }
 
 /// The layer table of the network as built: one row per convolution block (Keras' summary with
@@ -453,5 +369,17 @@ mod tests {
             .filter(|(n, _, _)| n.ends_with("conv.weight") || n == "out.weight")
             .count();
         assert_eq!(convs, 16);
+        // PyTorch state_dict names, as entries written before the generic naming hold them.
+        let names: Vec<String> = tensors(&m).into_iter().map(|(n, _, _)| n).collect();
+        assert_eq!(names.len(), 16 * 2 + 15 * 4);
+        for n in [
+            "encoder.0.conv.weight",
+            "encoder.6.norm.running_var",
+            "decoder.0.norm.bias",
+            "head.norm.weight",
+            "out.bias",
+        ] {
+            assert!(names.iter().any(|x| x == n), "{n}: {names:?}");
+        }
     }
 }
