@@ -405,17 +405,52 @@ fn secs(d: Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
 }
 
-/// Restores a cached entry's `results/` files into `dir` if that directory is gone; a failure is
-/// a warning (the entry is fine, only the copy for people is missing).
+/// The hidden file beside a stage's `results/` directory naming the entry its files came from
+/// (`results/<pipeline>/.<stage>.entry`): beside, not inside, because a stage's directory can
+/// be a dataset other tools glob (`export.seisbench`).
+fn results_marker(dir: &std::path::Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.with_file_name(format!(".{name}.entry"))
+}
+
+/// Makes `dir` hold the `results/` files of entry `key`: unless its marker
+/// ([`results_marker`]) already says it holds them, they are written from the entry's copy, files a previous entry
+/// left there that this one lacks are removed, and the marker is updated. Without this, a plain
+/// rerun after a `--set` run would report `cached` beside the `--set` run's plots and tables. A
+/// failure is a warning (the entry is fine, only the copy for people is off).
 fn restore_results(dir: &std::path::Path, key: &str, cache: &Cache) {
-    if dir.exists() {
+    let marker = results_marker(dir);
+    let previous = std::fs::read_to_string(&marker).ok();
+    if previous.as_deref() == Some(key) {
         return;
     }
     let result = match cache.lookup(key) {
-        Lookup::Hit(entry) => entry
-            .open()
-            .map_err(anyhow::Error::from)
-            .and_then(|f| crate::stage::restore_results(&f, dir)),
+        Lookup::Hit(entry) => entry.open().map_err(anyhow::Error::from).and_then(|f| {
+            let names: Vec<String> = f
+                .group(crate::stage::RESULTS_GROUP)
+                .and_then(|g| g.member_names())
+                .unwrap_or_default();
+            crate::stage::restore_results(&f, dir)?;
+            // Only in a directory quakeline marked: files of the previous entry, never a
+            // person's own files in a directory quakeline did not fill.
+            if previous.is_some()
+                && let Ok(listing) = std::fs::read_dir(dir)
+            {
+                for e in listing.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if !names.contains(&name) && e.path().is_file() {
+                        std::fs::remove_file(e.path())?;
+                    }
+                }
+            }
+            if dir.is_dir() {
+                std::fs::write(&marker, key)?;
+            }
+            Ok(())
+        }),
         _ => Ok(()),
     };
     if let Err(e) = result {

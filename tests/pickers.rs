@@ -384,6 +384,8 @@ fn tiny_picker_pipeline_imports_fine_tunes_evaluates_and_caches() {
         "{pr:?}"
     );
 
+    let history = env.path().join("results/picker-tiny/finetune/history.json");
+    let first_history = std::fs::read_to_string(&history).unwrap();
     let again = env.run(&["run", ps]);
     assert_eq!(again.code, 0, "{again:?}");
     assert!(ran(&again.stdout).is_empty(), "{again:?}");
@@ -392,6 +394,12 @@ fn tiny_picker_pipeline_imports_fine_tunes_evaluates_and_caches() {
     let mut r = ran(&set.stdout);
     r.sort();
     assert_eq!(r, ["evaluate", "finetune"], "{set:?}");
+    assert_ne!(std::fs::read_to_string(&history).unwrap(), first_history);
+    // Back to the file as written: all cached, and results/ shows the cached entries' files
+    // again, not the `--set` run's.
+    let back = env.run(&["run", ps]);
+    assert!(ran(&back.stdout).is_empty(), "{back:?}");
+    assert_eq!(std::fs::read_to_string(&history).unwrap(), first_history);
 
     // Bit-identical in a fresh cache.
     let env2 = Env::new();
@@ -462,4 +470,27 @@ fn picker_bad_inputs_are_located_errors() {
             "{extra}: an entry was written"
         );
     }
+}
+
+/// Checkpoints written by TensorFlow's SaveV2 that are not PhaseNet
+/// (`tests/data/models/bad_checkpoints/generate.py`): a missing tensor and a mis-shaped one are
+/// refused naming the variable and both shapes.
+#[test]
+fn a_checkpoint_missing_or_misshaping_a_tensor_is_refused() {
+    let dir = data_dir().join("models/bad_checkpoints");
+    let err = |name: &str| match phasenet::from_checkpoint(
+        &Checkpoint::open(&dir.join(name)).unwrap(),
+        &nn::device(),
+    ) {
+        Ok(_) => panic!("{name} loaded as PhaseNet"),
+        Err(e) => format!("{e:#}"),
+    };
+    let e = err("missing.ckpt");
+    assert!(e.contains("no variable `Input/input_conv/kernel`"), "{e}");
+    let e = err("misshaped.ckpt");
+    assert!(
+        e.contains("`Input/input_conv/kernel` has shape [5, 1, 3, 8]")
+            && e.contains("[7, 1, 3, 8]"),
+        "{e}"
+    );
 }
