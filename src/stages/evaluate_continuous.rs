@@ -37,11 +37,10 @@ use crate::data;
 use crate::io::h5;
 use crate::labeling::continuous::{Merge, annotate};
 use crate::labeling::picks::{self, Tally};
-use crate::models::{self, picker::contract};
 use crate::params::ParamError;
 use crate::plot::{self, Mark, Panel, Series};
 use crate::stage::{Direction, InputSpec, MetricSpec, Outputs, RunCtx, StageInfo, StageKind};
-use crate::stages::evaluate_picks::Which;
+use crate::stages::evaluate_picks::{Scoring, Which, scoring};
 
 pub struct EvaluateContinuous;
 
@@ -139,34 +138,16 @@ impl StageKind for EvaluateContinuous {
     }
 
     fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluateContinuousParams) -> anyhow::Result<()> {
-        let what = format!("input `model` of `{}`", ctx.stage_id);
+        let Scoring {
+            what,
+            model,
+            probabilities,
+            contract: c,
+            set,
+            chosen,
+        } = scoring(ctx, p.split)?;
         let entry = ctx.input("model")?;
-        let model = models::of_entry(entry, data::WAVEFORM_SET, &what)?;
-        let probabilities = model.probabilities.ok_or_else(|| {
-            anyhow::anyhow!(
-                "{what} holds a `{}` model, which is not a phase picker",
-                model.name
-            )
-        })?;
-        let c = contract(entry, &what)?;
-        let set = data::waveform_set::read(ctx.input("data")?, ctx.stage_id)?;
         let rate = set.sampling_rate_hz;
-        anyhow::ensure!(
-            (rate - c.sampling_rate_hz).abs() <= 1e-9 * rate,
-            "input `data` of `{}` is at {rate} Hz; the picker was trained at {} Hz",
-            ctx.stage_id,
-            c.sampling_rate_hz
-        );
-        let chosen: Vec<usize> = (0..set.len())
-            .filter(|&i| p.split == Which::All || set.traces[i].split == p.split.name())
-            .collect();
-        anyhow::ensure!(
-            !chosen.is_empty(),
-            "input `data` of `{}` has no traces with split `{}` ({})",
-            ctx.stage_id,
-            p.split.name(),
-            ctx.params.locate("split")
-        );
         let stride = (p.stride_s * rate).round().max(1.0) as usize;
         let min_distance = (p.min_distance_s * rate).round().max(1.0) as usize;
         let tolerance = p.tolerance_s * rate;

@@ -267,6 +267,65 @@ fn histogram(r: &[f64], width: f64, range: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// What both picker evaluations (`evaluate.picks`, `evaluate.continuous`) start from: the
+/// picker of input `model` with its contract, the set of input `data` checked against it (rate;
+/// traces at least one window long), and the traces of `split`.
+pub(crate) struct Scoring {
+    /// `input `model` of `<stage>``, for messages.
+    pub what: String,
+    pub model: &'static models::Model,
+    pub probabilities: models::ProbabilitiesFn,
+    pub contract: crate::models::picker::Contract,
+    pub set: WaveformSet,
+    pub chosen: Vec<usize>,
+}
+
+pub(crate) fn scoring(ctx: &RunCtx<'_>, split: Which) -> anyhow::Result<Scoring> {
+    let what = format!("input `model` of `{}`", ctx.stage_id);
+    let entry = ctx.input("model")?;
+    let model = models::of_entry(entry, data::WAVEFORM_SET, &what)?;
+    let probabilities = model.probabilities.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{what} holds a `{}` model, which is not a phase picker",
+            model.name
+        )
+    })?;
+    let c = contract(entry, &what)?;
+    let set = data::waveform_set::read(ctx.input("data")?, ctx.stage_id)?;
+    let rate = set.sampling_rate_hz;
+    anyhow::ensure!(
+        (rate - c.sampling_rate_hz).abs() <= 1e-9 * rate,
+        "input `data` of `{}` is at {rate} Hz; the picker was trained at {} Hz (resample with fetch.waveforms' sampling_rate_hz)",
+        ctx.stage_id,
+        c.sampling_rate_hz
+    );
+    anyhow::ensure!(
+        set.samples >= c.window,
+        "input `data` of `{}`: traces of {} samples are shorter than the picker's window of {}",
+        ctx.stage_id,
+        set.samples,
+        c.window
+    );
+    let chosen: Vec<usize> = (0..set.len())
+        .filter(|&i| split == Which::All || set.traces[i].split == split.name())
+        .collect();
+    anyhow::ensure!(
+        !chosen.is_empty(),
+        "input `data` of `{}` has no traces with split `{}` ({}); assign splits with split.waveforms or set split = \"all\"",
+        ctx.stage_id,
+        split.name(),
+        ctx.params.locate("split")
+    );
+    Ok(Scoring {
+        what,
+        model,
+        probabilities,
+        contract: c,
+        set,
+        chosen,
+    })
+}
+
 impl StageKind for EvaluatePicks {
     type Params = EvaluatePicksParams;
     const INFO: StageInfo = StageInfo {
@@ -304,41 +363,17 @@ impl StageKind for EvaluatePicks {
     }
 
     fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluatePicksParams) -> anyhow::Result<()> {
-        let what = format!("input `model` of `{}`", ctx.stage_id);
+        let Scoring {
+            what,
+            model,
+            probabilities,
+            contract: c,
+            set,
+            chosen,
+        } = scoring(ctx, p.split)?;
         let entry = ctx.input("model")?;
-        let model = models::of_entry(entry, data::WAVEFORM_SET, &what)?;
-        let probabilities = model.probabilities.ok_or_else(|| {
-            anyhow::anyhow!(
-                "{what} holds a `{}` model, which is not a phase picker",
-                model.name
-            )
-        })?;
-        let c = contract(entry, &what)?;
-        let set = data::waveform_set::read(ctx.input("data")?, ctx.stage_id)?;
         let rate = set.sampling_rate_hz;
-        anyhow::ensure!(
-            (rate - c.sampling_rate_hz).abs() <= 1e-9 * rate,
-            "input `data` of `{}` is at {rate} Hz; the picker was trained at {} Hz (resample with fetch.waveforms' sampling_rate_hz)",
-            ctx.stage_id,
-            c.sampling_rate_hz
-        );
         let n = c.window;
-        anyhow::ensure!(
-            set.samples >= n,
-            "input `data` of `{}`: traces of {} samples are shorter than the picker's window of {n}",
-            ctx.stage_id,
-            set.samples
-        );
-        let chosen: Vec<usize> = (0..set.len())
-            .filter(|&i| p.split == Which::All || set.traces[i].split == p.split.name())
-            .collect();
-        anyhow::ensure!(
-            !chosen.is_empty(),
-            "input `data` of `{}` has no traces with split `{}` ({}); assign splits with split.waveforms or set split = \"all\"",
-            ctx.stage_id,
-            p.split.name(),
-            ctx.params.locate("split")
-        );
         let dt = 1.0 / rate;
         let min_distance = (p.min_distance_s * rate).round().max(1.0) as usize;
         let tolerance = p.tolerance_s * rate;
