@@ -15,7 +15,7 @@
 
 use std::collections::VecDeque;
 
-use super::phase_windows::normalise;
+use super::phase_windows::normalised_window;
 
 crate::choice! {
     /// How the outputs of overlapping windows are combined at one sample.
@@ -96,15 +96,7 @@ pub fn annotate(
     for chunk in all.chunks(batch.max(1)) {
         let mut x = Vec::with_capacity(chunk.len() * 3 * window);
         for &s in chunk {
-            let mut w: Vec<f64> = (0..3)
-                .flat_map(|c| {
-                    data[c * n + s..c * n + s + window]
-                        .iter()
-                        .map(|v| f64::from(*v))
-                })
-                .collect();
-            normalise(&mut w, window);
-            x.extend(w.into_iter().map(|v| v as f32));
+            x.extend(normalised_window(data, n, s, window));
         }
         let p = probabilities(&x)?;
         anyhow::ensure!(

@@ -184,6 +184,20 @@ pub fn normalise(x: &mut [f64], samples: usize) {
     }
 }
 
+/// Samples `[start, start + w)` of each component of a trace `[3, n]`, normalised as
+/// [`normalise`] does: the input of a picker at inference (evaluation, continuous annotation).
+pub fn normalised_window(data: &[f32], n: usize, start: usize, w: usize) -> Vec<f32> {
+    let mut x: Vec<f64> = (0..3)
+        .flat_map(|c| {
+            data[c * n + start..c * n + start + w]
+                .iter()
+                .map(|v| f64::from(*v))
+        })
+        .collect();
+    normalise(&mut x, w);
+    x.into_iter().map(|v| v as f32).collect()
+}
+
 /// Example `index` of `set` for `epoch`: window, augmentation, normalisation and labels.
 pub fn example(
     set: &WaveformSet,

@@ -47,7 +47,7 @@ pub const MODEL: Model = Model {
     layers,
     fit,
     predict: Some(predict),
-    probabilities: None,
+    picker: None,
 };
 
 fn no_check(_: &Params) -> Result<(), ParamError> {

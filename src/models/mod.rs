@@ -133,10 +133,11 @@ pub struct PredictArgs<'a> {
 pub type LayersFn = fn(settings: &[(&str, &str)]) -> Result<Summary, String>;
 /// `quakeline predict`: input files → the lines to print.
 pub type PredictFn = fn(&PredictArgs<'_>) -> anyhow::Result<Vec<String>>;
-/// A phase picker's probabilities: trained entry (`what` names it), normalised windows
-/// `[n, 3, samples]` (flat) → `[n, 3 (noise, P, S), samples]` (flat).
-pub type ProbabilitiesFn =
-    fn(entry: &hdf5::Group, what: &str, x: &[f32], samples: usize) -> anyhow::Result<Vec<f32>>;
+/// A loaded phase picker: normalised windows `[n, 3, samples]` (flat), `samples` →
+/// probabilities `[n, 3 (noise, P, S), samples]` (flat).
+pub type PickerFn = Box<dyn Fn(&[f32], usize) -> Vec<f32>>;
+/// Loads the phase picker of a trained entry (`what` names it in messages), once per stage.
+pub type LoadPickerFn = fn(entry: &hdf5::Group, what: &str) -> anyhow::Result<PickerFn>;
 
 /// One trainable model. See the module docs for how to add one.
 pub struct Model {
@@ -160,9 +161,9 @@ pub struct Model {
     /// Predicts from files and returns the lines to print; `None` when the model has no file
     /// input (a window classifier is scored by `evaluate.classifier`).
     pub predict: Option<PredictFn>,
-    /// Per-sample P/S probabilities of windows, for a phase picker (`evaluate.picks`); `None`
-    /// for other models.
-    pub probabilities: Option<ProbabilitiesFn>,
+    /// Loads a trained phase picker for `evaluate.picks` and `evaluate.continuous`; `None` for
+    /// other models.
+    pub picker: Option<LoadPickerFn>,
 }
 
 /// Moves a stage's progress bar to each optimizer step and shows epoch, batch and loss.

@@ -38,7 +38,7 @@ pub const MODEL: Model = Model {
     layers,
     fit,
     predict: Some(predict),
-    probabilities: Some(probabilities),
+    picker: Some(load_picker),
 };
 
 fn layers(settings: &[(&str, &str)]) -> Result<Summary, String> {
@@ -57,6 +57,6 @@ fn predict(a: &super::PredictArgs<'_>) -> anyhow::Result<Vec<String>> {
     picker::predict_files(&ARCH, a)
 }
 
-fn probabilities(g: &hdf5::Group, what: &str, x: &[f32], n: usize) -> anyhow::Result<Vec<f32>> {
-    picker::probabilities(&ARCH, g, what, x, n)
+fn load_picker(g: &hdf5::Group, what: &str) -> anyhow::Result<super::PickerFn> {
+    picker::loaded(&ARCH, g, what)
 }

@@ -175,17 +175,84 @@ pub fn load<M: Picker>(
     weights::load_named((arch.new)(0, device), &w).map_err(|e| anyhow::anyhow!("{what}: {e:#}"))
 }
 
-/// Probabilities of normalised windows `x` `[n, 3, samples]` from the picker in entry `g`.
-pub fn probabilities<M: Picker>(
+/// The picker in entry `g`, loaded once, as the registry's [`super::PickerFn`].
+pub fn loaded<M: Picker + 'static>(
     arch: &Arch<M>,
     g: &hdf5::Group,
     what: &str,
-    x: &[f32],
-    samples: usize,
-) -> anyhow::Result<Vec<f32>> {
+) -> anyhow::Result<super::PickerFn> {
     let device = nn::device();
     let m = load(arch, g, what, &device)?;
-    Ok(picker::predict(&m, x, samples, 32, &device))
+    Ok(Box::new(move |x: &[f32], samples: usize| {
+        picker::predict(&m, x, samples, 32, &device)
+    }))
+}
+
+crate::choice! {
+    /// Which traces of a labelled waveform set an evaluation scores, by their split column.
+    pub enum Which {
+        Test = "test",
+        Dev = "dev",
+        Train = "train",
+        All = "all",
+    }
+}
+
+/// What both picker evaluations (`evaluate.picks`, `evaluate.continuous`) start from: the
+/// picker of input `model` (loaded once) with its contract, the set of input `data` checked
+/// against it (rate; traces at least one window long), and the traces of `split`.
+pub struct Scoring {
+    pub model: &'static super::Model,
+    pub picker: super::PickerFn,
+    pub contract: Contract,
+    pub set: waveform_set::WaveformSet,
+    pub chosen: Vec<usize>,
+}
+
+/// Opens inputs `model` and `data` of an evaluation stage as [`Scoring`] describes.
+pub fn scoring(ctx: &RunCtx<'_>, split: Which) -> anyhow::Result<Scoring> {
+    let what = format!("input `model` of `{}`", ctx.stage_id);
+    let entry = ctx.input("model")?;
+    let model = super::of_entry(entry, data::WAVEFORM_SET, &what)?;
+    let load = model.picker.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{what} holds a `{}` model, which is not a phase picker",
+            model.name
+        )
+    })?;
+    let c = contract(entry, &what)?;
+    let set = waveform_set::read(ctx.input("data")?, ctx.stage_id)?;
+    let rate = set.sampling_rate_hz;
+    anyhow::ensure!(
+        (rate - c.sampling_rate_hz).abs() <= 1e-9 * rate,
+        "input `data` of `{}` is at {rate} Hz; the picker was trained at {} Hz (resample with fetch.waveforms' sampling_rate_hz)",
+        ctx.stage_id,
+        c.sampling_rate_hz
+    );
+    anyhow::ensure!(
+        set.samples >= c.window,
+        "input `data` of `{}`: traces of {} samples are shorter than the picker's window of {}",
+        ctx.stage_id,
+        set.samples,
+        c.window
+    );
+    let chosen: Vec<usize> = (0..set.len())
+        .filter(|&i| split == Which::All || set.traces[i].split == split.name())
+        .collect();
+    anyhow::ensure!(
+        !chosen.is_empty(),
+        "input `data` of `{}` has no traces with split `{}` ({}); assign splits with split.waveforms or set split = \"all\"",
+        ctx.stage_id,
+        split.name(),
+        ctx.params.locate("split")
+    );
+    Ok(Scoring {
+        model,
+        picker: load(entry, &what)?,
+        contract: c,
+        set,
+        chosen,
+    })
 }
 
 /// What a trained picker expects of its input.

@@ -64,7 +64,7 @@ pub const MODEL: Model = Model {
     layers,
     fit,
     predict: None,
-    probabilities: None,
+    picker: None,
 };
 
 /// The two fractions must leave something to train on.

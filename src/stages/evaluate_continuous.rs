@@ -37,10 +37,10 @@ use crate::data;
 use crate::io::h5;
 use crate::labeling::continuous::{Merge, annotate};
 use crate::labeling::picks::{self, Tally};
+use crate::models::picker::{Scoring, Which, scoring};
 use crate::params::ParamError;
 use crate::plot::{self, Mark, Panel, Series};
 use crate::stage::{Direction, InputSpec, MetricSpec, Outputs, RunCtx, StageInfo, StageKind};
-use crate::stages::evaluate_picks::{Scoring, Which, scoring};
 
 pub struct EvaluateContinuous;
 
@@ -139,14 +139,12 @@ impl StageKind for EvaluateContinuous {
 
     fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluateContinuousParams) -> anyhow::Result<()> {
         let Scoring {
-            what,
             model,
-            probabilities,
+            picker,
             contract: c,
             set,
             chosen,
         } = scoring(ctx, p.split)?;
-        let entry = ctx.input("model")?;
         let rate = set.sampling_rate_hz;
         let stride = (p.stride_s * rate).round().max(1.0) as usize;
         let min_distance = (p.min_distance_s * rate).round().max(1.0) as usize;
@@ -162,7 +160,7 @@ impl StageKind for EvaluateContinuous {
         for (done, &i) in chosen.iter().enumerate() {
             let t = &set.traces[i];
             let curves = annotate(set.trace(i), n, c.window, stride, p.merge, 32, &mut |x| {
-                probabilities(entry, &what, x, c.window)
+                Ok(picker(x, c.window))
             })
             .map_err(|e| anyhow::anyhow!("trace `{}`: {e}", t.name))?;
             for (k, &th) in thresholds.iter().enumerate() {

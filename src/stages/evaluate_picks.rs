@@ -48,22 +48,12 @@ use crate::data::{self, waveform_set::WaveformSet};
 use crate::io::h5;
 use crate::labeling::phase_windows::{self, WindowConfig};
 use crate::labeling::picks::{self, Tally};
-use crate::models::{self, picker::contract};
+use crate::models::picker::{Scoring, Which, scoring};
 use crate::params::ParamError;
 use crate::plot::{self, Mark, Panel, Series};
 use crate::stage::{Direction, InputSpec, MetricSpec, Outputs, RunCtx, StageInfo, StageKind};
 
 pub struct EvaluatePicks;
-
-crate::choice! {
-    /// Which traces are evaluated.
-    pub enum Which {
-        Test = "test",
-        Dev = "dev",
-        Train = "train",
-        All = "all",
-    }
-}
 
 crate::stage_params! {
     /// Parameters of this stage kind (see the module docs).
@@ -267,65 +257,6 @@ fn histogram(r: &[f64], width: f64, range: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// What both picker evaluations (`evaluate.picks`, `evaluate.continuous`) start from: the
-/// picker of input `model` with its contract, the set of input `data` checked against it (rate;
-/// traces at least one window long), and the traces of `split`.
-pub(crate) struct Scoring {
-    /// `input `model` of `<stage>``, for messages.
-    pub what: String,
-    pub model: &'static models::Model,
-    pub probabilities: models::ProbabilitiesFn,
-    pub contract: crate::models::picker::Contract,
-    pub set: WaveformSet,
-    pub chosen: Vec<usize>,
-}
-
-pub(crate) fn scoring(ctx: &RunCtx<'_>, split: Which) -> anyhow::Result<Scoring> {
-    let what = format!("input `model` of `{}`", ctx.stage_id);
-    let entry = ctx.input("model")?;
-    let model = models::of_entry(entry, data::WAVEFORM_SET, &what)?;
-    let probabilities = model.probabilities.ok_or_else(|| {
-        anyhow::anyhow!(
-            "{what} holds a `{}` model, which is not a phase picker",
-            model.name
-        )
-    })?;
-    let c = contract(entry, &what)?;
-    let set = data::waveform_set::read(ctx.input("data")?, ctx.stage_id)?;
-    let rate = set.sampling_rate_hz;
-    anyhow::ensure!(
-        (rate - c.sampling_rate_hz).abs() <= 1e-9 * rate,
-        "input `data` of `{}` is at {rate} Hz; the picker was trained at {} Hz (resample with fetch.waveforms' sampling_rate_hz)",
-        ctx.stage_id,
-        c.sampling_rate_hz
-    );
-    anyhow::ensure!(
-        set.samples >= c.window,
-        "input `data` of `{}`: traces of {} samples are shorter than the picker's window of {}",
-        ctx.stage_id,
-        set.samples,
-        c.window
-    );
-    let chosen: Vec<usize> = (0..set.len())
-        .filter(|&i| split == Which::All || set.traces[i].split == split.name())
-        .collect();
-    anyhow::ensure!(
-        !chosen.is_empty(),
-        "input `data` of `{}` has no traces with split `{}` ({}); assign splits with split.waveforms or set split = \"all\"",
-        ctx.stage_id,
-        split.name(),
-        ctx.params.locate("split")
-    );
-    Ok(Scoring {
-        what,
-        model,
-        probabilities,
-        contract: c,
-        set,
-        chosen,
-    })
-}
-
 impl StageKind for EvaluatePicks {
     type Params = EvaluatePicksParams;
     const INFO: StageInfo = StageInfo {
@@ -364,14 +295,12 @@ impl StageKind for EvaluatePicks {
 
     fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluatePicksParams) -> anyhow::Result<()> {
         let Scoring {
-            what,
             model,
-            probabilities,
+            picker,
             contract: c,
             set,
             chosen,
         } = scoring(ctx, p.split)?;
-        let entry = ctx.input("model")?;
         let rate = set.sampling_rate_hz;
         let n = c.window;
         let dt = 1.0 / rate;
@@ -395,7 +324,7 @@ impl StageKind for EvaluatePicks {
             starts.push(e.start as u64);
         }
         ctx.progress.set_length(chosen.len() as u64);
-        let probs = probabilities(entry, &what, &x, n)?;
+        let probs = picker(&x, n);
         let scored = score_windows(&probs, &truth, n, threshold, min_distance, tolerance, dt);
 
         // FP/FN by S SNR and by distance.
@@ -459,16 +388,12 @@ impl StageKind for EvaluatePicks {
                         continue;
                     }
                     let start = start.round() as usize;
-                    let data = set.trace(i);
-                    let mut w: Vec<f64> = (0..3)
-                        .flat_map(|c| {
-                            data[c * set.samples + start..c * set.samples + start + n]
-                                .iter()
-                                .map(|v| f64::from(*v))
-                        })
-                        .collect();
-                    phase_windows::normalise(&mut w, n);
-                    xs.extend(w.into_iter().map(|v| v as f32));
+                    xs.extend(phase_windows::normalised_window(
+                        set.trace(i),
+                        set.samples,
+                        start,
+                        n,
+                    ));
                     let rel = |s: f64| {
                         let r = s - start as f64;
                         if (0.0..n as f64).contains(&r) {
@@ -482,7 +407,7 @@ impl StageKind for EvaluatePicks {
                 if tr.is_empty() {
                     continue;
                 }
-                let pr = probabilities(entry, &what, &xs, n)?;
+                let pr = picker(&xs, n);
                 let s = score_windows(&pr, &tr, n, threshold, min_distance, tolerance, dt);
                 sweep.push((pos as f64, tr.len(), s.p.f1(), s.s.f1()));
             }
