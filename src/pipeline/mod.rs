@@ -19,6 +19,7 @@
 //! parameter silently changes the science, so unknown keys are errors, never warnings.
 
 pub mod gates;
+pub mod resources;
 pub mod sweep;
 
 use std::collections::BTreeMap;
@@ -33,7 +34,7 @@ use crate::stage::ANY_INPUT;
 use crate::stage::Stage;
 
 /// Keys of a stage table that are not parameters.
-const RESERVED: [&str; 4] = ["kind", "input", "inputs", "seed"];
+const RESERVED: [&str; 5] = ["kind", "input", "inputs", "seed", "resources"];
 /// Top-level tables.
 const TOP_LEVEL: [&str; 4] = ["pipeline", "stage", "sweep", "gates"];
 
@@ -60,6 +61,8 @@ pub struct StageDecl {
     /// Input name → upstream reference.
     pub inputs: BTreeMap<String, InputRef>,
     pub seed: u64,
+    /// What one run asks a cluster scheduler for (`resources = {…}`); not in the cache key.
+    pub resources: resources::Resources,
     /// Span of the stage's `[stage.<id>]` key, for stage-level messages.
     pub span: Range<usize>,
 }
@@ -473,6 +476,7 @@ fn stage_decl(
     params.set_stage_origin(stage_origin);
     let mut inputs = BTreeMap::new();
     let mut seed = default_seed;
+    let mut resources = resources::Resources::default();
     let specs = kind.params();
     let declared = kind.info().inputs;
 
@@ -480,6 +484,14 @@ fn stage_decl(
     let mut values: BTreeMap<String, (toml_edit::Value, Source, Range<usize>)> = BTreeMap::new();
     for (key, item) in table.iter() {
         if key == "kind" {
+            continue;
+        }
+        // `[stage.<id>.resources]` is the same as `resources = { … }`.
+        if key == "resources"
+            && let Some(t) = item.as_table()
+        {
+            let value = toml_edit::Value::InlineTable(t.clone().into_inline_table());
+            values.insert(key.to_string(), (value, source.clone(), span_of(item)));
             continue;
         }
         let Some(value) = item.as_value() else {
@@ -511,6 +523,10 @@ fn stage_decl(
             "seed" => match value {
                 toml_edit::Value::Integer(i) if *i.value() >= 0 => seed = *i.value() as u64,
                 _ => errors.push(src.error(span, "`seed` must be a non-negative integer")),
+            },
+            "resources" => match resources::Resources::parse(value, src, span) {
+                Ok(r) => resources = r,
+                Err(e) => errors.extend(e),
             },
             // `input = "<stage>"`: the kind's one required input is called `input` (any other is
             // optional, e.g. train's `init`, and then needs the `inputs` table).
@@ -736,6 +752,7 @@ fn stage_decl(
         params,
         inputs,
         seed,
+        resources,
         span: id_span,
     })
 }
