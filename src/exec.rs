@@ -42,6 +42,10 @@ pub enum Outcome {
     Skipped {
         because: String,
     },
+    /// Handed to a cluster scheduler and not waited for (`--detach`).
+    Submitted {
+        job: String,
+    },
     /// Not needed for the requested target stages.
     NotRequested,
 }
@@ -81,55 +85,97 @@ pub enum Done {
     FoundCached,
 }
 
-/// One unit of work: compute the cache entry of stage `stage` of a planned pipeline.
-pub struct Work<'a> {
-    pub pipeline: &'a Pipeline,
-    pub plan: &'a Plan,
-    /// Index into `pipeline.stages`.
-    pub stage: usize,
-    pub cache: &'a Cache,
-    pub progress: &'a ProgressBar,
-    /// Where the stage's human-facing files go.
-    pub results: PathBuf,
-}
-
-/// Where a unit of work runs. The dispatcher in this module decides what runs when (the DAG,
-/// `-j`, failures, keys shared across sweep points); an executor decides where. The cache is the
-/// ground truth of what finished: `compute` returns `FoundCached` when the entry already existed
-/// and `Ran` once it is committed, never a success inferred from anything else.
+/// Where the units of a run are computed. The cache is the ground truth of what finished: an
+/// executor reports a unit `Ran` only once its entry is committed, never from anything else.
+/// [`Local`] computes units on threads of this process; `crate::slurm::Slurm` submits them as
+/// SLURM jobs that run `quakeline worker`.
 pub trait Executor: Sync {
-    fn compute(&self, work: Work<'_>) -> anyhow::Result<Done>;
+    /// Runs what `members` need that the cache lacks; one report per member.
+    fn run(&self, members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<Report>;
 }
 
-/// Computes units in this process, each on a thread of the dispatcher's scope.
+/// Computes units in this process, at most `-j` at a time, each on a thread of the dispatcher.
 pub struct Local;
 
 impl Executor for Local {
-    fn compute(&self, w: Work<'_>) -> anyhow::Result<Done> {
-        run_stage(w.pipeline, w.plan, w.stage, w.cache, w.progress, w.results)
+    fn run(&self, members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<Report> {
+        run_members(members, cache, opts)
     }
 }
 
 /// One cache key to produce, and the (member, stage) pairs that read it.
-struct Unit {
-    member: usize,
-    stage: usize,
-    upstream: Vec<usize>,
-    users: Vec<(usize, usize)>,
+pub struct Unit {
+    /// The first member that reads it (its plan and pipeline describe the unit).
+    pub member: usize,
+    /// Index into that member's `pipeline.stages`.
+    pub stage: usize,
+    /// Units whose entries it reads.
+    pub upstream: Vec<usize>,
+    pub users: Vec<(usize, usize)>,
     /// Every member reads it: its results go to `<results>/<pipeline>/<stage>/`.
-    shared_by_all: bool,
-    label: String,
+    pub shared_by_all: bool,
+    /// `stage`, `stage[point]` or `stage[point +N]` in progress lines.
+    pub label: String,
+}
+
+impl Unit {
+    pub fn key<'m>(&self, members: &'m [Member]) -> &'m str {
+        &members[self.member].plan.stages[self.stage].key
+    }
+    pub fn kind(&self, members: &[Member]) -> &'static str {
+        members[self.member].pipeline.stages[self.stage]
+            .kind
+            .info()
+            .kind
+    }
+    /// Where member `m`'s copy of the unit's results goes.
+    pub fn results_dir(&self, members: &[Member], opts: &RunOptions, m: usize) -> PathBuf {
+        let p = members[m].pipeline;
+        let id = &p.stages[self.stage].id;
+        if self.shared_by_all {
+            opts.results_root.join(&p.name).join(id)
+        } else {
+            members[m].results.join(id)
+        }
+    }
+    /// Every reader sees the unit's results files: the one that ran wrote them, the others are
+    /// restored from the entry.
+    pub fn restore_results(&self, members: &[Member], opts: &RunOptions, cache: &Cache) {
+        let mut dirs: Vec<PathBuf> = self
+            .users
+            .iter()
+            .map(|&(m, _)| self.results_dir(members, opts, m))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        for dir in dirs {
+            restore_results(&dir, self.key(members), cache);
+        }
+    }
+}
+
+/// One report per member from the outcome of every unit.
+pub fn reports(members: &[Member], units: &[Unit], outcomes: &[Outcome]) -> Vec<Report> {
+    let mut reports: Vec<Report> = members
+        .iter()
+        .map(|m| Report {
+            outcomes: (0..m.pipeline.stages.len())
+                .map(|_| Outcome::NotRequested)
+                .collect(),
+        })
+        .collect();
+    for (k, u) in units.iter().enumerate() {
+        for &(m, i) in &u.users {
+            reports[m].outcomes[i] = outcomes[k].clone();
+        }
+    }
+    reports
 }
 
 /// Runs several resolved pipelines together (the points of a sweep): a stage whose key several
 /// members share is one unit of work, computed once; independent units run in parallel up to
-/// `jobs`, each computed by `executor`. Returns one report per member.
-pub fn run_members(
-    members: &[Member],
-    cache: &Cache,
-    opts: &RunOptions,
-    executor: &dyn Executor,
-) -> Vec<Report> {
+/// `jobs` on threads of this process. Returns one report per member.
+fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<Report> {
     let units = units(members);
     let multi = if opts.quiet {
         MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
@@ -139,26 +185,9 @@ pub fn run_members(
     let width = units.iter().map(|u| u.label.len()).max().unwrap_or(0);
     let kind_of = |u: &Unit| members[u.member].pipeline.stages[u.stage].kind.info().kind;
     let kind_width = units.iter().map(|u| kind_of(u).len()).max().unwrap_or(0);
-    let key_of = |u: &Unit| members[u.member].plan.stages[u.stage].key.as_str();
-    let results_dir = |u: &Unit, m: usize| -> PathBuf {
-        let p = members[m].pipeline;
-        let id = &p.stages[u.stage].id;
-        if u.shared_by_all {
-            opts.results_root.join(&p.name).join(id)
-        } else {
-            members[m].results.join(id)
-        }
-    };
-    // Every reader of a unit sees its results files: the one that ran wrote them, the others are
-    // restored from the entry.
-    let restore_all = |u: &Unit| {
-        let mut dirs: Vec<PathBuf> = u.users.iter().map(|&(m, _)| results_dir(u, m)).collect();
-        dirs.sort();
-        dirs.dedup();
-        for dir in dirs {
-            restore_results(&dir, key_of(u), cache);
-        }
-    };
+    let key_of = |u: &Unit| u.key(members);
+    let results_dir = |u: &Unit, m: usize| u.results_dir(members, opts, m);
+    let restore_all = |u: &Unit| u.restore_results(members, opts, cache);
     let say = |u: &Unit, outcome: &Outcome| {
         let kind = kind_of(u);
         let key = &key_of(u)[..12];
@@ -178,6 +207,9 @@ pub fn run_members(
             ),
             Outcome::Skipped { because } => {
                 format!("skipped  {label:width$}  {kind:kind_width$}  ({because})")
+            }
+            Outcome::Submitted { job } => {
+                format!("queued   {label:width$}  {kind:kind_width$}  job {job}")
             }
             Outcome::NotRequested => return,
         };
@@ -259,16 +291,7 @@ pub fn run_members(
                         scope.spawn(move || {
                             let start = Instant::now();
                             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                                || {
-                                    executor.compute(Work {
-                                        pipeline: m.pipeline,
-                                        plan: m.plan,
-                                        stage,
-                                        cache,
-                                        progress: &bar,
-                                        results: dir,
-                                    })
-                                },
+                                || run_stage(m.pipeline, m.plan, stage, cache, &bar, dir),
                             ))
                             .unwrap_or_else(|panic| {
                                 let msg = panic
@@ -329,24 +352,12 @@ pub fn run_members(
             })
         })
         .collect();
-    let mut reports: Vec<Report> = members
-        .iter()
-        .map(|m| Report {
-            outcomes: (0..m.pipeline.stages.len())
-                .map(|_| Outcome::NotRequested)
-                .collect(),
-        })
-        .collect();
-    for (k, u) in units.iter().enumerate() {
-        for &(m, i) in &u.users {
-            reports[m].outcomes[i] = outcomes[k].clone();
-        }
-    }
-    reports
+    reports(members, &units, &outcomes)
 }
 
-/// The distinct keys of all members in a dependency order (members in order, each in DAG order).
-fn units(members: &[Member]) -> Vec<Unit> {
+/// The distinct keys of all members in a dependency order (members in order, each in DAG order):
+/// upstream units always come before the units that read them.
+pub fn units(members: &[Member]) -> Vec<Unit> {
     let mut units: Vec<Unit> = Vec::new();
     let mut by_key: BTreeMap<&str, usize> = BTreeMap::new();
     for (m, member) in members.iter().enumerate() {
@@ -458,7 +469,9 @@ fn restore_results(dir: &std::path::Path, key: &str, cache: &Cache) {
     }
 }
 
-fn run_stage(
+/// Computes the entry of stage `i` of a planned pipeline into the cache, under the key's lock;
+/// `FoundCached` when another process committed it first.
+pub fn run_stage(
     p: &Pipeline,
     plan: &Plan,
     i: usize,

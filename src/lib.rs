@@ -10,8 +10,10 @@
 //! - [`cache`]: the content-addressed HDF5 store and its key ([`cache::key`]).
 //! - [`session`]: the run layer: a pipeline (plain or a sweep) resolved into members and planned
 //!   once; run, metrics and summaries for every verb.
-//! - [`exec`]: the dispatcher that runs planned members with progress bars, and the [`exec::Executor`]
-//!   seam (where a unit of work runs; [`exec::Local`] today).
+//! - [`exec`]: the [`exec::Executor`] seam (where units of work run) and [`exec::Local`], the
+//!   dispatcher that runs planned members on threads with progress bars.
+//! - [`slurm`]: the SLURM executor: job arrays with dependencies, tracking by `squeue`, the cache
+//!   as the ground truth; the `worker` inside each job; site profiles.
 //! - [`metrics`]: typed metrics of a run, `metrics.json`, diffs between runs.
 //! - [`sweep`]: a parsed sweep → points (grid × zip − exclude, ids) and its summary tables.
 //! - [`gates`]: gate evaluation against metrics and a baseline (`quakeline check`).
@@ -42,6 +44,7 @@
 //! | files named by `paths` parameters      | stages           | input data (read, hashed into the key) |
 //! | `<cache>/objects/ab/<key>.{h5,json,verified}` | [`cache`] | entries, manifests, verification memos |
 //! | `<cache>/tmp/`, `<cache>/locks/`       | [`cache`]        | in-flight writes, per-key locks        |
+//! | `<cache>/slurm/{jobs,logs}/`, `<cache>/slurm/starts.log` | [`slurm`] | job files and batch scripts, job logs, worker starts |
 //! | `results/<pipeline>/<stage>/`          | stages           | metrics, plots, reports for people (copies kept in the entry, restored on cached reruns) |
 //! | `results/<pipeline>/metrics.json`      | [`metrics`]      | the typed metrics of the last plain run (DVC-readable) |
 //! | `results/<pipeline>/<sweep>.{csv,md}`, `<sweep>-*.png`, `<sweep>/metrics.json`, `<sweep>/<point>/<stage>/` | [`sweep`] | a sweep's table, plots, seed-aggregated metrics, per-point results |
@@ -96,6 +99,7 @@ pub mod rng;
 pub mod series;
 pub mod session;
 pub mod signal;
+pub mod slurm;
 pub mod stage;
 pub mod stages;
 pub mod stdout;

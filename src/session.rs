@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::{Cache, Lookup};
 use crate::diag::Error;
-use crate::exec::{Executor, Member, Report, RunOptions, run_members};
+use crate::exec::{Executor, Member, Report, RunOptions};
 use crate::metrics::{Metric, MetricsFile};
 use crate::pipeline::{Override, Pipeline};
 use crate::plan::Plan;
@@ -139,27 +139,32 @@ impl Session {
 
     /// Runs every member (a key several members share is computed once) with `executor`.
     pub fn run(&self, opts: &RunOptions, executor: &dyn Executor) -> Ran {
+        let members = self.exec_members(&opts.results_root);
+        Ran {
+            reports: executor.run(&members, &self.cache, opts),
+        }
+    }
+
+    /// The members as an executor takes them, with their results directories under
+    /// `results_root`.
+    pub fn exec_members(&self, results_root: &Path) -> Vec<Member<'_>> {
         let sweep_dir = self
             .study
             .as_ref()
-            .map(|s| s.dir(&opts.results_root, &self.base.name));
-        let members: Vec<Member> = self
-            .members()
+            .map(|s| s.dir(results_root, &self.base.name));
+        self.members()
             .into_iter()
             .map(|m| Member {
                 pipeline: m.pipeline,
                 plan: m.plan,
                 results: match (m.point, &sweep_dir) {
                     (Some(point), Some(dir)) => dir.join(point.dir_name()),
-                    _ => self.results_dir(&opts.results_root),
+                    _ => self.results_dir(results_root),
                 },
                 label: m.point.map(|p| p.label.clone()).unwrap_or_default(),
                 needed: m.needed,
             })
-            .collect();
-        Ran {
-            reports: run_members(&members, &self.cache, opts, executor),
-        }
+            .collect()
     }
 
     /// The metrics the cache holds for every member (the plan's keys, read now).

@@ -32,6 +32,8 @@ mod synth_picks;
 mod mseed;
 // Butterworth + sosfilt/sosfiltfilt against SciPy reference vectors, and filtering across NaN gaps.
 mod filter_reference;
+// The SLURM executor against a real single-node cluster (.ci/slurm), skipped without one.
+mod slurm;
 // WGS84 epicentral distances against geographiclib.
 mod geo;
 // The HTTP fetch path against a server on 127.0.0.1.

@@ -13,6 +13,7 @@ mod predict;
 mod report;
 mod run;
 mod show;
+mod slurm;
 mod stages;
 
 use crate::stdout::outln;
@@ -138,6 +139,13 @@ enum Command {
     /// Predict with a trained entry from input files (fmnet: an HDF5 `waveforms` [48, 128] file
     /// or 48 SAC files → strike/dip/rake and the time it took).
     Predict(predict::Args),
+    /// Each unit's state on the cluster (cached / queued / running / failed with its job id /
+    /// not started), without submitting anything.
+    Status(slurm::StatusArgs),
+    /// Inside a SLURM job: compute the one cache entry a task of a job file names (exit 0 when it
+    /// already exists). Written by `run --executor slurm`; not for typing.
+    #[command(hide = true)]
+    Worker(slurm::WorkerArgs),
     /// Print the BLAKE3 digest of files (to pin `urls` with `blake3 = [...]`).
     Digest {
         /// Files to hash.
@@ -180,6 +188,8 @@ pub fn main() -> i32 {
         Command::Check(a) => check::exec(a),
         Command::Metrics(c) => metrics::exec(c),
         Command::Report(a) => report::exec(a),
+        Command::Status(a) => slurm::status(a),
+        Command::Worker(a) => slurm::worker(a),
         Command::Digest { files } => digest(files),
     };
     match result {

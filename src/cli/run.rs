@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 
+use super::slurm::{ExecutorKind, SiteArgs};
 use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
-use crate::exec::{Local, RunOptions};
+use crate::exec::{Executor, Local, RunOptions};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -23,9 +24,33 @@ pub(crate) struct Args {
     /// No progress bars or per-stage lines; failures are still reported.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Where units run: here (`local`), or as SLURM jobs (`slurm`; the cache, results and this
+    /// binary must be on a file system the nodes share).
+    #[arg(long, value_enum, default_value_t = ExecutorKind::Local)]
+    executor: ExecutorKind,
+    #[command(flatten)]
+    site: SiteArgs,
+    /// SLURM: resubmit a failed unit up to N times (a job cancelled from outside is not retried).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
+    /// SLURM: submit every unit (with dependencies) and return; `quakeline status` follows them,
+    /// and running `run` again adopts them.
+    #[arg(long)]
+    detach: bool,
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
+    if a.executor == ExecutorKind::Local
+        && (a.detach
+            || a.retries > 0
+            || a.site.partition.is_some()
+            || a.site.max_jobs.is_some()
+            || a.site.poll_interval.is_some())
+    {
+        return Err(miette::miette!(
+            "--detach, --retries and the SLURM site flags need --executor slurm"
+        ));
+    }
     let session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
     let cleaned = session.cache.prepare()?;
     if cleaned > 0 && !a.quiet {
@@ -42,7 +67,18 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     if let (Some(study), false) = (&session.study, a.quiet) {
         eprintln!("sweep `{}`: {} points", study.spec.name, study.points.len());
     }
-    let ran = session.run(&opts, &Local);
+    let scheduler = crate::slurm::Commands::default();
+    let slurm;
+    let executor: &dyn Executor = match a.executor {
+        ExecutorKind::Local => &Local,
+        ExecutorKind::Slurm => {
+            let origin = super::slurm::origin(&a.pipeline, &a.sweep, &a.cache)?;
+            slurm =
+                super::slurm::executor(&scheduler, origin, a.site.site()?, a.retries, a.detach)?;
+            &slurm
+        }
+    };
+    let ran = session.run(&opts, executor);
     let failed = ran.failed_members();
     if let Some(study) = &session.study {
         let points = failed.iter().filter(|f| **f).count();

@@ -1,0 +1,118 @@
+//! The inside of one SLURM array task: `quakeline worker JOBFILE` computes exactly the cache entry
+//! its task names, and exits 0 when that entry already exists (a rerun, or a twin that won the
+//! key's lock), so a job that runs twice does no harm.
+
+use std::io::Write;
+use std::path::Path;
+
+use indicatif::ProgressBar;
+
+use super::{JobFile, Task};
+use crate::cache::{Cache, Lookup};
+use crate::exec::{Done, run_stage};
+use crate::pipeline::Override;
+use crate::session::Session;
+use crate::stage::Stage;
+use crate::sweep::Selection;
+
+/// Runs task `task` of `job_file`; the error says what failed (it ends up in the job's log).
+pub fn run(job_file: &Path, task: u32, registry: &[&'static dyn Stage]) -> anyhow::Result<Done> {
+    let job = JobFile::read(job_file)?;
+    let t: &Task = job.tasks.get(&task).ok_or_else(|| {
+        anyhow::anyhow!(
+            "job file {} has no task {task} (tasks: {:?})",
+            job_file.display(),
+            job.tasks.keys().collect::<Vec<_>>()
+        )
+    })?;
+    let o = &job.origin;
+    record_start(&o.cache, t);
+    println!(
+        "quakeline worker: {} (key {}) on {} from {}",
+        t.label,
+        &t.key[..16.min(t.key.len())],
+        crate::machine::describe(),
+        o.pipeline.display()
+    );
+    let cache = Cache::new(&o.cache);
+    // Creates the layout if this node sees an empty directory, proves it is writable, and
+    // removes temp files of dead writers (safe beside live ones: each holds its lock).
+    cache.prepare()?;
+    // The common case of a rerun: nothing to open or plan.
+    if let Lookup::Hit(_) = cache.lookup(&t.key) {
+        println!("already in the cache");
+        return Ok(Done::FoundCached);
+    }
+    let overrides = o
+        .set
+        .iter()
+        .map(|s| Override::parse(s).map_err(|e| anyhow::anyhow!("--set {s}: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let select = match (&o.sweep, o.no_sweep) {
+        (_, true) => Selection::Off,
+        (Some(name), _) => Selection::Named(name),
+        (None, false) => Selection::Default,
+    };
+    let session = Session::open(&o.pipeline, registry, &overrides, select, cache)
+        .map_err(|e| anyhow::anyhow!("{:?}", miette::Report::new(e)))?;
+    let members = session.members();
+    let m = members.get(t.member).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the pipeline now has {} member(s), the job was submitted for member {}",
+            members.len(),
+            t.member
+        )
+    })?;
+    let i = m
+        .pipeline
+        .index_of(&t.stage)
+        .ok_or_else(|| anyhow::anyhow!("the pipeline has no stage `{}` any more", t.stage))?;
+    let key = &m.plan.stages[i].key;
+    anyhow::ensure!(
+        key == &t.key,
+        "stage `{}` now has key {}, the job was submitted for {}: the pipeline file or its inputs \
+         changed after submission; run the coordinator again",
+        t.label,
+        &key[..16],
+        &t.key[..16.min(t.key.len())]
+    );
+    let done = run_stage(
+        m.pipeline,
+        m.plan,
+        i,
+        &session.cache,
+        &ProgressBar::hidden(),
+        t.results.clone(),
+    )?;
+    match done {
+        Done::Ran => println!("committed {}", t.key),
+        Done::FoundCached => println!("another process committed {} first", t.key),
+    }
+    Ok(done)
+}
+
+/// Appends `time job key label` to `<cache>/slurm/starts.log` (one short `O_APPEND` write, so
+/// concurrent workers do not interleave within a line). Best effort: it is a record for people.
+fn record_start(cache: &Path, t: &Task) {
+    let job = match (
+        std::env::var("SLURM_ARRAY_JOB_ID"),
+        std::env::var("SLURM_ARRAY_TASK_ID"),
+    ) {
+        (Ok(a), Ok(k)) => format!("{a}_{k}"),
+        _ => std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| "-".into()),
+    };
+    let line = format!(
+        "{} {job} {} {}\n",
+        crate::time::now_rfc3339(),
+        t.key,
+        t.label
+    );
+    let path = super::dir(cache).join("starts.log");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}

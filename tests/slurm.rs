@@ -1,0 +1,506 @@
+//! `run --executor slurm` against a real single-node SLURM cluster (`.ci/slurm start`; CI starts
+//! it). Without a cluster these tests say they were skipped and why; with `CI=true` a missing
+//! cluster is a failure.
+//!
+//! Every test has its own temp directory, cache and results; the cluster is shared, so tests only
+//! ever look at their own jobs (by the names their job files record).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::util::{Env, Run};
+use crate::workflow::tiny;
+
+/// Whether a cluster answers; panics in CI when none does.
+fn cluster() -> bool {
+    let up = Command::new("scontrol")
+        .arg("ping")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("UP"))
+        .unwrap_or(false);
+    if !up {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no SLURM controller answers `scontrol ping`: .ci/run starts one with \
+             `.ci/slurm start`"
+        );
+        eprintln!(
+            "skipped: no SLURM cluster here (`scontrol ping` does not say UP); start one with \
+             `.ci/slurm start`"
+        );
+    }
+    up
+}
+
+const SWEEP: &str = r#"
+[sweep]
+grid = { "train.optimizer" = ["adam", "sgd"], "train.seed" = [1, 2, 3] }
+targets = ["evaluate"]
+"#;
+
+fn slurm(env: &Env, args: &[&str]) -> Run {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--executor", "slurm", "--poll-interval", "300ms"]);
+    env.run(&all)
+}
+
+/// Keys started by workers, one per line of `<cache>/slurm/starts.log`.
+fn starts(env: &Env) -> Vec<String> {
+    std::fs::read_to_string(env.cache().join("slurm/starts.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split_whitespace().nth(2).unwrap_or("").to_string())
+        .collect()
+}
+
+fn squeue(names: &str) -> String {
+    let o = Command::new("squeue")
+        .args([
+            "--noheader",
+            "--array",
+            "--states=all",
+            &format!("--name={names}"),
+            "--format=%i|%j|%T|%r",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The job name of `stage` in the run's `submitted …` lines' job files.
+fn job_names(env: &Env, stage: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(env.cache().join("slurm/jobs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("ql-{stage}-")) && n.ends_with(".json"))
+        .map(|n| n.trim_end_matches(".json").to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Starts `run sweep.toml --executor slurm` in the background (stdout in `run.out`, stderr in
+/// `run.err`) and returns once it has submitted the evaluations.
+fn start_until_evaluations_are_submitted(env: &Env) -> std::process::Child {
+    let out = std::fs::File::create(env.path().join("run.out")).unwrap();
+    let err = std::fs::File::create(env.path().join("run.err")).unwrap();
+    let mut child = env
+        .cmd(&[
+            "run",
+            "sweep.toml",
+            "--executor",
+            "slurm",
+            "--poll-interval",
+            "300ms",
+        ])
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(env.path().join("run.out")).unwrap_or_default();
+        if text.contains("submitted evaluate") {
+            return child;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no evaluation submitted within 60 s: {text}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_pipeline_and_a_sweep_on_slurm_give_the_local_metrics_byte_for_byte() {
+    if !cluster() {
+        return;
+    }
+    let local = Env::new();
+    let remote = Env::new();
+    let text = tiny("resources = { cpus = 1, mem = \"500M\", time = \"10m\" }");
+    for env in [&local, &remote] {
+        env.write("tiny.toml", &text);
+        env.write("sweep.toml", &(text.clone() + SWEEP));
+    }
+    let r = local.run(&["run", "tiny.toml", "-q"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = slurm(&remote, &["tiny.toml"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // Every stage ran as a job, each after its upstream job.
+    assert_eq!(r.stdout.matches("submitted ").count(), 6, "{}", r.stdout);
+    assert!(r.stdout.contains("submitted train as job"), "{}", r.stdout);
+    assert!(r.stdout.contains(" after a"), "{}", r.stdout);
+    assert_eq!(
+        read(&local.path().join("results/tiny/metrics.json")),
+        read(&remote.path().join("results/tiny/metrics.json"))
+    );
+    assert_eq!(
+        read(&local.path().join("results/tiny/curve/learning_curve.json")),
+        read(&remote.path().join("results/tiny/curve/learning_curve.json"))
+    );
+
+    // The sweep: the six trainings are one array, the evaluations another linked task by task.
+    let r = local.run(&["run", "sweep.toml", "-q"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = slurm(&remote, &["sweep.toml"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let train = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("submitted train "))
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(train.contains("(6 tasks)"), "{train}");
+    let eval = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("submitted evaluate "))
+        .unwrap();
+    assert!(eval.contains("(6 tasks) after aftercorr:"), "{eval}");
+    // The upstream stages were cached by the plain run: no job for them.
+    assert_eq!(r.stdout.matches("submitted ").count(), 2, "{}", r.stdout);
+    // The plain run's train job and the sweep's: the sweep's job file holds six tasks.
+    let names: Vec<String> = job_names(&remote, "train")
+        .into_iter()
+        .filter(|n| {
+            let f = read(&remote.cache().join(format!("slurm/jobs/{n}.json")));
+            let f: serde_json::Value = serde_json::from_slice(&f).unwrap();
+            f["tasks"].as_object().unwrap().len() == 6
+        })
+        .collect();
+    assert_eq!(names.len(), 1);
+    let rows = squeue(&names[0]);
+    let arrays: std::collections::BTreeSet<&str> =
+        rows.lines().map(|l| l.split('_').next().unwrap()).collect();
+    assert_eq!(rows.lines().count(), 6, "{rows}");
+    assert_eq!(arrays.len(), 1, "one array: {rows}");
+    assert!(rows.lines().all(|l| l.contains("|COMPLETED|")), "{rows}");
+    for f in ["results/tiny/sweep/metrics.json", "results/tiny/sweep.csv"] {
+        assert_eq!(
+            read(&local.path().join(f)),
+            read(&remote.path().join(f)),
+            "{f}"
+        );
+    }
+
+    // A rerun submits nothing; `status` says cached.
+    let before = starts(&remote).len();
+    let r = slurm(&remote, &["sweep.toml"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stdout.contains("submitted"), "{}", r.stdout);
+    assert_eq!(starts(&remote).len(), before);
+    let s = remote.run(&["status", "sweep.toml"]);
+    assert_eq!(s.code, 0, "{s:?}");
+    assert!(
+        s.stdout.lines().all(|l| l.starts_with("cached")),
+        "{}",
+        s.stdout
+    );
+}
+
+#[test]
+fn a_failing_point_cancels_only_its_descendants_and_shows_its_log() {
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    // batch 100000 > the training windows: that point's train fails when it runs.
+    let text = tiny("")
+        + "\n[sweep]\ngrid = { \"train.batch\" = [16, 100000] }\ntargets = [\"evaluate\"]\n";
+    env.write("sweep.toml", &text);
+    let r = slurm(&env, &["sweep.toml", "--retries", "1"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let line = |word: &str, label: &str| {
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with(word) && l.contains(label))
+    };
+    assert!(line("failed", "train[batch=100000]"), "{}", r.stdout);
+    assert!(line("skipped", "evaluate[batch=100000]"), "{}", r.stdout);
+    assert!(line("ran", "evaluate[batch=16]"), "{}", r.stdout);
+    assert!(line("ran", "train[batch=16]"), "{}", r.stdout);
+    // The report names the job, how it ended, and the last lines of its log.
+    assert!(
+        r.stderr.contains("ended FAILED (exit code 1)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("fewer than the batch size"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("retrying (1 of 1)"), "{}", r.stderr);
+    // --retries 1: the failing unit started twice, everything else once.
+    let s = starts(&env);
+    let mut counts = std::collections::BTreeMap::new();
+    for k in &s {
+        *counts.entry(k.as_str()).or_insert(0) += 1;
+    }
+    assert_eq!(counts.values().filter(|&&n| n == 2).count(), 1, "{s:?}");
+    assert!(counts.values().all(|&n| n <= 2), "{s:?}");
+    // The failed point's evaluation never ran: cancelled while it waited on its train task.
+    let eval = job_names(&env, "evaluate");
+    let rows = squeue(&eval.join(","));
+    assert!(rows.contains("|CANCELLED|"), "{rows}");
+    assert!(rows.contains("|COMPLETED|"), "{rows}");
+    let sweep = std::fs::read_to_string(env.path().join("results/tiny/sweep.csv")).unwrap();
+    assert!(sweep.contains("failed"), "{sweep}");
+}
+
+#[test]
+fn kill_9_of_the_coordinator_then_a_rerun_adopts_its_jobs_and_runs_nothing_twice() {
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    env.write("sweep.toml", &(tiny("") + SWEEP));
+    let mut child = start_until_evaluations_are_submitted(&env);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let r = slurm(&env, &["sweep.toml"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("adopted"), "{}", r.stdout);
+    let s = starts(&env);
+    let mut unique = s.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), s.len(), "a unit ran twice: {s:?}");
+    // synth, hp, label, 6 train, 6 evaluate: each started exactly once.
+    assert_eq!(s.len(), 15, "{s:?}");
+    let local = Env::new();
+    local.write("sweep.toml", &(tiny("") + SWEEP));
+    assert_eq!(local.run(&["run", "sweep.toml", "-q"]).code, 0);
+    let f = "results/tiny/sweep/metrics.json";
+    assert_eq!(read(&local.path().join(f)), read(&env.path().join(f)));
+}
+
+#[test]
+fn detach_submits_everything_and_status_follows_the_jobs() {
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    env.write("sweep.toml", &(tiny("") + SWEEP));
+    let r = slurm(&env, &["sweep.toml", "--detach"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let queued = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("queued "))
+        .count();
+    assert_eq!(queued, 15, "{}", r.stdout);
+    // Right after submission the evaluations wait on their trainings.
+    let s = env.run(&["status", "sweep.toml"]);
+    assert_eq!(s.code, 0, "{s:?}");
+    assert!(
+        s.stdout
+            .lines()
+            .any(|l| l.starts_with("queued") && l.contains("evaluate[") && l.contains("job ")),
+        "{}",
+        s.stdout
+    );
+    let start = Instant::now();
+    loop {
+        let s = env.run(&["status", "sweep.toml"]);
+        if s.stdout.lines().all(|l| l.starts_with("cached")) {
+            break;
+        }
+        assert!(
+            !s.stdout.contains("failed") && start.elapsed() < Duration::from_secs(180),
+            "{}",
+            s.stdout
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let r = slurm(&env, &["sweep.toml"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stdout.contains("submitted"), "{}", r.stdout);
+    assert_eq!(starts(&env).len(), 15);
+}
+
+#[test]
+fn a_job_cancelled_from_outside_is_reported_as_such() {
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    env.write("sweep.toml", &(tiny("") + SWEEP));
+    let mut child = start_until_evaluations_are_submitted(&env);
+    let eval = job_names(&env, "evaluate");
+    let c = Command::new("scancel")
+        .arg(format!("--name={}", eval[0]))
+        .status()
+        .unwrap();
+    assert!(c.success());
+    let status = child.wait().unwrap();
+    let stderr = std::fs::read_to_string(env.path().join("run.err")).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("was cancelled outside quakeline"),
+        "{stderr}"
+    );
+    let stdout = std::fs::read_to_string(env.path().join("run.out")).unwrap();
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("ran") && l.contains("train[")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_request_the_node_cannot_satisfy_is_reported_not_waited_on() {
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    let text = tiny("").replace(
+        "[stage.synth]\nkind = \"synth.geomag\"",
+        "[stage.synth]\nkind = \"synth.geomag\"\nresources = { cpus = 512 }",
+    );
+    env.write("tiny.toml", &text);
+    let start = Instant::now();
+    let r = slurm(&env, &["tiny.toml"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("cannot be scheduled"), "{}", r.stderr);
+    assert!(r.stderr.contains("PartitionConfig"), "{}", r.stderr);
+    assert!(start.elapsed() < Duration::from_secs(60));
+    // Everything downstream is skipped, nothing is left in the queue.
+    assert!(r.stdout.contains("skipped  hp"), "{}", r.stdout);
+    let rows = squeue(&job_names(&env, "synth").join(","));
+    assert!(rows.contains("|CANCELLED|"), "{rows}");
+    assert!(starts(&env).is_empty());
+}
+
+#[test]
+fn resource_hints_are_not_part_of_the_key_and_bad_ones_name_their_line() {
+    let env = Env::new();
+    let plain = env.write("a.toml", &tiny(""));
+    let hinted = env.write(
+        "b.toml",
+        &tiny("resources = { cpus = 4, mem = \"8G\", time = \"2h\", gpus = 1 }"),
+    );
+    let key = |p: &Path| {
+        let r = env.run(&["plan", p.to_str().unwrap(), "--json"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        r.stdout
+    };
+    assert_eq!(key(&plain), key(&hinted));
+    let bad = env.write("c.toml", &tiny("resources = { cpus = 4, mem = \"8\" }"));
+    let r = env.run(&["plan", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("c.toml:34"), "{}", r.stderr);
+    assert!(r.stderr.contains("has no unit"), "{}", r.stderr);
+    // Site flags without the SLURM executor are a usage error, not silently ignored.
+    let r = env.run(&["run", plain.to_str().unwrap(), "--detach"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--executor slurm"), "{}", r.stderr);
+}
+
+/// The real cluster, except that a task which ended is forgotten at once, as SLURM forgets it
+/// `MinJobAge` seconds after it ends (and sooner on busy clusters that lower it).
+struct Forgetful(quakeline::slurm::Commands);
+
+impl quakeline::slurm::Scheduler for Forgetful {
+    fn sbatch(&self, flags: &[String], script: &Path) -> Result<u64, String> {
+        self.0.sbatch(flags, script)
+    }
+    fn squeue(&self, names: &[String]) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
+        Ok(self
+            .0
+            .squeue(names)?
+            .into_iter()
+            .filter(|r| r.state == "PENDING" || r.state == "RUNNING")
+            .collect())
+    }
+    fn squeue_live(&self) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
+        self.0.squeue_live()
+    }
+    fn ended(
+        &self,
+        _: quakeline::slurm::cli::JobRef,
+    ) -> Result<Option<quakeline::slurm::cli::Ended>, String> {
+        Ok(None)
+    }
+    fn scancel(&self, jobs: &[quakeline::slurm::cli::JobRef]) -> Result<(), String> {
+        self.0.scancel(jobs)
+    }
+}
+
+#[test]
+fn a_job_slurm_forgot_is_decided_by_the_cache_never_assumed_a_success() {
+    use quakeline::exec::{Outcome, RunOptions};
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    let text = tiny("")
+        + "\n[sweep]\ngrid = { \"train.batch\" = [16, 100000] }\ntargets = [\"evaluate\"]\n";
+    let path = env.write("sweep.toml", &text);
+    let cache = quakeline::cache::Cache::new(env.cache());
+    let session = quakeline::session::Session::open(
+        &path,
+        quakeline::stages::REGISTRY,
+        &[],
+        quakeline::sweep::Selection::Default,
+        cache,
+    )
+    .unwrap();
+    let opts = RunOptions {
+        jobs: 1,
+        quiet: true,
+        results_root: env.path().join("results"),
+        fail_fast: false,
+    };
+    let scheduler = Forgetful(quakeline::slurm::Commands::default());
+    let site = quakeline::slurm::Site {
+        poll_interval: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let slurm = quakeline::slurm::Slurm {
+        scheduler: &scheduler,
+        site,
+        origin: quakeline::slurm::Origin {
+            pipeline: path.clone(),
+            set: Vec::new(),
+            sweep: None,
+            no_sweep: false,
+            cache: env.cache(),
+        },
+        exe: env!("CARGO_BIN_EXE_quakeline").into(),
+        retries: 0,
+        detach: false,
+    };
+    let ran = session.run(&opts, &slurm);
+    let members = session.members();
+    let outcome = |m: usize, stage: &str| {
+        let i = members[m].pipeline.index_of(stage).unwrap();
+        ran.reports[m].outcomes[i].clone()
+    };
+    // Point 0 (batch 16): every job vanished after it ended; its entries say it ran.
+    for stage in ["synth", "label", "train", "evaluate"] {
+        assert!(
+            matches!(outcome(0, stage), Outcome::Ran(_)),
+            "{stage}: {:?}",
+            outcome(0, stage)
+        );
+    }
+    // Point 1 (batch 100000): its train job vanished without an entry: a failure.
+    match outcome(1, "train") {
+        Outcome::Failed { error, .. } => {
+            assert!(error.contains("left the queue"), "{error}");
+            assert!(error.contains("fewer than the batch size"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(outcome(1, "evaluate"), Outcome::Skipped { .. }));
+}
