@@ -108,7 +108,7 @@ fn start_until_evaluations_are_submitted(env: &Env) -> std::process::Child {
     loop {
         let text = std::fs::read_to_string(env.path().join("run.out")).unwrap_or_default();
         if text.contains("submitted evaluate") {
-            return child;
+            break;
         }
         if start.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
@@ -117,6 +117,7 @@ fn start_until_evaluations_are_submitted(env: &Env) -> std::process::Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    child
 }
 
 #[test]
