@@ -505,3 +505,101 @@ fn a_job_slurm_forgot_is_decided_by_the_cache_never_assumed_a_success() {
     }
     assert!(matches!(outcome(1, "evaluate"), Outcome::Skipped { .. }));
 }
+
+/// The real cluster, except that the first `sbatch` reports a timeout after SLURM accepted the
+/// job (Nextflow #970, Snakemake #1789: "Socket timed out on send/recv operation").
+struct TimesOutOnce {
+    real: quakeline::slurm::Commands,
+    sbatch_calls: std::sync::atomic::AtomicUsize,
+}
+
+impl quakeline::slurm::Scheduler for TimesOutOnce {
+    fn sbatch(&self, flags: &[String], script: &Path) -> Result<u64, String> {
+        let n = self
+            .sbatch_calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let id = self.real.sbatch(flags, script)?;
+        if n == 0 {
+            return Err("sbatch: error: Batch job submission failed: Socket timed out on send/recv operation".into());
+        }
+        Ok(id)
+    }
+    fn squeue(&self, names: &[String]) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
+        self.real.squeue(names)
+    }
+    fn squeue_live(&self) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
+        self.real.squeue_live()
+    }
+    fn ended(
+        &self,
+        job: quakeline::slurm::cli::JobRef,
+    ) -> Result<Option<quakeline::slurm::cli::Ended>, String> {
+        self.real.ended(job)
+    }
+    fn scancel(&self, jobs: &[quakeline::slurm::cli::JobRef]) -> Result<(), String> {
+        self.real.scancel(jobs)
+    }
+}
+
+#[test]
+fn a_submission_that_timed_out_but_was_accepted_is_found_by_name_not_submitted_twice() {
+    use quakeline::exec::{Outcome, RunOptions};
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    let path = env.write("tiny.toml", &tiny(""));
+    let session = quakeline::session::Session::open(
+        &path,
+        quakeline::stages::REGISTRY,
+        &[],
+        quakeline::sweep::Selection::Default,
+        quakeline::cache::Cache::new(env.cache()),
+    )
+    .unwrap();
+    let scheduler = TimesOutOnce {
+        real: quakeline::slurm::Commands::default(),
+        sbatch_calls: Default::default(),
+    };
+    let slurm = quakeline::slurm::Slurm {
+        scheduler: &scheduler,
+        site: quakeline::slurm::Site {
+            poll_interval: Duration::from_millis(300),
+            ..Default::default()
+        },
+        origin: quakeline::slurm::Origin {
+            pipeline: path.clone(),
+            set: Vec::new(),
+            sweep: None,
+            no_sweep: false,
+            cache: env.cache(),
+        },
+        exe: env!("CARGO_BIN_EXE_quakeline").into(),
+        retries: 0,
+        detach: false,
+    };
+    let opts = RunOptions {
+        jobs: 1,
+        quiet: true,
+        results_root: env.path().join("results"),
+        fail_fast: false,
+    };
+    let ran = session.run(&opts, &slurm);
+    assert!(
+        ran.reports[0]
+            .outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Ran(_))),
+        "{:?}",
+        ran.reports[0].outcomes
+    );
+    // Six stages, six jobs: the one whose sbatch "timed out" was found, not submitted again.
+    assert_eq!(
+        scheduler
+            .sbatch_calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        6
+    );
+    let s = starts(&env);
+    assert_eq!(s.len(), 6, "{s:?}");
+}

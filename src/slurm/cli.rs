@@ -20,6 +20,8 @@ pub struct QueueRow {
     pub state: String,
     /// Why it is pending (`Dependency`, `Resources`, `PartitionConfig`, …) or ended.
     pub reason: String,
+    /// The job's comment (`sbatch --comment`): quakeline's submission token.
+    pub comment: String,
 }
 
 /// An array task: `<array job id>_<task>`.
@@ -84,7 +86,7 @@ impl Default for Commands {
     }
 }
 
-const QUEUE_FORMAT: &str = "%i|%j|%T|%r";
+const QUEUE_FORMAT: &str = "%i|%j|%T|%r|%k";
 
 impl Commands {
     fn call(&self, program: &str, args: &[String]) -> Result<String, String> {
@@ -218,14 +220,15 @@ pub fn parse_sbatch(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("sbatch printed no job id: `{}`", text.trim()))
 }
 
-/// `squeue --array --format=%i|%j|%T|%r` lines: `12_3|name|PENDING|Dependency`. A job submitted
+/// `squeue --array --format=%i|%j|%T|%r|%k` lines: `12_3|name|PENDING|Dependency|comment` (the
+/// comment, last, may itself hold `|`; `(null)` when none). A job submitted
 /// without `--array` (`12`) is task 0 of itself; a still-compacted range (`12_[0-5]`, never
 /// printed with `--array`) is an error rather than a guess.
 pub fn parse_squeue(text: &str) -> Result<Vec<QueueRow>, String> {
     let mut rows = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let f: Vec<&str> = line.trim().split('|').collect();
-        let [id, name, state, reason] = f[..] else {
+        let f: Vec<&str> = line.trim().splitn(5, '|').collect();
+        let [id, name, state, reason, comment] = f[..] else {
             return Err(format!("unexpected squeue line `{line}`"));
         };
         rows.push(QueueRow {
@@ -234,6 +237,7 @@ pub fn parse_squeue(text: &str) -> Result<Vec<QueueRow>, String> {
             name: name.to_string(),
             state: state.to_string(),
             reason: reason.to_string(),
+            comment: comment.to_string(),
         });
     }
     Ok(rows)
@@ -303,14 +307,17 @@ mod tests {
         assert_eq!(parse_sbatch("1234;localcluster\n"), Ok(1234));
         assert!(parse_sbatch("sbatch: error: x\n").is_err());
         let rows = parse_squeue(
-            "2_2|wrap|PENDING|Dependency\n1_0|wrap|RUNNING|None\n1_2|wrap|FAILED|NonZeroExitCode\n7|x|COMPLETED|None\n",
+            "2_2|wrap|PENDING|Dependency|(null)\n1_0|wrap|RUNNING|None|ql:1-2\n1_2|wrap|FAILED|NonZeroExitCode|a|b\n7|x|COMPLETED|None|(null)\n",
         )
         .unwrap();
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[0].job, JobRef { array: 2, task: 2 });
         assert_eq!(rows[0].reason, "Dependency");
         assert_eq!(rows[3].job, JobRef { array: 7, task: 0 });
-        assert!(parse_squeue("2_[0-5]|wrap|PENDING|Dependency\n").is_err());
+        assert_eq!(rows[1].comment, "ql:1-2");
+        assert_eq!(rows[2].comment, "a|b");
+        assert!(parse_squeue("2_[0-5]|wrap|PENDING|Dependency|(null)\n").is_err());
+        assert!(parse_squeue("2_1|wrap|PENDING\n").is_err());
         let e = parse_scontrol_job(
             "JobId=6 ArrayJobId=1 ArrayTaskId=0 JobName=wrap UserId=root(0) JobState=FAILED Reason=NonZeroExitCode Dependency=(null) Requeue=1 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=1:0 RunTime=00:00:02",
         )

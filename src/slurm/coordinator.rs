@@ -419,16 +419,25 @@ impl Run<'_> {
         );
         flags.extend(self.ex.site.sbatch_flags());
 
+        // A token unique to this submission, as the job's comment: after an ambiguous failure
+        // (a timeout after SLURM accepted the job) the job is found by name and token, in any
+        // state, never confused with an earlier job of the same name.
+        let token = format!(
+            "ql:{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        flags.push(format!("--comment={token}"));
         let mut last_error = String::new();
         for attempt in 0..4u32 {
             if attempt > 0 {
                 std::thread::sleep(Duration::from_secs(1 << (attempt - 1)));
-                // The failed call may have been accepted (a timeout after submission): look for
-                // the job by name before submitting again.
                 if let Ok(rows) = self.ex.scheduler.squeue(std::slice::from_ref(&name))
                     && let Some(array) = rows
                         .iter()
-                        .filter(|r| !TERMINAL.iter().any(|t| r.state.starts_with(t)))
+                        .filter(|r| r.comment == token)
                         .map(|r| r.job.array)
                         .max()
                 {
@@ -442,7 +451,7 @@ impl Run<'_> {
                     return;
                 }
                 Err(e) => {
-                    eprintln!("warning: sbatch failed ({e}); trying again");
+                    eprintln!("warning: sbatch failed ({e}); checking whether SLURM took the job");
                     last_error = e;
                 }
             }

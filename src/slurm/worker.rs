@@ -10,10 +10,10 @@ use indicatif::ProgressBar;
 use super::{JobFile, Task};
 use crate::cache::{Cache, Lookup};
 use crate::exec::{Done, run_stage};
-use crate::pipeline::Override;
-use crate::session::Session;
+use crate::pipeline::{Override, Pipeline};
+use crate::plan::Plan;
 use crate::stage::Stage;
-use crate::sweep::Selection;
+use crate::sweep::{Selection, Study};
 
 /// Runs task `task` of `job_file`; the error says what failed (it ends up in the job's log).
 pub fn run(job_file: &Path, task: u32, registry: &[&'static dyn Stage]) -> anyhow::Result<Done> {
@@ -53,21 +53,30 @@ pub fn run(job_file: &Path, task: u32, registry: &[&'static dyn Stage]) -> anyho
         (Some(name), _) => Selection::Named(name),
         (None, false) => Selection::Default,
     };
-    let session = Session::open(&o.pipeline, registry, &overrides, select, cache)
-        .map_err(|e| anyhow::anyhow!("{:?}", miette::Report::new(e)))?;
-    let members = session.members();
-    let m = members.get(t.member).ok_or_else(|| {
-        anyhow::anyhow!(
-            "the pipeline now has {} member(s), the job was submitted for member {}",
-            members.len(),
+    // Only this task's member is planned: a worker of a 10^4-point sweep must not hash the
+    // inputs of every point.
+    let diag = |e: crate::diag::Error| anyhow::anyhow!("{:?}", miette::Report::new(e));
+    let base = Pipeline::load(&o.pipeline, registry, &overrides).map_err(diag)?;
+    let study = Study::resolve(&base, select, &overrides, registry).map_err(diag)?;
+    let pipeline = match &study {
+        None if t.member == 0 => &base,
+        None => anyhow::bail!(
+            "the job was submitted for sweep point {}, but the pipeline has no sweep now",
             t.member
-        )
-    })?;
-    let i = m
-        .pipeline
+        ),
+        Some(s) => s.pipelines.get(t.member).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the sweep now has {} point(s), the job was submitted for point {}",
+                s.pipelines.len(),
+                t.member
+            )
+        })?,
+    };
+    let plan = Plan::make(pipeline, &cache).map_err(diag)?;
+    let i = pipeline
         .index_of(&t.stage)
         .ok_or_else(|| anyhow::anyhow!("the pipeline has no stage `{}` any more", t.stage))?;
-    let key = &m.plan.stages[i].key;
+    let key = &plan.stages[i].key;
     anyhow::ensure!(
         key == &t.key,
         "stage `{}` now has key {}, the job was submitted for {}: the pipeline file or its inputs \
@@ -77,10 +86,10 @@ pub fn run(job_file: &Path, task: u32, registry: &[&'static dyn Stage]) -> anyho
         &t.key[..16.min(t.key.len())]
     );
     let done = run_stage(
-        m.pipeline,
-        m.plan,
+        pipeline,
+        &plan,
         i,
-        &session.cache,
+        &cache,
         &ProgressBar::hidden(),
         t.results.clone(),
     )?;
