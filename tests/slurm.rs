@@ -603,3 +603,123 @@ fn a_submission_that_timed_out_but_was_accepted_is_found_by_name_not_submitted_t
     let s = starts(&env);
     assert_eq!(s.len(), 6, "{s:?}");
 }
+
+#[test]
+fn a_bad_site_profile_names_its_file_and_line_before_anything_is_submitted() {
+    let env = Env::new();
+    env.write("tiny.toml", &tiny(""));
+    env.write(
+        "site.toml",
+        "[slurm]\npartition = \"debug\"\nmax_jobs = 0\npoll_intervall = \"5s\"\n",
+    );
+    let r = env.run(&[
+        "run",
+        "tiny.toml",
+        "--executor",
+        "slurm",
+        "--site",
+        "site.toml",
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("site.toml:3"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`max_jobs` must be a whole number ≥ 1"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("unknown setting `poll_intervall`"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.cache().join("slurm/jobs").exists());
+}
+
+/// The real cluster whose controller stops answering `squeue` after the submissions.
+struct Unreachable(quakeline::slurm::Commands);
+
+impl quakeline::slurm::Scheduler for Unreachable {
+    fn sbatch(&self, flags: &[String], script: &Path) -> Result<u64, String> {
+        self.0.sbatch(flags, script)
+    }
+    fn squeue(&self, _: &[String]) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
+        Err("squeue: error: Unable to contact slurm controller (connect failure)".into())
+    }
+    fn squeue_live(&self) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
+        self.0.squeue_live()
+    }
+    fn ended(
+        &self,
+        job: quakeline::slurm::cli::JobRef,
+    ) -> Result<Option<quakeline::slurm::cli::Ended>, String> {
+        self.0.ended(job)
+    }
+    fn scancel(&self, jobs: &[quakeline::slurm::cli::JobRef]) -> Result<(), String> {
+        self.0.scancel(jobs)
+    }
+}
+
+#[test]
+fn a_controller_that_stops_answering_ends_the_run_without_deciding_anything() {
+    use quakeline::exec::{Outcome, RunOptions};
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    let path = env.write("tiny.toml", &tiny(""));
+    let session = quakeline::session::Session::open(
+        &path,
+        quakeline::stages::REGISTRY,
+        &[],
+        quakeline::sweep::Selection::Default,
+        quakeline::cache::Cache::new(env.cache()),
+    )
+    .unwrap();
+    let scheduler = Unreachable(quakeline::slurm::Commands::default());
+    let executor = quakeline::slurm::Slurm {
+        scheduler: &scheduler,
+        site: quakeline::slurm::Site {
+            poll_interval: Duration::from_millis(200),
+            give_up_after: Duration::from_secs(1),
+            ..Default::default()
+        },
+        origin: quakeline::slurm::Origin {
+            pipeline: path.clone(),
+            set: Vec::new(),
+            sweep: None,
+            no_sweep: false,
+            cache: env.cache(),
+        },
+        exe: env!("CARGO_BIN_EXE_quakeline").into(),
+        retries: 0,
+        detach: false,
+    };
+    let opts = RunOptions {
+        jobs: 1,
+        quiet: true,
+        results_root: env.path().join("results"),
+        fail_fast: false,
+    };
+    let ran = session.run(&opts, &executor);
+    for o in &ran.reports[0].outcomes {
+        match o {
+            Outcome::Failed { error, .. } => {
+                assert!(error.contains("SLURM did not answer"), "{error}");
+                assert!(error.contains("run again to adopt it"), "{error}");
+            }
+            other => panic!(
+                "silence decided something: {other:?} in {:?}",
+                ran.reports[0].outcomes
+            ),
+        }
+    }
+    // The jobs were left to run; a later run (with a controller that answers) adopts them or
+    // finds their entries, and computes nothing twice.
+    let r = slurm(&env, &["tiny.toml"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let s = starts(&env);
+    let mut unique = s.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), s.len(), "{s:?}");
+}

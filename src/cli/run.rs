@@ -40,17 +40,16 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
-    if a.executor == ExecutorKind::Local
-        && (a.detach
-            || a.retries > 0
-            || a.site.partition.is_some()
-            || a.site.max_jobs.is_some()
-            || a.site.poll_interval.is_some())
-    {
+    if a.executor == ExecutorKind::Local && (a.detach || a.retries > 0 || a.site.any_flag()) {
         return Err(miette::miette!(
             "--detach, --retries and the SLURM site flags need --executor slurm"
         ));
     }
+    // Site settings first: a wrong profile is found before the pipeline is planned.
+    let site = match a.executor {
+        ExecutorKind::Slurm => Some(a.site.site()?),
+        ExecutorKind::Local => None,
+    };
     let session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
     let cleaned = session.cache.prepare()?;
     if cleaned > 0 && !a.quiet {
@@ -69,12 +68,11 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     }
     let scheduler = crate::slurm::Commands::default();
     let slurm;
-    let executor: &dyn Executor = match a.executor {
-        ExecutorKind::Local => &Local,
-        ExecutorKind::Slurm => {
+    let executor: &dyn Executor = match site {
+        None => &Local,
+        Some(site) => {
             let origin = super::slurm::origin(&a.pipeline, &a.sweep, &a.cache)?;
-            slurm =
-                super::slurm::executor(&scheduler, origin, a.site.site()?, a.retries, a.detach)?;
+            slurm = super::slurm::executor(&scheduler, origin, site, a.retries, a.detach)?;
             &slurm
         }
     };

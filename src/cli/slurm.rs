@@ -49,6 +49,18 @@ pub(crate) struct SiteArgs {
 }
 
 impl SiteArgs {
+    /// Whether a site flag was given (a profile from `$QUAKELINE_SITE` alone does not count: it
+    /// may be set for every shell).
+    pub fn any_flag(&self) -> bool {
+        self.partition.is_some()
+            || self.account.is_some()
+            || self.qos.is_some()
+            || !self.sbatch_flag.is_empty()
+            || self.max_jobs.is_some()
+            || self.max_array_size.is_some()
+            || self.poll_interval.is_some()
+    }
+
     pub fn site(&self) -> miette::Result<Site> {
         let mut s = match &self.site {
             Some(p) => Site::load(p)?,

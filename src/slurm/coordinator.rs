@@ -106,6 +106,7 @@ impl Executor for Slurm<'_> {
                 .max()
                 .unwrap_or(0),
             squeue_failures: 0,
+            unreachable_since: None,
             pending_cancel: Vec::new(),
             task_ids: vec![0; units.len()],
         };
@@ -142,6 +143,8 @@ struct Run<'r> {
     width: usize,
     kind_width: usize,
     squeue_failures: u32,
+    /// Since when `squeue` has failed without a success in between.
+    unreachable_since: Option<Instant>,
     /// Tasks to `scancel` after this poll.
     pending_cancel: Vec<JobRef>,
     /// Per unit: its task id in the array it was last submitted in.
@@ -240,6 +243,18 @@ impl Run<'_> {
             }
         }
         for k in 0..self.units.len() {
+            // A job of an earlier run that ended between planning and the query above has
+            // committed its entry already (a worker commits before it exits): no race is left
+            // between "not queued any more" and "in the cache".
+            if let St::Waiting { .. } = self.state[k]
+                && let Lookup::Hit(_) = self.cache.lookup(self.units[k].key(self.members))
+            {
+                self.units[k].restore_results(self.members, self.opts, self.cache);
+                let o = Outcome::Cached(Duration::ZERO);
+                self.say(k, &o, "");
+                self.state[k] = St::Done(o);
+                continue;
+            }
             if let St::Waiting { attempt } = self.state[k]
                 && let Some((job, name)) = live.get(self.units[k].key(self.members))
             {
@@ -544,10 +559,41 @@ impl Run<'_> {
         let rows = match self.ex.scheduler.squeue(&names) {
             Ok(rows) => {
                 self.squeue_failures = 0;
+                self.unreachable_since = None;
                 rows
             }
             Err(e) => {
                 self.squeue_failures += 1;
+                let since = *self.unreachable_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= self.ex.site.give_up_after {
+                    // Nothing is decided from silence: the jobs may still run and commit, and a
+                    // later run adopts them or finds their entries.
+                    let error = format!(
+                        "SLURM did not answer for {} s (last: {e}); the job may still run: run \
+                         again to adopt it, or `quakeline status` to see it",
+                        since.elapsed().as_secs()
+                    );
+                    for k in 0..self.units.len() {
+                        let o = match self.state[k] {
+                            St::InFlight { .. } => Outcome::Failed {
+                                after: self.elapsed(k),
+                                error: error.clone(),
+                            },
+                            St::Waiting { .. } => Outcome::Skipped {
+                                because: "SLURM did not answer".into(),
+                            },
+                            St::Done(_) => continue,
+                        };
+                        // Not `fail`: nothing is cancelled, descendants are left to their jobs.
+                        let job = match self.state[k] {
+                            St::InFlight { job, .. } => job.to_string(),
+                            _ => String::new(),
+                        };
+                        self.say(k, &o, &job);
+                        self.state[k] = St::Done(o);
+                    }
+                    return;
+                }
                 if self.squeue_failures == 1 || self.squeue_failures.is_multiple_of(10) {
                     eprintln!("warning: squeue failed ({e}); asking again in the next poll");
                 }

@@ -11,6 +11,7 @@
 //! max_jobs = 500                    # array tasks queued or running at once
 //! max_array_size = 1001             # the cluster's MaxArraySize (1 submits one job per unit)
 //! poll_interval = "15s"             # one squeue call per interval for the whole run
+//! give_up_after = "30m"             # squeue failing that long in a row ends the run
 //! ```
 
 use std::path::Path;
@@ -29,6 +30,9 @@ pub struct Site {
     /// config`; Slurm's default 1001). 1 submits every unit as its own job.
     pub max_array_size: usize,
     pub poll_interval: Duration,
+    /// How long `squeue` may fail in a row before the run stops waiting (the jobs are left to
+    /// run; a later run adopts them).
+    pub give_up_after: Duration,
 }
 
 impl Default for Site {
@@ -41,6 +45,7 @@ impl Default for Site {
             max_jobs: 1000,
             max_array_size: 1001,
             poll_interval: Duration::from_secs(10),
+            give_up_after: Duration::from_secs(1800),
         }
     }
 }
@@ -109,22 +114,28 @@ impl Site {
                         }
                         _ => errors.push(src.error(span, format!("`{k}` must be a whole number ≥ 1"))),
                     },
-                    "poll_interval" => match string().map(|s| crate::units::parse_duration_ns(&s))
-                    {
-                        Some(Ok(ns)) if ns >= 100_000_000 => {
-                            site.poll_interval = Duration::from_nanos(ns as u64)
+                    "poll_interval" | "give_up_after" => {
+                        match string().map(|s| crate::units::parse_duration_ns(&s)) {
+                            Some(Ok(ns)) if ns >= 100_000_000 => {
+                                let d = Duration::from_nanos(ns as u64);
+                                if k == "poll_interval" {
+                                    site.poll_interval = d
+                                } else {
+                                    site.give_up_after = d
+                                }
+                            }
+                            Some(Ok(_)) => errors
+                                .push(src.error(span, format!("`{k}` must be at least \"100ms\""))),
+                            Some(Err(e)) => errors.push(src.error(span, e)),
+                            None => errors.push(src.error(
+                                span,
+                                format!("`{k}` must be a duration such as \"15s\""),
+                            )),
                         }
-                        Some(Ok(_)) => errors
-                            .push(src.error(span, "`poll_interval` must be at least \"100ms\"")),
-                        Some(Err(e)) => errors.push(src.error(span, e)),
-                        None => errors.push(src.error(
-                            span,
-                            "`poll_interval` must be a duration such as \"15s\"",
-                        )),
-                    },
+                    }
                     other => errors.push(
                         src.error(span, format!("unknown setting `{other}` in [slurm]"))
-                            .help("settings: partition, account, qos, sbatch_flags, max_jobs, max_array_size, poll_interval"),
+                            .help("settings: partition, account, qos, sbatch_flags, max_jobs, max_array_size, poll_interval, give_up_after"),
                     ),
                 }
             }
