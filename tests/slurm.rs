@@ -7,7 +7,12 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use quakeline::exec::{Outcome, RunOptions};
+use quakeline::slurm::Scheduler;
+use quakeline::slurm::cli::{Ended, JobRef, QueueRow};
 
 use crate::util::{Env, Run};
 use crate::workflow::tiny;
@@ -407,71 +412,82 @@ fn resource_hints_are_not_part_of_the_key_and_bad_ones_name_their_line() {
     assert!(r.stderr.contains("--executor slurm"), "{}", r.stderr);
 }
 
-/// The real cluster, except that a task which ended is forgotten at once, as SLURM forgets it
-/// `MinJobAge` seconds after it ends (and sooner on busy clusters that lower it).
-struct Forgetful(quakeline::slurm::Commands);
+/// The real cluster with one of SLURM's failure modes switched on, for the coordinator driven
+/// through the library.
+#[derive(Default)]
+struct Tweaked {
+    real: quakeline::slurm::Commands,
+    /// A task that ended is forgotten at once, as SLURM forgets it `MinJobAge` seconds after it
+    /// ends (and sooner on busy clusters that lower it).
+    forgets_ended: bool,
+    /// `squeue` fails after the submissions ("Unable to contact slurm controller").
+    squeue_down: bool,
+    /// The first `sbatch` reports a timeout after SLURM accepted the job (Nextflow #970,
+    /// Snakemake #1789: "Socket timed out on send/recv operation").
+    first_sbatch_times_out: bool,
+    sbatch_calls: AtomicUsize,
+}
 
-impl quakeline::slurm::Scheduler for Forgetful {
+impl Scheduler for Tweaked {
     fn sbatch(&self, flags: &[String], script: &Path) -> Result<u64, String> {
-        self.0.sbatch(flags, script)
+        let n = self.sbatch_calls.fetch_add(1, Ordering::SeqCst);
+        let id = self.real.sbatch(flags, script)?;
+        if n == 0 && self.first_sbatch_times_out {
+            return Err("sbatch: error: Batch job submission failed: Socket timed out on send/recv operation".into());
+        }
+        Ok(id)
     }
-    fn squeue(&self, names: &[String]) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
-        Ok(self
-            .0
-            .squeue(names)?
+    fn squeue(&self, names: &[String]) -> Result<Vec<QueueRow>, String> {
+        if self.squeue_down {
+            return Err(
+                "squeue: error: Unable to contact slurm controller (connect failure)".into(),
+            );
+        }
+        let rows = self.real.squeue(names)?;
+        Ok(rows
             .into_iter()
-            .filter(|r| r.state == "PENDING" || r.state == "RUNNING")
+            .filter(|r| !self.forgets_ended || r.state == "PENDING" || r.state == "RUNNING")
             .collect())
     }
-    fn squeue_live(&self) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
-        self.0.squeue_live()
+    fn squeue_live(&self) -> Result<Vec<QueueRow>, String> {
+        self.real.squeue_live()
     }
-    fn ended(
-        &self,
-        _: quakeline::slurm::cli::JobRef,
-    ) -> Result<Option<quakeline::slurm::cli::Ended>, String> {
-        Ok(None)
+    fn ended(&self, job: JobRef) -> Result<Option<Ended>, String> {
+        if self.forgets_ended {
+            return Ok(None);
+        }
+        self.real.ended(job)
     }
-    fn scancel(&self, jobs: &[quakeline::slurm::cli::JobRef]) -> Result<(), String> {
-        self.0.scancel(jobs)
+    fn scancel(&self, jobs: &[JobRef]) -> Result<(), String> {
+        self.real.scancel(jobs)
     }
 }
 
-#[test]
-fn a_job_slurm_forgot_is_decided_by_the_cache_never_assumed_a_success() {
-    use quakeline::exec::{Outcome, RunOptions};
-    if !cluster() {
-        return;
-    }
-    let env = Env::new();
-    let text = tiny("")
-        + "\n[sweep]\ngrid = { \"train.batch\" = [16, 100000] }\ntargets = [\"evaluate\"]\n";
-    let path = env.write("sweep.toml", &text);
-    let cache = quakeline::cache::Cache::new(env.cache());
+/// Runs `path` (plain or its sweep) through the SLURM executor with `scheduler`, polling every
+/// 300 ms, giving up after `give_up_after`.
+fn run_through(
+    env: &Env,
+    path: &Path,
+    scheduler: &Tweaked,
+    give_up_after: Duration,
+) -> (quakeline::session::Session, quakeline::session::Ran) {
     let session = quakeline::session::Session::open(
-        &path,
+        path,
         quakeline::stages::REGISTRY,
         &[],
         quakeline::sweep::Selection::Default,
-        cache,
+        quakeline::cache::Cache::new(env.cache()),
     )
     .unwrap();
-    let opts = RunOptions {
-        jobs: 1,
-        quiet: true,
-        results_root: env.path().join("results"),
-        fail_fast: false,
-    };
-    let scheduler = Forgetful(quakeline::slurm::Commands::default());
-    let site = quakeline::slurm::Site {
-        poll_interval: Duration::from_millis(300),
-        ..Default::default()
-    };
-    let slurm = quakeline::slurm::Slurm {
-        scheduler: &scheduler,
-        site,
+    let executor = quakeline::slurm::Slurm {
+        scheduler,
+        site: quakeline::slurm::Site {
+            poll_interval: Duration::from_millis(300),
+            give_up_after,
+            ..Default::default()
+        },
         origin: quakeline::slurm::Origin {
-            pipeline: path.clone(),
+            pipeline: path.to_path_buf(),
             set: Vec::new(),
             sweep: None,
             no_sweep: false,
@@ -481,7 +497,31 @@ fn a_job_slurm_forgot_is_decided_by_the_cache_never_assumed_a_success() {
         retries: 0,
         detach: false,
     };
-    let ran = session.run(&opts, &slurm);
+    let opts = RunOptions {
+        jobs: 1,
+        quiet: true,
+        results_root: env.path().join("results"),
+        fail_fast: false,
+    };
+    let ran = session.run(&opts, &executor);
+    (session, ran)
+}
+
+const FAILING_POINT: &str =
+    "\n[sweep]\ngrid = { \"train.batch\" = [16, 100000] }\ntargets = [\"evaluate\"]\n";
+
+#[test]
+fn a_job_slurm_forgot_is_decided_by_the_cache_never_assumed_a_success() {
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    let path = env.write("sweep.toml", &(tiny("") + FAILING_POINT));
+    let scheduler = Tweaked {
+        forgets_ended: true,
+        ..Default::default()
+    };
+    let (session, ran) = run_through(&env, &path, &scheduler, Duration::from_secs(600));
     let members = session.members();
     let outcome = |m: usize, stage: &str| {
         let i = members[m].pipeline.index_of(stage).unwrap();
@@ -506,102 +546,60 @@ fn a_job_slurm_forgot_is_decided_by_the_cache_never_assumed_a_success() {
     assert!(matches!(outcome(1, "evaluate"), Outcome::Skipped { .. }));
 }
 
-/// The real cluster, except that the first `sbatch` reports a timeout after SLURM accepted the
-/// job (Nextflow #970, Snakemake #1789: "Socket timed out on send/recv operation").
-struct TimesOutOnce {
-    real: quakeline::slurm::Commands,
-    sbatch_calls: std::sync::atomic::AtomicUsize,
-}
-
-impl quakeline::slurm::Scheduler for TimesOutOnce {
-    fn sbatch(&self, flags: &[String], script: &Path) -> Result<u64, String> {
-        let n = self
-            .sbatch_calls
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let id = self.real.sbatch(flags, script)?;
-        if n == 0 {
-            return Err("sbatch: error: Batch job submission failed: Socket timed out on send/recv operation".into());
-        }
-        Ok(id)
-    }
-    fn squeue(&self, names: &[String]) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
-        self.real.squeue(names)
-    }
-    fn squeue_live(&self) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
-        self.real.squeue_live()
-    }
-    fn ended(
-        &self,
-        job: quakeline::slurm::cli::JobRef,
-    ) -> Result<Option<quakeline::slurm::cli::Ended>, String> {
-        self.real.ended(job)
-    }
-    fn scancel(&self, jobs: &[quakeline::slurm::cli::JobRef]) -> Result<(), String> {
-        self.real.scancel(jobs)
-    }
-}
-
 #[test]
 fn a_submission_that_timed_out_but_was_accepted_is_found_by_name_not_submitted_twice() {
-    use quakeline::exec::{Outcome, RunOptions};
     if !cluster() {
         return;
     }
     let env = Env::new();
     let path = env.write("tiny.toml", &tiny(""));
-    let session = quakeline::session::Session::open(
-        &path,
-        quakeline::stages::REGISTRY,
-        &[],
-        quakeline::sweep::Selection::Default,
-        quakeline::cache::Cache::new(env.cache()),
-    )
-    .unwrap();
-    let scheduler = TimesOutOnce {
-        real: quakeline::slurm::Commands::default(),
-        sbatch_calls: Default::default(),
+    let scheduler = Tweaked {
+        first_sbatch_times_out: true,
+        ..Default::default()
     };
-    let slurm = quakeline::slurm::Slurm {
-        scheduler: &scheduler,
-        site: quakeline::slurm::Site {
-            poll_interval: Duration::from_millis(300),
-            ..Default::default()
-        },
-        origin: quakeline::slurm::Origin {
-            pipeline: path.clone(),
-            set: Vec::new(),
-            sweep: None,
-            no_sweep: false,
-            cache: env.cache(),
-        },
-        exe: env!("CARGO_BIN_EXE_quakeline").into(),
-        retries: 0,
-        detach: false,
-    };
-    let opts = RunOptions {
-        jobs: 1,
-        quiet: true,
-        results_root: env.path().join("results"),
-        fail_fast: false,
-    };
-    let ran = session.run(&opts, &slurm);
+    let (_, ran) = run_through(&env, &path, &scheduler, Duration::from_secs(600));
+    let outcomes = &ran.reports[0].outcomes;
     assert!(
-        ran.reports[0]
-            .outcomes
-            .iter()
-            .all(|o| matches!(o, Outcome::Ran(_))),
-        "{:?}",
-        ran.reports[0].outcomes
+        outcomes.iter().all(|o| matches!(o, Outcome::Ran(_))),
+        "{outcomes:?}"
     );
     // Six stages, six jobs: the one whose sbatch "timed out" was found, not submitted again.
-    assert_eq!(
-        scheduler
-            .sbatch_calls
-            .load(std::sync::atomic::Ordering::SeqCst),
-        6
-    );
+    assert_eq!(scheduler.sbatch_calls.load(Ordering::SeqCst), 6);
     let s = starts(&env);
     assert_eq!(s.len(), 6, "{s:?}");
+}
+
+#[test]
+fn a_controller_that_stops_answering_ends_the_run_without_deciding_anything() {
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    let path = env.write("tiny.toml", &tiny(""));
+    let scheduler = Tweaked {
+        squeue_down: true,
+        ..Default::default()
+    };
+    let (_, ran) = run_through(&env, &path, &scheduler, Duration::from_secs(1));
+    let outcomes = &ran.reports[0].outcomes;
+    for o in outcomes {
+        match o {
+            Outcome::Failed { error, .. } => {
+                assert!(error.contains("SLURM did not answer"), "{error}");
+                assert!(error.contains("run again to adopt it"), "{error}");
+            }
+            other => panic!("silence decided something: {other:?} in {outcomes:?}"),
+        }
+    }
+    // The jobs were left to run; a later run (with a controller that answers) adopts them or
+    // finds their entries, and computes nothing twice.
+    let r = slurm(&env, &["tiny.toml"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let s = starts(&env);
+    let mut unique = s.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), s.len(), "{s:?}");
 }
 
 #[test]
@@ -633,93 +631,4 @@ fn a_bad_site_profile_names_its_file_and_line_before_anything_is_submitted() {
         r.stderr
     );
     assert!(!env.cache().join("slurm/jobs").exists());
-}
-
-/// The real cluster whose controller stops answering `squeue` after the submissions.
-struct Unreachable(quakeline::slurm::Commands);
-
-impl quakeline::slurm::Scheduler for Unreachable {
-    fn sbatch(&self, flags: &[String], script: &Path) -> Result<u64, String> {
-        self.0.sbatch(flags, script)
-    }
-    fn squeue(&self, _: &[String]) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
-        Err("squeue: error: Unable to contact slurm controller (connect failure)".into())
-    }
-    fn squeue_live(&self) -> Result<Vec<quakeline::slurm::cli::QueueRow>, String> {
-        self.0.squeue_live()
-    }
-    fn ended(
-        &self,
-        job: quakeline::slurm::cli::JobRef,
-    ) -> Result<Option<quakeline::slurm::cli::Ended>, String> {
-        self.0.ended(job)
-    }
-    fn scancel(&self, jobs: &[quakeline::slurm::cli::JobRef]) -> Result<(), String> {
-        self.0.scancel(jobs)
-    }
-}
-
-#[test]
-fn a_controller_that_stops_answering_ends_the_run_without_deciding_anything() {
-    use quakeline::exec::{Outcome, RunOptions};
-    if !cluster() {
-        return;
-    }
-    let env = Env::new();
-    let path = env.write("tiny.toml", &tiny(""));
-    let session = quakeline::session::Session::open(
-        &path,
-        quakeline::stages::REGISTRY,
-        &[],
-        quakeline::sweep::Selection::Default,
-        quakeline::cache::Cache::new(env.cache()),
-    )
-    .unwrap();
-    let scheduler = Unreachable(quakeline::slurm::Commands::default());
-    let executor = quakeline::slurm::Slurm {
-        scheduler: &scheduler,
-        site: quakeline::slurm::Site {
-            poll_interval: Duration::from_millis(200),
-            give_up_after: Duration::from_secs(1),
-            ..Default::default()
-        },
-        origin: quakeline::slurm::Origin {
-            pipeline: path.clone(),
-            set: Vec::new(),
-            sweep: None,
-            no_sweep: false,
-            cache: env.cache(),
-        },
-        exe: env!("CARGO_BIN_EXE_quakeline").into(),
-        retries: 0,
-        detach: false,
-    };
-    let opts = RunOptions {
-        jobs: 1,
-        quiet: true,
-        results_root: env.path().join("results"),
-        fail_fast: false,
-    };
-    let ran = session.run(&opts, &executor);
-    for o in &ran.reports[0].outcomes {
-        match o {
-            Outcome::Failed { error, .. } => {
-                assert!(error.contains("SLURM did not answer"), "{error}");
-                assert!(error.contains("run again to adopt it"), "{error}");
-            }
-            other => panic!(
-                "silence decided something: {other:?} in {:?}",
-                ran.reports[0].outcomes
-            ),
-        }
-    }
-    // The jobs were left to run; a later run (with a controller that answers) adopts them or
-    // finds their entries, and computes nothing twice.
-    let r = slurm(&env, &["tiny.toml"]);
-    assert_eq!(r.code, 0, "{r:?}");
-    let s = starts(&env);
-    let mut unique = s.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(unique.len(), s.len(), "{s:?}");
 }
