@@ -544,6 +544,21 @@ fn a_job_slurm_forgot_is_decided_by_the_cache_never_assumed_a_success() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(outcome(1, "evaluate"), Outcome::Skipped { .. }));
+    // `status` still says failed, with the job, after SLURM forgot it.
+    let members = session.exec_members(&env.path().join("results"));
+    let rows = quakeline::slurm::coordinator::status(&members, &session.cache, &scheduler).unwrap();
+    let train = rows
+        .iter()
+        .find(|r| r.label == "train[batch=100000]")
+        .unwrap();
+    assert_eq!(train.state, "failed");
+    assert!(
+        train.detail.starts_with("job ") && train.detail.contains("left the queue"),
+        "{}",
+        train.detail
+    );
+    let ok = rows.iter().find(|r| r.label == "train[batch=16]").unwrap();
+    assert_eq!(ok.state, "cached");
 }
 
 #[test]

@@ -679,6 +679,7 @@ impl Run<'_> {
         let name = name.clone();
         let after = self.elapsed(k);
         if let Lookup::Hit(_) = self.cache.lookup(self.units[k].key(self.members)) {
+            super::clear_failure(self.cache.root(), self.units[k].key(self.members));
             self.units[k].restore_results(self.members, self.opts, self.cache);
             let o = Outcome::Ran(after);
             self.say(k, &o, &job.to_string());
@@ -752,6 +753,12 @@ impl Run<'_> {
     }
 
     fn fail_after(&mut self, k: usize, error: String, after: Duration, job: &str) {
+        super::record_failure(
+            self.cache.root(),
+            self.units[k].key(self.members),
+            job,
+            &error,
+        );
         let o = Outcome::Failed { after, error };
         if matches!(self.state[k], St::InFlight { .. }) {
             self.finish(k, o);
@@ -992,7 +999,11 @@ pub fn status(
                 ("failed", format!("job {}, {}", r.job, r.state))
             }
             (false, Some(r)) => ("running", format!("job {}, {}", r.job, r.state)),
-            (false, None) => ("not started", String::new()),
+            // SLURM forgot the job (MinJobAge): the coordinator's record of the failure.
+            (false, None) => match super::recorded_failure(&root, key) {
+                Some(f) => ("failed", format!("job {}, {}", f.job, f.summary)),
+                None => ("not started", String::new()),
+            },
         };
         out.push(UnitStatus {
             label: u.label.clone(),

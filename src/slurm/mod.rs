@@ -15,7 +15,9 @@
 //!   cache, and per task the stage, sweep point, key and results directory);
 //! - `jobs/<name>.sh` — the batch script (`exec quakeline worker <job file>`);
 //! - `logs/<name>.<array job>_<task>.log` — each task's output, whose last lines a failure shows;
-//! - `starts.log` — one line per worker start (time, job, key): what ran, and how often.
+//! - `starts.log` — one line per worker start (time, job, key): what ran, and how often;
+//! - `failed/<key>.json` — the last failure decided for a key (job, first line of the error), so
+//!   `quakeline status` can say `failed` after SLURM has forgotten the job.
 //!
 //! A job's name is `ql-<stage>-<digest of its keys>`, so a coordinator that was interrupted
 //! (Ctrl-C, kill -9) finds its jobs again by name and adopts those still queued or running instead
@@ -124,6 +126,48 @@ impl JobFile {
         );
         Ok(f)
     }
+}
+
+/// What `quakeline status` shows of a unit whose failure SLURM no longer remembers:
+/// `<cache>/slurm/failed/<key>.json`, written by the coordinator when it decides a failure and
+/// removed when the unit later runs.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FailureRecord {
+    pub job: String,
+    /// The first line of the error.
+    pub summary: String,
+    pub time: String,
+}
+
+fn failure_path(cache_root: &Path, key: &str) -> PathBuf {
+    dir(cache_root).join("failed").join(format!("{key}.json"))
+}
+
+/// Best effort: the record is for people; the cache stays the truth of what finished.
+pub fn record_failure(cache_root: &Path, key: &str, job: &str, error: &str) {
+    let record = FailureRecord {
+        job: if job.is_empty() {
+            "-".into()
+        } else {
+            job.to_string()
+        },
+        summary: error.lines().next().unwrap_or("").to_string(),
+        time: crate::time::now_rfc3339(),
+    };
+    let path = failure_path(cache_root, key);
+    if let (Some(parent), Ok(text)) = (path.parent(), serde_json::to_string(&record)) {
+        let _ = std::fs::create_dir_all(parent);
+        let _ = std::fs::write(path, text);
+    }
+}
+
+pub fn clear_failure(cache_root: &Path, key: &str) {
+    let _ = std::fs::remove_file(failure_path(cache_root, key));
+}
+
+pub fn recorded_failure(cache_root: &Path, key: &str) -> Option<FailureRecord> {
+    let text = std::fs::read_to_string(failure_path(cache_root, key)).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// The last `n` lines of a file, for failure reports (empty when unreadable).
