@@ -86,9 +86,7 @@ fn main() {
     // A whole run with arrays: the coordinator's CPU, memory and calls per minute.
     let _ = std::fs::remove_file(&calls);
     let t = Instant::now();
-    let o = Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg(env!("CARGO_BIN_EXE_quakeline"))
+    let o = time_v(env!("CARGO_BIN_EXE_quakeline"))
         .args([
             "run",
             "sweep.toml",
@@ -107,20 +105,7 @@ fn main() {
     let wall = t.elapsed();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
-    let field = |name: &str| {
-        stderr
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
-            .unwrap_or_default()
-    };
-    let cpu: f64 = field("User time (seconds):").parse::<f64>().unwrap_or(0.0)
-        + field("System time (seconds):")
-            .parse::<f64>()
-            .unwrap_or(0.0);
-    let rss_mb = field("Maximum resident set size (kbytes):")
-        .parse::<f64>()
-        .unwrap_or(0.0)
-        / 1024.0;
+    let (cpu, rss_mb) = cpu_and_rss(&stderr);
     let n = count(&calls);
     let minutes = wall.as_secs_f64() / 60.0;
     println!(
@@ -179,9 +164,7 @@ fn snakemake_side_by_side(snakemake: &str, dir: &Path, shims: &Path, calls: &Pat
         None => path_with(shims),
     };
     let t = Instant::now();
-    let o = Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg(snakemake)
+    let o = time_v(snakemake)
         .args([
             "--executor",
             "slurm",
@@ -207,20 +190,7 @@ fn snakemake_side_by_side(snakemake: &str, dir: &Path, shims: &Path, calls: &Pat
         );
         return;
     }
-    let field = |name: &str| {
-        stderr
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
-            .unwrap_or_default()
-    };
-    let cpu: f64 = field("User time (seconds):").parse::<f64>().unwrap_or(0.0)
-        + field("System time (seconds):")
-            .parse::<f64>()
-            .unwrap_or(0.0);
-    let rss_mb = field("Maximum resident set size (kbytes):")
-        .parse::<f64>()
-        .unwrap_or(0.0)
-        / 1024.0;
+    let (cpu, rss_mb) = cpu_and_rss(&stderr);
     let n = count(calls);
     println!(
         "  Snakemake (SLURM plugin, squeue status) on the same DAG of no-op jobs: {:.1} s wall; coordinator {:.2} s CPU, peak RSS {:.1} MB; {} sbatch, {} squeue, {} scontrol",
@@ -256,6 +226,28 @@ corners_hz = [0.001]
 grid = {{ "hp.corners_hz" = [{}] }}
 "#,
         values.join(", ")
+    )
+}
+
+/// `program` under GNU time's `-v`, which reports its CPU time and peak memory on stderr.
+fn time_v(program: &str) -> Command {
+    let mut c = Command::new("/usr/bin/time");
+    c.arg("-v").arg(program);
+    c
+}
+
+/// User + system CPU seconds and peak RSS in MB from GNU time's `-v` report.
+fn cpu_and_rss(stderr: &str) -> (f64, f64) {
+    let field = |name: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (
+        field("User time (seconds):") + field("System time (seconds):"),
+        field("Maximum resident set size (kbytes):") / 1024.0,
     )
 }
 

@@ -71,11 +71,7 @@ pub(crate) fn session(
     cache: &CacheArgs,
 ) -> miette::Result<crate::session::Session> {
     use crate::sweep::Selection;
-    let select = match (&sweep.sweep, sweep.no_sweep) {
-        (_, true) => Selection::Off,
-        (Some(name), _) => Selection::Named(name),
-        (None, false) => Selection::Default,
-    };
+    let select = Selection::from_flags(sweep.sweep.as_deref(), sweep.no_sweep);
     let s = crate::session::Session::open(
         &args.pipeline,
         crate::stages::REGISTRY,

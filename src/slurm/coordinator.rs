@@ -17,7 +17,7 @@
 //!   name before anything is submitted again.
 //! - `squeue` failing (controller restarting): nothing is decided; the next poll asks again.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -59,6 +59,10 @@ const TERMINAL: [&str; 11] = [
     "SPECIAL_EXIT",
 ];
 
+fn terminal(state: &str) -> bool {
+    TERMINAL.iter().any(|t| state.starts_with(t))
+}
+
 /// The SLURM executor.
 pub struct Slurm<'a> {
     pub scheduler: &'a dyn Scheduler,
@@ -96,7 +100,6 @@ impl Executor for Slurm<'_> {
             opts,
             state: Vec::new(),
             downstream: vec![Vec::new(); units.len()],
-            we_cancelled: BTreeSet::new(),
             started: Instant::now(),
             units: &units,
             width: units.iter().map(|u| u.label.len()).max().unwrap_or(0),
@@ -138,7 +141,6 @@ struct Run<'r> {
     units: &'r [Unit],
     state: Vec<St>,
     downstream: Vec<Vec<usize>>,
-    we_cancelled: BTreeSet<JobRef>,
     started: Instant,
     width: usize,
     kind_width: usize,
@@ -228,7 +230,7 @@ impl Run<'_> {
         let mut files: HashMap<String, Option<JobFile>> = HashMap::new();
         let mut live: HashMap<String, (JobRef, String)> = HashMap::new();
         for row in rows.iter().filter(|r| r.name.starts_with(PREFIX)) {
-            if TERMINAL.iter().any(|t| row.state.starts_with(t)) {
+            if terminal(&row.state) {
                 continue;
             }
             let file = files
@@ -279,18 +281,12 @@ impl Run<'_> {
                 if !matches!(self.state[k], St::Waiting { .. }) {
                     continue;
                 }
-                let ups = &self.units[k].upstream;
-                if let Some(&bad) = ups.iter().find(|&&up| {
-                    matches!(
-                        self.state[up],
-                        St::Done(Outcome::Failed { .. } | Outcome::Skipped { .. })
-                    )
-                }) {
-                    let because = format!("upstream `{}` did not complete", self.units[bad].label);
-                    self.finish(k, Outcome::Skipped { because });
+                if let Some(bad) = self.failed_upstream(k) {
+                    self.skip_after(k, bad);
                     continue;
                 }
-                if ups
+                if self.units[k]
+                    .upstream
                     .iter()
                     .all(|&up| !matches!(self.state[up], St::Waiting { .. }))
                 {
@@ -585,10 +581,7 @@ impl Run<'_> {
                             St::Done(_) => continue,
                         };
                         // Not `fail`: nothing is cancelled, descendants are left to their jobs.
-                        let job = match self.state[k] {
-                            St::InFlight { job, .. } => job.to_string(),
-                            _ => String::new(),
-                        };
+                        let job = self.job_label(k);
                         self.say(k, &o, &job);
                         self.state[k] = St::Done(o);
                     }
@@ -601,7 +594,6 @@ impl Run<'_> {
             }
         };
         let by_job: HashMap<JobRef, &QueueRow> = rows.iter().map(|r| (r.job, r)).collect();
-        let mut to_cancel = Vec::new();
         for k in 0..self.units.len() {
             let St::InFlight { job, .. } = self.state[k] else {
                 continue;
@@ -609,7 +601,7 @@ impl Run<'_> {
             match by_job.get(&job) {
                 Some(row) if row.state == "PENDING" => {
                     if row.reason == "DependencyNeverSatisfied" {
-                        self.unblock(k, job, &mut to_cancel);
+                        self.unblock(k, job);
                     } else if FATAL_REASONS.iter().any(|r| row.reason.starts_with(r)) {
                         self.fail(
                             k,
@@ -622,7 +614,7 @@ impl Run<'_> {
                         );
                     }
                 }
-                Some(row) if TERMINAL.iter().any(|t| row.state.starts_with(t)) => {
+                Some(row) if terminal(&row.state) => {
                     let row = (*row).clone();
                     self.ended(k, Some(&row));
                 }
@@ -630,7 +622,7 @@ impl Run<'_> {
                 None => self.ended(k, None),
             }
         }
-        to_cancel.extend(self.take_cancels());
+        let to_cancel = self.take_cancels();
         if !to_cancel.is_empty()
             && let Err(e) = self.ex.scheduler.scancel(&to_cancel)
         {
@@ -640,28 +632,20 @@ impl Run<'_> {
 
     /// A task pending with `DependencyNeverSatisfied`: cancelled; skipped when an upstream unit
     /// failed, else resubmitted (its array waited on an upstream task it does not read).
-    fn unblock(&mut self, k: usize, job: JobRef, to_cancel: &mut Vec<JobRef>) {
-        to_cancel.push(job);
-        self.we_cancelled.insert(job);
+    fn unblock(&mut self, k: usize, job: JobRef) {
+        self.pending_cancel.push(job);
         let attempt = match self.state[k] {
             St::InFlight { attempt, .. } => attempt,
             _ => 0,
         };
         self.state[k] = St::Waiting { attempt };
-        if let Some(&bad) = self.units[k].upstream.iter().find(|&&up| {
-            matches!(
-                self.state[up],
-                St::Done(Outcome::Failed { .. } | Outcome::Skipped { .. })
-            )
-        }) {
-            let because = format!("upstream `{}` did not complete", self.units[bad].label);
-            self.finish(k, Outcome::Skipped { because });
+        if let Some(bad) = self.failed_upstream(k) {
+            self.skip_after(k, bad);
         } else {
             self.note(
                 k,
                 &format!("resubmit job {job} waited on a failed task it does not read"),
             );
-            self.state[k] = St::Waiting { attempt };
         }
     }
 
@@ -745,10 +729,7 @@ impl Run<'_> {
     /// Marks a unit failed and cancels its descendants (SLURM would keep an afterok child pending
     /// forever); with `--fail-fast`, everything still queued.
     fn fail(&mut self, k: usize, error: String) {
-        let job = match self.state[k] {
-            St::InFlight { job, .. } => job.to_string(),
-            _ => String::new(),
-        };
+        let job = self.job_label(k);
         self.fail_after(k, error, self.elapsed(k), &job);
     }
 
@@ -771,8 +752,7 @@ impl Run<'_> {
             if matches!(self.state[d], St::Done(_)) {
                 continue;
             }
-            let because = format!("upstream `{}` did not complete", self.units[k].label);
-            self.finish(d, Outcome::Skipped { because });
+            self.skip_after(d, k);
             stack.extend(self.downstream[d].iter().copied());
         }
         if self.opts.fail_fast {
@@ -793,14 +773,33 @@ impl Run<'_> {
     fn finish(&mut self, k: usize, o: Outcome) {
         if let St::InFlight { job, .. } = self.state[k] {
             self.pending_cancel.push(job);
-            self.we_cancelled.insert(job);
         }
-        let job = match self.state[k] {
-            St::InFlight { job, .. } => job.to_string(),
-            _ => String::new(),
-        };
+        let job = self.job_label(k);
         self.say(k, &o, &job);
         self.state[k] = St::Done(o);
+    }
+
+    /// The job a unit is in (`12_3`), or empty.
+    fn job_label(&self, k: usize) -> String {
+        match self.state[k] {
+            St::InFlight { job, .. } => job.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// An upstream unit of `k` that failed or was skipped.
+    fn failed_upstream(&self, k: usize) -> Option<usize> {
+        self.units[k].upstream.iter().copied().find(|&up| {
+            matches!(
+                self.state[up],
+                St::Done(Outcome::Failed { .. } | Outcome::Skipped { .. })
+            )
+        })
+    }
+
+    fn skip_after(&mut self, k: usize, bad: usize) {
+        let because = format!("upstream `{}` did not complete", self.units[bad].label);
+        self.finish(k, Outcome::Skipped { because });
     }
 
     fn take_cancels(&mut self) -> Vec<JobRef> {
@@ -836,18 +835,16 @@ impl Run<'_> {
         }
     }
 
+    /// Every unit not yet decided fails with `error` (also before any state was set up).
     fn fail_all(&mut self, error: String) {
-        for k in 0..self.units.len() {
-            if !matches!(self.state.get(k), Some(St::Done(_))) {
-                let o = Outcome::Failed {
+        self.state
+            .resize_with(self.units.len(), || St::Waiting { attempt: 0 });
+        for s in &mut self.state {
+            if !matches!(s, St::Done(_)) {
+                *s = St::Done(Outcome::Failed {
                     after: Duration::ZERO,
                     error: error.clone(),
-                };
-                if k < self.state.len() {
-                    self.state[k] = St::Done(o);
-                } else {
-                    self.state.push(St::Done(o));
-                }
+                });
             }
         }
         eprintln!("error: {error}");
@@ -995,7 +992,7 @@ pub fn status(
             (false, Some(r)) if r.state == "PENDING" => {
                 ("queued", format!("job {}, {}", r.job, r.reason))
             }
-            (false, Some(r)) if TERMINAL.iter().any(|t| r.state.starts_with(t)) => {
+            (false, Some(r)) if terminal(&r.state) => {
                 ("failed", format!("job {}, {}", r.job, r.state))
             }
             (false, Some(r)) => ("running", format!("job {}, {}", r.job, r.state)),

@@ -48,11 +48,7 @@ pub fn run(job_file: &Path, task: u32, registry: &[&'static dyn Stage]) -> anyho
         .iter()
         .map(|s| Override::parse(s).map_err(|e| anyhow::anyhow!("--set {s}: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let select = match (&o.sweep, o.no_sweep) {
-        (_, true) => Selection::Off,
-        (Some(name), _) => Selection::Named(name),
-        (None, false) => Selection::Default,
-    };
+    let select = Selection::from_flags(o.sweep.as_deref(), o.no_sweep);
     // Only this task's member is planned: a worker of a 10^4-point sweep must not hash the
     // inputs of every point.
     let diag = |e: crate::diag::Error| anyhow::anyhow!("{:?}", miette::Report::new(e));

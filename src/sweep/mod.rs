@@ -308,6 +308,17 @@ pub enum Selection<'a> {
     Off,
 }
 
+impl<'a> Selection<'a> {
+    /// From `--sweep NAME` and `--no-sweep` (the command line's, or a SLURM job file's copy).
+    pub fn from_flags(sweep: Option<&'a str>, no_sweep: bool) -> Selection<'a> {
+        match (sweep, no_sweep) {
+            (_, true) => Selection::Off,
+            (Some(name), _) => Selection::Named(name),
+            (None, false) => Selection::Default,
+        }
+    }
+}
+
 /// A sweep resolved into one validated pipeline per point.
 pub struct Study {
     pub spec: SweepSpec,
