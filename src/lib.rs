@@ -8,6 +8,8 @@
 //! - [`dag`]: wiring checks, cycles, order.
 //! - [`plan`]: every stage's key and cache state, without running anything.
 //! - [`cache`]: the content-addressed HDF5 store and its key ([`cache::key`]).
+//! - [`bundle`]: portable bundles (`export`/`import`): pipeline, local files and entries in one
+//!   verified zstd tar stream; the remote cache is [`cache::remote`].
 //! - [`session`]: the run layer: a pipeline (plain or a sweep) resolved into members and planned
 //!   once; run, metrics and summaries for every verb.
 //! - [`exec`]: the [`exec::Executor`] seam (where units of work run) and [`exec::Local`], the
@@ -44,6 +46,8 @@
 //! | files named by `paths` parameters      | stages           | input data (read, hashed into the key) |
 //! | `<cache>/objects/ab/<key>.{h5,json,verified}` | [`cache`] | entries, manifests, verification memos |
 //! | `<cache>/tmp/`, `<cache>/locks/`       | [`cache`]        | in-flight writes, per-key locks        |
+//! | `<remote>/<key>.{json,h5}`             | [`cache::remote`] | a shared remote cache (WebDAV: GET/HEAD/PUT/MOVE) |
+//! | `*.qlb` (any path)                     | [`bundle`]       | bundles: `quakeline-bundle.json`, `files/<blake3>`, `entries/<key>.{json,h5}` in a zstd tar stream |
 //! | `<cache>/slurm/{jobs,logs}/`, `<cache>/slurm/starts.log` | [`slurm`] | job files and batch scripts, job logs, worker starts |
 //! | `results/<pipeline>/<stage>/`          | stages           | metrics, plots, reports for people (copies kept in the entry, restored on cached reruns) |
 //! | `results/<pipeline>/metrics.json`      | [`metrics`]      | the typed metrics of the last plain run (DVC-readable) |
@@ -74,6 +78,7 @@
 //! 2. One line in [`models::MODELS`]: `train`'s `model` choice and parameters, `quakeline model
 //!    list|summary` and `quakeline predict` pick it up.
 
+pub mod bundle;
 pub mod cache;
 pub mod cli;
 pub mod dag;

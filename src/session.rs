@@ -9,12 +9,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::cache::remote::{Fetched, Pushed, Remote, RemoteError};
 use crate::cache::{Cache, Lookup};
 use crate::diag::Error;
 use crate::exec::{Executor, Member, Report, RunOptions};
 use crate::metrics::{Metric, MetricsFile};
 use crate::pipeline::{Override, Pipeline};
-use crate::plan::Plan;
+use crate::plan::{Plan, State};
 use crate::stage::{METRICS_ATTR, Stage};
 use crate::sweep::summary::{self, PointResult};
 use crate::sweep::{Point, Selection, Study};
@@ -50,6 +51,26 @@ pub struct Collected {
     pub points: Vec<PointResult>,
     /// Stages with metrics whose entry is not in the cache (`stage[point]` in a sweep).
     pub missing: Vec<String>,
+}
+
+/// What [`Session::pull`] fetched.
+#[derive(Default, Debug)]
+pub struct Pulled {
+    pub fetched: usize,
+    pub bytes: u64,
+    /// Remote entries that failed verification (not used).
+    pub corrupt: usize,
+}
+
+/// What [`Session::push`] did.
+#[derive(Default, Debug)]
+pub struct PushedAll {
+    pub uploaded: usize,
+    pub bytes: u64,
+    /// Already on the remote.
+    pub present: usize,
+    /// Not in the local cache (not computed yet).
+    pub missing: usize,
 }
 
 /// What a run did.
@@ -165,6 +186,112 @@ impl Session {
                 needed: m.needed,
             })
             .collect()
+    }
+
+    /// The distinct stage outputs of every member in dependency order, as `(label, key,
+    /// member, stage)`, the label `stage` or `stage[point]` as the run prints it.
+    fn units(&self) -> Vec<(String, String, usize, usize)> {
+        let members = self.exec_members(Path::new("results"));
+        crate::exec::units(&members)
+            .into_iter()
+            .map(|u| {
+                let key = u.key(&members).to_string();
+                (u.label, key, u.member, u.stage)
+            })
+            .collect()
+    }
+
+    /// Fetches from `remote` every needed entry the local cache lacks (each verified before it
+    /// is committed) and marks it cached in the plans, so the executor does not compute it.
+    /// `say` gets one line per entry fetched or refused. Stops at the first failure that makes
+    /// the remote unavailable; what was fetched until then stays.
+    pub fn pull(
+        &mut self,
+        remote: &Remote,
+        mut say: impl FnMut(String),
+    ) -> Result<Pulled, RemoteError> {
+        let mut fetched = std::collections::BTreeSet::new();
+        let mut out = Pulled::default();
+        let mut result = Ok(());
+        for (label, key, m, i) in self.units() {
+            if self.plans[m].stages[i].state == State::Cached {
+                continue;
+            }
+            match remote.fetch(&self.cache, &key) {
+                Ok(Fetched::Entry(e)) => {
+                    say(format!(
+                        "fetched  {label}  {:.1} MB  {}",
+                        e.manifest.size as f64 / 1e6,
+                        &key[..12]
+                    ));
+                    out.fetched += 1;
+                    out.bytes += e.manifest.size;
+                    fetched.insert(key);
+                }
+                Ok(Fetched::Absent) => {}
+                Ok(Fetched::Corrupt(why)) => {
+                    say(format!(
+                        "warning: the remote entry of `{label}` ({}) failed verification: {why}; computing it here",
+                        &key[..12]
+                    ));
+                    out.corrupt += 1;
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        for plan in &mut self.plans {
+            for sp in &mut plan.stages {
+                if fetched.contains(&sp.key) {
+                    sp.state = State::Cached;
+                }
+            }
+        }
+        result.map(|()| out)
+    }
+
+    /// Keys of needed entries the local cache lacks and `remote` holds (HEAD only), for `plan`.
+    pub fn on_remote(
+        &self,
+        remote: &Remote,
+    ) -> Result<std::collections::BTreeSet<String>, RemoteError> {
+        let mut out = std::collections::BTreeSet::new();
+        for (_, key, m, i) in self.units() {
+            if self.plans[m].stages[i].state != State::Cached && remote.has(&key)? {
+                out.insert(key);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Uploads every needed entry the local cache holds and `remote` lacks.
+    pub fn push(
+        &self,
+        remote: &Remote,
+        mut say: impl FnMut(String),
+    ) -> Result<PushedAll, RemoteError> {
+        let mut out = PushedAll::default();
+        for (label, key, _, _) in self.units() {
+            let Lookup::Hit(entry) = self.cache.lookup(&key) else {
+                out.missing += 1;
+                continue;
+            };
+            match remote.push(&self.cache, &entry)? {
+                Pushed::Uploaded(bytes) => {
+                    say(format!(
+                        "pushed   {label}  {:.1} MB  {}",
+                        bytes as f64 / 1e6,
+                        &key[..12]
+                    ));
+                    out.uploaded += 1;
+                    out.bytes += bytes;
+                }
+                Pushed::AlreadyThere => out.present += 1,
+            }
+        }
+        Ok(out)
     }
 
     /// The metrics the cache holds for every member (the plan's keys, read now).

@@ -52,3 +52,9 @@ mod sweep;
 mod workflow;
 // Labelled waveform sets (PhaseNet npz, SeisBench) for phase pickers, on real traces.
 mod waveforms;
+// Bundles (`export`/`import`): a round trip between labs, and every bundle an import must refuse.
+mod bundle;
+// An nginx WebDAV server on 127.0.0.1 for the remote cache tests (and benches/share.rs).
+mod nginx;
+// The remote cache against a real nginx WebDAV server started by each test (skipped without nginx).
+mod remote;

@@ -21,6 +21,7 @@
 //! even without it.
 
 pub mod key;
+pub mod remote;
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -85,6 +86,37 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
     pub fields: KeyFields,
+}
+
+impl Manifest {
+    /// Whether a manifest that comes from outside describes what it claims: its format, a key of
+    /// 64 hex digits that its own key fields hash to (so a manifest cannot file one computation
+    /// under another's key), and a digest of 64 hex digits. The data is checked against it by
+    /// [`Cache::install`].
+    pub fn check(&self) -> Result<(), String> {
+        let hex64 = |s: &str| {
+            s.len() == 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        };
+        if self.format != MANIFEST_FORMAT {
+            return Err(format!(
+                "manifest format {} (this quakeline reads {MANIFEST_FORMAT})",
+                self.format
+            ));
+        }
+        if !hex64(&self.key) || !hex64(&self.blake3) {
+            return Err("the manifest's key or digest is not 64 lowercase hex digits".into());
+        }
+        let computed = self.fields.key();
+        if computed != self.key {
+            return Err(format!(
+                "the manifest's key fields hash to {computed}, not to its key {}",
+                self.key
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -327,18 +359,90 @@ impl Cache {
     /// Makes a finished temp file the entry for its key. The HDF5 file must be closed.
     pub fn commit(
         &self,
-        mut pending: Pending,
+        pending: Pending,
         pipeline: &str,
         stage: &str,
         fields: &KeyFields,
         created: &str,
     ) -> Result<Entry, CacheError> {
-        let key = pending.key.clone();
         File::open(&pending.h5_path)
             .and_then(|f| f.sync_all())
             .map_err(io("sync", &pending.h5_path))?;
         let (digest, size) =
             hash_file(&pending.h5_path).map_err(io("read back", &pending.h5_path))?;
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            key: pending.key.clone(),
+            blake3: digest,
+            size,
+            pipeline: pipeline.to_string(),
+            stage: stage.to_string(),
+            kind: fields.kind.clone(),
+            created: created.to_string(),
+            machine: Some(crate::machine::describe().to_string()),
+            fields: fields.clone(),
+        };
+        self.place(pending, manifest)
+    }
+
+    /// Installs an entry that comes from outside this cache (a bundle, a remote cache): the
+    /// manifest must describe its own key ([`Manifest::check`]), and `data` is streamed into a
+    /// temp file while hashed, never more than the manifest's size; it becomes the entry only
+    /// when size and BLAKE3 match. Nothing from outside reaches HDF5 before that check.
+    pub fn install(&self, manifest: &Manifest, data: &mut dyn Read) -> Result<Entry, CacheError> {
+        let invalid = |reason: String| CacheError::Invalid {
+            key: manifest.key.clone(),
+            reason,
+        };
+        manifest.check().map_err(invalid)?;
+        let _lock = self.lock(&manifest.key)?;
+        if let Lookup::Hit(e) = self.lookup(&manifest.key) {
+            return Ok(*e);
+        }
+        let pending = self.begin(&manifest.key)?;
+        let path = pending.h5_path.clone();
+        let (digest, size) = (|| {
+            let mut out = File::create(&path)?;
+            let mut hasher = blake3::Hasher::new();
+            let mut limited = data.take(manifest.size.saturating_add(1));
+            let mut buf = vec![0u8; 1 << 20];
+            let mut size = 0u64;
+            loop {
+                let n = limited.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                size += n as u64;
+                hasher.update(&buf[..n]);
+                out.write_all(&buf[..n])?;
+            }
+            out.sync_all()?;
+            Ok::<_, std::io::Error>((hasher.finalize().to_hex().to_string(), size))
+        })()
+        .map_err(io("write", &path))?;
+        if size != manifest.size {
+            return Err(invalid(format!(
+                "the data has {}{size} bytes, its manifest says {}",
+                if size > manifest.size {
+                    "more than "
+                } else {
+                    ""
+                },
+                manifest.size
+            )));
+        }
+        if digest != manifest.blake3 {
+            return Err(invalid(format!(
+                "the data has BLAKE3 {digest}, its manifest says {}",
+                manifest.blake3
+            )));
+        }
+        self.place(pending, manifest.clone())
+    }
+
+    /// Moves a verified temp file into place and writes its manifest last (the commit point).
+    fn place(&self, mut pending: Pending, manifest: Manifest) -> Result<Entry, CacheError> {
+        let key = pending.key.clone();
         let h5 = self.object(&key, "h5");
         let json = self.object(&key, "json");
         let dir = h5.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -352,18 +456,6 @@ impl Cache {
         fs::rename(&pending.h5_path, &h5).map_err(io("move entry into", &h5))?;
         pending.committed = true;
         sync_dir(&dir).map_err(io("sync", &dir))?;
-        let manifest = Manifest {
-            format: MANIFEST_FORMAT,
-            key: key.clone(),
-            blake3: digest,
-            size,
-            pipeline: pipeline.to_string(),
-            stage: stage.to_string(),
-            kind: fields.kind.clone(),
-            created: created.to_string(),
-            machine: Some(crate::machine::describe().to_string()),
-            fields: fields.clone(),
-        };
         let text = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
         write_atomic(&self.tmp(), &json, &text).map_err(io("write manifest", &json))?;
         let stamp = fs::metadata(&h5)
@@ -375,6 +467,12 @@ impl Cache {
             format!("{stamp} {}\n", manifest.blake3).as_bytes(),
         );
         Ok(Entry { path: h5, manifest })
+    }
+
+    /// The manifest file of a committed entry, as stored (for bundles and remote caches, which
+    /// carry it byte for byte).
+    pub fn manifest_path(&self, key: &str) -> PathBuf {
+        self.object(key, "json")
     }
 
     /// Every file under `objects/<shard>/`.

@@ -12,6 +12,7 @@ mod plan;
 mod predict;
 mod report;
 mod run;
+mod share;
 mod show;
 mod slurm;
 mod stages;
@@ -105,7 +106,7 @@ pub(crate) struct CacheArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Run a pipeline: compute pending stages, reuse cached ones.
-    Run(run::Args),
+    Run(Box<run::Args>),
     /// Show every stage's kind, key and state (cached/pending) without running anything.
     Plan(plan::Args),
     /// Say why a stage is not cached: what differs from its newest cached entry.
@@ -142,6 +143,13 @@ enum Command {
     /// already exists). Written by `run --executor slurm`; not for typing.
     #[command(hide = true)]
     Worker(slurm::WorkerArgs),
+    /// Pack the pipeline, the local files it reads and (--entries) cache entries into one
+    /// verified bundle another lab imports.
+    Export(share::ExportArgs),
+    /// Verify a bundle and lay out its pipeline, files and cache entries (nothing in it runs).
+    Import(share::ImportArgs),
+    /// Upload the pipeline's cached entries that a remote cache lacks.
+    Push(share::PushArgs),
     /// Print the BLAKE3 digest of files (to pin `urls` with `blake3 = [...]`).
     Digest {
         /// Files to hash.
@@ -173,7 +181,7 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Run(a) => run::exec(a),
+        Command::Run(a) => run::exec(*a),
         Command::Plan(a) => plan::exec(a),
         Command::Explain(a) => explain::exec(a),
         Command::Show(a) => show::exec(a),
@@ -186,6 +194,9 @@ pub fn main() -> i32 {
         Command::Report(a) => report::exec(a),
         Command::Status(a) => slurm::status(a),
         Command::Worker(a) => slurm::worker(a),
+        Command::Export(a) => share::export(a),
+        Command::Import(a) => share::import(a),
+        Command::Push(a) => share::push(a),
         Command::Digest { files } => digest(files),
     };
     match result {

@@ -1,6 +1,7 @@
 use crate::stdout::{out, outln};
 use std::collections::BTreeMap;
 
+use super::share::RemoteArgs;
 use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
 use crate::plan::{Plan, State};
 
@@ -15,12 +16,38 @@ pub(crate) struct Args {
     /// Print a JSON array of {"stage","kind","key","state"}.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    remote: RemoteArgs,
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     let session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
+    // Pending entries a remote cache holds show as `remote` (HEAD requests; nothing is fetched).
+    let remote = a.remote.remote(None)?;
+    let mut on_remote = std::collections::BTreeSet::new();
+    if let Some(r) = &remote {
+        match session.on_remote(r) {
+            Ok(keys) => on_remote = keys,
+            Err(e) => super::share::degrade(e, r, "states are the local cache's")?,
+        }
+    }
+    let state = |sp: &crate::plan::StagePlan| -> &'static str {
+        if on_remote.contains(&sp.key) {
+            "remote"
+        } else {
+            sp.state.label()
+        }
+    };
     if let Some(study) = &session.study {
-        return sweep_plan(&session.base, study, &session.plans, a.json);
+        let code = sweep_plan(&session.base, study, &session.plans, a.json)?;
+        if let Some(r) = &remote {
+            eprintln!(
+                "remote cache {}: holds {} of the pending entries (`run` fetches them)",
+                r.url(),
+                on_remote.len()
+            );
+        }
+        return Ok(code);
     }
     let (pipeline, plan) = (&session.base, &session.plans[0]);
     if a.json {
@@ -33,7 +60,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
                     "stage": pipeline.stages[i].id,
                     "kind": pipeline.stages[i].kind.info().kind,
                     "key": plan.stages[i].key,
-                    "state": plan.stages[i].state.label(),
+                    "state": state(&plan.stages[i]),
                 })
             })
             .collect();
@@ -68,7 +95,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
             "{:w$}  {:k$}  {:7}  {}{note}",
             s.id,
             s.kind.info().kind,
-            sp.state.label(),
+            state(sp),
             sp.key
         );
     }

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use super::share::{self, RemoteArgs};
 use super::slurm::{ExecutorKind, SiteArgs};
 use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
 use crate::exec::{Executor, Local, RunOptions};
@@ -37,6 +38,11 @@ pub(crate) struct Args {
     /// and running `run` again adopts them.
     #[arg(long)]
     detach: bool,
+    #[command(flatten)]
+    remote: RemoteArgs,
+    /// Afterwards, upload this run's entries that the remote cache lacks.
+    #[arg(long)]
+    push: bool,
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
@@ -50,10 +56,39 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
         ExecutorKind::Slurm => Some(a.site.site()?),
         ExecutorKind::Local => None,
     };
-    let session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
+    let remote = a.remote.remote(a.site.site.as_deref())?;
+    match &remote {
+        None if a.push => {
+            return Err(miette::miette!(
+                help = "pass --remote URL, or set [remote] url in the site profile",
+                "--push needs a remote cache"
+            ));
+        }
+        Some(r) if a.push && r.read_only() => {
+            return Err(miette::miette!(
+                "--push and a read-only remote cache ({}) exclude each other",
+                r.url()
+            ));
+        }
+        _ => {}
+    }
+    let mut session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
     let cleaned = session.cache.prepare()?;
     if cleaned > 0 && !a.quiet {
         eprintln!("note: removed {cleaned} temp file(s) left by interrupted runs");
+    }
+    if let Some(r) = &remote {
+        let quiet = a.quiet;
+        let say = |line: String| {
+            if line.starts_with("warning:") {
+                eprintln!("{line}")
+            } else if !quiet {
+                crate::stdout::outln!("{line}")
+            }
+        };
+        if let Err(e) = session.pull(r, say) {
+            share::degrade(e, r, "computing locally")?;
+        }
     }
     let opts = RunOptions {
         jobs: a
@@ -87,6 +122,9 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
                 study.spec.name
             );
         }
+    }
+    if let (Some(r), true) = (&remote, a.push) {
+        share::push_session(&session, r, a.quiet)?;
     }
     let written = session
         .write_summaries(&a.results, &failed)

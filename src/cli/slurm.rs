@@ -172,13 +172,30 @@ pub(crate) struct StatusArgs {
     sweep: SweepArgs,
     #[command(flatten)]
     cache: CacheArgs,
+    #[command(flatten)]
+    remote: super::share::RemoteArgs,
 }
 
 pub(crate) fn status(a: StatusArgs) -> miette::Result<i32> {
+    let remote = a.remote.remote(None)?;
     let session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
     let members = session.exec_members(std::path::Path::new("results"));
-    let rows = crate::slurm::coordinator::status(&members, &session.cache, &Commands::default())
-        .map_err(|e| miette::miette!("{e}"))?;
+    let mut rows =
+        crate::slurm::coordinator::status(&members, &session.cache, &Commands::default())
+            .map_err(|e| miette::miette!("{e}"))?;
+    // Units nobody is computing that a remote cache holds: `run` fetches them.
+    if let Some(r) = &remote {
+        for row in rows.iter_mut().filter(|row| row.state == "not started") {
+            match r.has(&row.key) {
+                Ok(true) => row.state = "remote",
+                Ok(false) => {}
+                Err(e) => {
+                    super::share::degrade(e, r, "states are the local cache's")?;
+                    break;
+                }
+            }
+        }
+    }
     let w = rows.iter().map(|r| r.label.len()).max().unwrap_or(0);
     let kw = rows.iter().map(|r| r.kind.len()).max().unwrap_or(0);
     for r in &rows {

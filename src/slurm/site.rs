@@ -12,6 +12,11 @@
 //! max_array_size = 1001             # the cluster's MaxArraySize (1 submits one job per unit)
 //! poll_interval = "15s"             # one squeue call per interval for the whole run
 //! give_up_after = "30m"             # squeue failing that long in a row ends the run
+//!
+//! [remote]                          # a remote cache (`crate::cache::remote`), any executor
+//! url = "https://cache.example.org/quakeline"   # default for --remote
+//! read_only = true                  # never push (--remote-read-only)
+//! timeout = "30s"                   # connect, and each read/write (--remote-timeout)
 //! ```
 
 use std::path::Path;
@@ -33,6 +38,8 @@ pub struct Site {
     /// How long `squeue` may fail in a row before the run stops waiting (the jobs are left to
     /// run; a later run adopts them).
     pub give_up_after: Duration,
+    /// The `[remote]` table: the lab's remote cache.
+    pub remote: Option<crate::cache::remote::RemoteSettings>,
 }
 
 impl Default for Site {
@@ -46,6 +53,7 @@ impl Default for Site {
             max_array_size: 1001,
             poll_interval: Duration::from_secs(10),
             give_up_after: Duration::from_secs(1800),
+            remote: None,
         }
     }
 }
@@ -71,10 +79,17 @@ impl Site {
         let mut errors = Vec::new();
         for (key, item) in doc.iter() {
             let span = item.span().unwrap_or(0..0);
+            if key == "remote" {
+                match item.as_table_like() {
+                    Some(t) => site.remote = parse_remote(src, t, span, &mut errors),
+                    None => errors.push(src.error(span, "`remote` must be a table")),
+                }
+                continue;
+            }
             if key != "slurm" {
                 errors.push(
                     src.error(span, format!("unknown table `{key}` in a site profile"))
-                        .help("a site profile has one table, [slurm]"),
+                        .help("a site profile has the tables [slurm] and [remote]"),
                 );
                 continue;
             }
@@ -159,6 +174,44 @@ impl Site {
         out.extend(self.sbatch_flags.iter().cloned());
         out
     }
+}
+
+/// The `[remote]` table; `None` (with errors pushed) when it is wrong or has no `url`.
+fn parse_remote(
+    src: &Source,
+    t: &dyn toml_edit::TableLike,
+    span: std::ops::Range<usize>,
+    errors: &mut Vec<crate::diag::SourceError>,
+) -> Option<crate::cache::remote::RemoteSettings> {
+    let mut r = crate::cache::remote::RemoteSettings::new("");
+    let before = errors.len();
+    for (k, v) in t.iter() {
+        let at = v.span().unwrap_or(span.clone());
+        match (k, v.as_str(), v.as_bool()) {
+            ("url", Some(u), _) => r.url = u.to_string(),
+            ("read_only", _, Some(b)) => r.read_only = b,
+            ("timeout", Some(d), _) => match crate::units::parse_duration_ns(d) {
+                Ok(ns) if ns >= 100_000_000 => r.timeout = Duration::from_nanos(ns as u64),
+                Ok(_) => errors.push(src.error(at, "`timeout` must be at least \"100ms\"")),
+                Err(e) => errors.push(src.error(at, e)),
+            },
+            ("url", ..) => {
+                errors.push(src.error(at, "`url` must be a string such as \"https://host/cache\""))
+            }
+            ("read_only", ..) => errors.push(src.error(at, "`read_only` must be true or false")),
+            ("timeout", ..) => {
+                errors.push(src.error(at, "`timeout` must be a duration such as \"30s\""))
+            }
+            (other, ..) => errors.push(
+                src.error(at, format!("unknown setting `{other}` in [remote]"))
+                    .help("settings: url, read_only, timeout"),
+            ),
+        }
+    }
+    if r.url.is_empty() && errors.len() == before {
+        errors.push(src.error(span, "[remote] needs `url`"));
+    }
+    (errors.len() == before).then_some(r)
 }
 
 #[cfg(test)]

@@ -97,7 +97,9 @@ impl SynthGreensParams {
                         format!("model file {}{at}: {}", full.display(), e.message),
                     )
                 })?;
-                Ok((m, path.clone()))
+                // The file as found (not as written), like every local source's label: a bundle
+                // (`quakeline export`) packs the files that labels name.
+                Ok((m, full.display().to_string()))
             }
             Table::Rows(rows) => {
                 let rows = rows
