@@ -14,6 +14,8 @@ pub struct Nginx {
     child: Child,
     dir: tempfile::TempDir,
     pub port: u16,
+    /// With TLS: the certificate authority that signed the server's certificate (PEM).
+    pub ca: Option<PathBuf>,
 }
 
 fn nginx_binary() -> Option<PathBuf> {
@@ -31,6 +33,16 @@ pub fn free_port() -> u16 {
 impl Nginx {
     /// Starts one, or says why not (and fails under CI).
     pub fn start() -> Option<Nginx> {
+        Nginx::start_with(false)
+    }
+
+    /// Starts one serving HTTPS with a certificate for 127.0.0.1 signed by a throwaway CA
+    /// (`ca`), made here with openssl.
+    pub fn start_tls() -> Option<Nginx> {
+        Nginx::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Option<Nginx> {
         let Some(bin) = nginx_binary() else {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
@@ -45,6 +57,15 @@ impl Nginx {
             std::fs::create_dir_all(d.join(sub)).unwrap();
         }
         let root = running_as_root();
+        let ca = tls.then(|| make_certificates(d));
+        let ssl = if tls {
+            format!(
+                "ssl;\n    ssl_certificate {d}/server.pem;\n    ssl_certificate_key {d}/server.key;",
+                d = d.display()
+            )
+        } else {
+            ";".to_string()
+        };
         for _ in 0..5 {
             let port = free_port();
             let conf = format!(
@@ -58,7 +79,7 @@ http {{
   client_body_temp_path {d}/tmp;
   client_max_body_size 0;
   server {{
-    listen 127.0.0.1:{port};
+    listen 127.0.0.1:{port} {ssl}
     root {d}/data;
     location /cache/ {{
       dav_methods PUT DELETE MKCOL MOVE;
@@ -91,7 +112,12 @@ http {{
                     break; // port taken or bad config: try another port
                 }
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some(Nginx { child, dir, port });
+                    return Some(Nginx {
+                        child,
+                        dir,
+                        port,
+                        ca,
+                    });
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -105,7 +131,8 @@ http {{
     }
 
     pub fn url(&self, location: &str) -> String {
-        format!("http://127.0.0.1:{}/{location}", self.port)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}/{location}", self.port)
     }
 
     /// The folder nginx serves `location` from.
@@ -164,4 +191,71 @@ fn running_as_root() -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
+}
+
+/// A CA and a server certificate for IP 127.0.0.1 signed by it, in `d`; returns the CA's PEM.
+fn make_certificates(d: &std::path::Path) -> PathBuf {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .expect("openssl (Debian's openssl package) makes the test certificates");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ext = d.join("server.ext");
+    std::fs::write(
+        &ext,
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=quakeline test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    d.join("ca.pem")
 }

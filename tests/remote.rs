@@ -253,3 +253,38 @@ fn read_only_never_writes_and_a_site_profile_gives_the_default() {
     );
     assert!(r.stderr.contains("bad.toml:3"), "{r:?}");
 }
+
+#[test]
+fn https_uses_the_platform_trust_store_and_refuses_an_unknown_authority() {
+    let Some(server) = Nginx::start_tls() else {
+        return;
+    };
+    let url = server.url("cache/tls");
+    let ca = server.ca.clone().unwrap();
+    let env = Env::new();
+    let p = env.write("small.toml", &small());
+    // The lab's CA in the trust store (SSL_CERT_FILE is how OpenSSL-style stores are pointed
+    // elsewhere; rustls-platform-verifier reads it on Linux).
+    let r: Run = env
+        .cmd(&["run", p.to_str().unwrap(), "--remote", &url, "--push"])
+        .env("SSL_CERT_FILE", &ca)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(lines(&r.stdout, "pushed").len(), 3, "{r:?}");
+    assert!(!r.stderr.contains("warning"), "{r:?}");
+    // Without it the server's certificate is not trusted: nothing is sent, work stays local.
+    let other = Env::new();
+    let p = other.write("small.toml", &small());
+    let r: Run = other
+        .cmd(&["run", p.to_str().unwrap(), "--remote", &url])
+        .env("SSL_CERT_FILE", other.path().join("no-such-file.pem"))
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(lines(&r.stdout, "ran").len(), 3, "{r:?}");
+    assert!(r.stderr.contains("is unavailable"), "{r:?}");
+    assert!(r.stderr.to_lowercase().contains("certificate"), "{r:?}");
+}
