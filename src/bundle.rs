@@ -286,7 +286,7 @@ pub fn collect(
     if !missing.is_empty() {
         return Err(BundleError::Usage(
             format!(
-                "{} stage output(s) asked for are not in the cache {}: {}",
+                "{} stage output(s) asked for are not in the cache ({}): {}",
                 missing.len(),
                 session.cache.root().display(),
                 missing.join(", ")
