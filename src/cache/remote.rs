@@ -320,7 +320,8 @@ impl Remote {
         if !(200..300).contains(&s) {
             return Err(self.mark(format!("PUT {part}: HTTP {s}")));
         }
-        let mv = Method::from_bytes(b"MOVE").unwrap_or(Method::PUT);
+        let mv = Method::from_bytes(b"MOVE")
+            .map_err(|e| RemoteError::Unavailable(format!("MOVE: {e}")))?;
         let r = self.call(
             mv,
             &part,

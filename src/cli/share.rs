@@ -47,10 +47,8 @@ impl RemoteArgs {
         };
         let mut settings = match &self.remote {
             Some(url) => {
-                let mut s = from_profile()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_else(|| RemoteSettings::new(url));
+                // The profile's read_only and timeout still apply to another URL.
+                let mut s = from_profile()?.unwrap_or_else(|| RemoteSettings::new(url));
                 s.url = url.clone();
                 s
             }
