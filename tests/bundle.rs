@@ -186,9 +186,42 @@ fn manifest(at: &str, extra: &str) -> Vec<u8> {
 }
 
 fn write_bundle(path: &Path, members: Vec<Raw>) {
-    let file = std::fs::File::create(path).unwrap();
-    let enc = zstd::stream::write::Encoder::new(file, 1).unwrap();
-    let mut tar = tar::Builder::new(enc);
+    std::fs::write(
+        path,
+        zstd::encode_all(tar_bytes(members).as_slice(), 1).unwrap(),
+    )
+    .unwrap();
+}
+
+/// A valid bundle's tar stream (uncompressed): manifest, pipeline file, one entry. The fuzzer's
+/// seed (`tests/fuzz.rs`).
+pub(crate) fn seed_tar() -> Vec<u8> {
+    let data = b"entry data";
+    // The key is BLAKE3 over the compact JSON of the key fields (src/cache/key.rs).
+    let fields = r#"{"schema":1,"kind":"filter","version":1,"params":{},"inputs":{},"seed":null,"content":[]}"#;
+    let key = blake3::hash(fields.as_bytes()).to_hex().to_string();
+    let entry = format!(
+        r#"{{"format":1,"key":"{key}","blake3":"{d}","size":{n},"pipeline":"x","stage":"s","kind":"filter","created":"","fields":{fields}}}"#,
+        d = digest(data),
+        n = data.len()
+    );
+    let extra = format!(
+        r#",{{"name":"entries/{key}.json","blake3":"{}","size":{},"role":"entry_manifest","key":"{key}","stage":"s"}},{{"name":"entries/{key}.h5","blake3":"{}","size":{},"role":"entry_data","key":"{key}"}}"#,
+        digest(entry.as_bytes()),
+        entry.len(),
+        digest(data),
+        data.len()
+    );
+    tar_bytes(vec![
+        raw("quakeline-bundle.json", &manifest("sub/p.toml", &extra)),
+        pipeline_member(),
+        raw(&format!("entries/{key}.json"), entry.as_bytes()),
+        raw(&format!("entries/{key}.h5"), data),
+    ])
+}
+
+fn tar_bytes(members: Vec<Raw>) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
     for m in members {
         let mut h = tar::Header::new_old();
         let name = &mut h.as_old_mut().name;
@@ -207,7 +240,7 @@ fn write_bundle(path: &Path, members: Vec<Raw>) {
         };
         tar.append(&h, data).unwrap();
     }
-    tar.into_inner().unwrap().finish().unwrap();
+    tar.into_inner().unwrap()
 }
 
 /// Imports `members` as a bundle into an empty directory; returns the run and the directory.
@@ -400,4 +433,15 @@ fn import_refuses_an_entry_whose_manifest_does_not_hash_to_its_key() {
         ],
         "hash to",
     );
+}
+
+#[test]
+fn the_fuzzer_seed_is_a_bundle_that_imports_with_its_entry() {
+    let env = Env::new();
+    let bundle = env.path().join("seed.qlb");
+    std::fs::write(&bundle, zstd::encode_all(seed_tar().as_slice(), 1).unwrap()).unwrap();
+    let r = env.run(&["import", bundle.to_str().unwrap(), "into"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(lines(&r.stdout, "entry").len(), 1, "{r:?}");
+    assert!(env.path().join("into/sub/p.toml").is_file());
 }

@@ -315,6 +315,26 @@ fn readers(runs: usize) {
             );
         },
     );
+    // Bundles come from other labs: mutations of a valid bundle's tar stream (compressed again,
+    // as a bundle is) are imported; whatever the outcome, nothing may appear outside the import
+    // directory and its cache.
+    let seed = std::env::temp_dir().join(format!("quakeline-fuzz-seed-{}.tar", std::process::id()));
+    std::fs::write(&seed, crate::bundle::seed_tar()).unwrap();
+    fuzz("bundle", std::slice::from_ref(&seed), runs, |b| {
+        let scratch = tempfile::tempdir().unwrap();
+        let file = scratch.path().join("b.qlb");
+        std::fs::write(&file, zstd::encode_all(b, 1).unwrap()).unwrap();
+        let cache = quakeline::cache::Cache::new(scratch.path().join("cache"));
+        let _ = quakeline::bundle::import(&file, &scratch.path().join("into"), &cache);
+        for e in std::fs::read_dir(scratch.path()).unwrap().flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            assert!(
+                ["b.qlb", "into", "cache"].contains(&n.as_str()),
+                "wrote {n}"
+            );
+        }
+    });
+    let _ = std::fs::remove_file(&seed);
     // FMNet event files are HDF5, read by the C library from a file: each input is written to a
     // scratch file of its own, on a thread of its own (the library can loop forever: see
     // `a_damaged_global_heap_is_refused_before_hdf5_loops_on_it` below).
