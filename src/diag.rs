@@ -118,9 +118,22 @@ impl Diagnostic for SourceError {
 
 /// Several errors found in one pass, reported together so a user fixes them in one edit.
 #[derive(Debug, thiserror::Error)]
-#[error("{} error(s) in the pipeline", errors.len())]
+#[error("{} errors in {}", errors.len(), files(errors))]
 pub struct SourceErrors {
     pub errors: Vec<SourceError>,
+}
+
+/// The files (or `--set` arguments) the errors point into, in order of first mention: a site
+/// profile's errors are not "in the pipeline".
+fn files(errors: &[SourceError]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for e in errors {
+        let n = e.src.name();
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    names.join(", ")
 }
 
 impl SourceErrors {

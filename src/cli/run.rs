@@ -86,8 +86,26 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
                 crate::stdout::outln!("{line}")
             }
         };
-        if let Err(e) = session.pull(r, say) {
-            share::degrade(e, r, "computing locally")?;
+        let start = std::time::Instant::now();
+        match session.pull(r, say) {
+            Ok(p) if p.fetched + p.corrupt > 0 && !a.quiet => eprintln!(
+                "remote cache {}: fetched {} entr{} ({:.1} MB) in {:.2} s{}",
+                r.url(),
+                p.fetched,
+                if p.fetched == 1 { "y" } else { "ies" },
+                p.bytes as f64 / 1e6,
+                start.elapsed().as_secs_f64(),
+                if p.corrupt > 0 {
+                    format!(
+                        "; {} failed verification and will be computed here",
+                        p.corrupt
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            Ok(_) => {}
+            Err(e) => share::degrade(e, r, "computing locally")?,
         }
     }
     let opts = RunOptions {
