@@ -474,8 +474,6 @@ impl Read for Hashing<'_> {
 /// What an import laid out.
 pub struct Imported {
     pub manifest: BundleManifest,
-    /// Where the pipeline file is now.
-    pub pipeline: PathBuf,
     /// Files laid out (relative paths), and those already there with the same content.
     pub written: Vec<String>,
     pub unchanged: Vec<String>,
@@ -821,7 +819,6 @@ fn import_into(
         installed.push((stage, em.key.clone()));
     }
     Ok(Imported {
-        pipeline: dir.join(safe_path(&manifest.pipeline)?),
         manifest,
         written,
         unchanged,
