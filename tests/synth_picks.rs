@@ -206,3 +206,58 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn on_demand_sets_equal_stored_ones_bit_for_bit_and_train_a_picker_batch_by_batch() {
+    let env = Env::new();
+    let common = "count = 16\nsamples = 1000\np_at_s = 2.0\nbandpass_hz = [1.0, 45.0]\n";
+    let text = format!(
+        "{}\n[stage.stored]\nkind = \"synth.picks\"\ninputs = {{ bank = \"bank\", noise = \"real\" }}\n{common}materialize = true\n\n\
+         [stage.raw]\nkind = \"synth.picks\"\ninputs = {{ bank = \"bank\", noise = \"real\" }}\ncount = 16\nsamples = 1000\np_at_s = 2.0\nmaterialize = true\n\n\
+         [stage.filtered]\nkind = \"filter\"\ninput = \"raw\"\ntype = \"bandpass\"\ncorners_hz = [1.0, 45.0]\n\n\
+         [stage.split]\nkind = \"split.waveforms\"\ninput = \"synth\"\nby = \"random\"\nfractions = [0.75, 0.25]\n\n\
+         [stage.many]\nkind = \"synth.picks\"\ninputs = {{ bank = \"bank\", noise = \"real\" }}\ncount = 1600\nsamples = 1000\np_at_s = 2.0\nbandpass_hz = [1.0, 45.0]\n\n\
+         [stage.train]\nkind = \"train\"\nmodel = \"phasenet\"\ninput = \"split\"\nwindow = 400\nbatch = 4\nepochs = 1\n",
+        pipeline(&format!(
+            "inputs = {{ bank = \"bank\", noise = \"real\" }}\n{common}"
+        ))
+    );
+    let p = env.write("od.toml", &text);
+    let r = env.run(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let read = |stage: &str| waveform_set::read(&env.entry(&p, stage), stage).unwrap();
+    let bits = |s: &WaveformSet| s.waveforms.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let (on_demand, stored) = (read("synth"), read("stored"));
+    assert_eq!(on_demand.len(), 16);
+    assert_eq!(bits(&on_demand), bits(&stored));
+    assert_eq!(on_demand.traces, stored.traces);
+    // `bandpass_hz` is the `filter` stage's band-pass, sample for sample.
+    assert_eq!(bits(&on_demand), bits(&read("filtered")));
+    // The on-demand entry holds the recipe, not the traces; split.waveforms keeps it so.
+    for stage in ["synth", "split"] {
+        let f = env.entry(&p, stage);
+        assert!(
+            f.link_exists("recipe") && !f.link_exists("waveforms"),
+            "{stage}"
+        );
+    }
+    let split = read("split");
+    assert_eq!(bits(&split), bits(&on_demand));
+    let count = |s: &str| split.traces.iter().filter(|t| t.split == s).count();
+    assert_eq!((count("train"), count("dev")), (12, 4));
+    // The entry does not grow with the traces' samples: 1,600 more traces add their columns
+    // (about 130 bytes each), not 12,000 bytes of float32 samples each.
+    let size = |stage: &str| std::fs::metadata(env.entry_path(&p, stage)).unwrap().len();
+    let per_trace = (size("many") - size("synth")) as f64 / 1584.0;
+    assert!(
+        per_trace < 400.0,
+        "an on-demand trace costs {per_trace} bytes"
+    );
+    // The picker trained from the on-demand set (generated batch by batch).
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("ran") && l.contains(" train ")),
+        "{r:?}"
+    );
+}

@@ -15,7 +15,7 @@
 //! | labelled windows      | [`LABELLED_WINDOWS`]      | [`windows`]                    | `label.precursor` |
 //! | Green's-function bank | [`GREENS_BANK`]           | [`greens_bank`]                | `synth.greens` |
 //! | FMNet training set    | [`FMNET_SET`]             | [`fmnet_set`]                  | `synth.fmnet` |
-//! | labelled waveform set | [`WAVEFORM_SET`]          | [`waveform_set`]               | `fetch.waveforms`, `synth.picks`, `filter`, `split.waveforms`, `select.waveforms` |
+//! | labelled waveform set | [`WAVEFORM_SET`]          | [`waveform_set`] (on demand: [`picks_recipe`]) | `fetch.waveforms`, `synth.picks`, `filter`, `split.waveforms`, `select.waveforms` |
 //! | trained model         | [`TRAINED_MODEL`]         | [`trained`], pickers: [`crate::models::picker`] | `train`, `import.weights` |
 //! | classifier evaluation | [`CLASSIFIER_EVALUATION`] | `evaluate.classifier`'s doc    | `evaluate.classifier` |
 //! | focal evaluation      | [`FOCAL_EVALUATION`]      | `evaluate.focal`'s doc         | `evaluate.focal` |
@@ -30,6 +30,7 @@ use crate::stage::DataKind;
 
 pub mod fmnet_set;
 pub mod greens_bank;
+pub mod picks_recipe;
 pub mod trained;
 pub mod waveform_set;
 pub mod windows;

@@ -128,9 +128,16 @@ fn strings(v: impl Iterator<Item = String>) -> anyhow::Result<Vec<VarLenUnicode>
 /// Writes the layout of the module doc.
 pub fn write(g: &hdf5::Group, set: &WaveformSet) -> anyhow::Result<()> {
     anyhow::ensure!(!set.is_empty(), "the waveform set is empty");
-    let n = set.len();
+    h5::write_array(g, "waveforms", &[set.len(), 3, set.samples], &set.waveforms)?;
+    write_columns(g, set)
+}
+
+/// Writes every per-trace column and the set's attributes, not `waveforms` (an on-demand set
+/// stores a recipe instead, [`super::picks_recipe`]).
+pub fn write_columns(g: &hdf5::Group, set: &WaveformSet) -> anyhow::Result<()> {
+    anyhow::ensure!(!set.traces.is_empty(), "the waveform set is empty");
+    let n = set.traces.len();
     let t = &set.traces;
-    h5::write_array(g, "waveforms", &[n, 3, set.samples], &set.waveforms)?;
     let present: Vec<u8> = t.iter().flat_map(|t| t.present.map(u8::from)).collect();
     h5::write_array(g, "components", &[n, 3], &present)?;
     let col = |f: fn(&Trace) -> f64| t.iter().map(f).collect::<Vec<f64>>();
@@ -152,10 +159,90 @@ pub fn write(g: &hdf5::Group, set: &WaveformSet) -> anyhow::Result<()> {
 /// Reads a set written by [`write`]; `stage` names the reading stage in errors.
 /// Whether `g` holds a labelled waveform set (for stages that read several kinds, `filter`).
 pub fn is(g: &hdf5::Group) -> bool {
-    g.attr("component_order").is_ok() && g.link_exists("waveforms")
+    g.attr("component_order").is_ok() && (g.link_exists("waveforms") || super::picks_recipe::is(g))
 }
 
+/// Read access to the traces of a set, stored or generated on demand: what a training loop
+/// needs, without holding an on-demand set's waveforms in memory.
+pub trait Traces: Sync {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn samples(&self) -> usize;
+    fn sampling_rate_hz(&self) -> f64;
+    fn meta(&self, i: usize) -> &Trace;
+    /// `[3, samples]` Z, N, E of trace `i`.
+    fn data(&self, i: usize) -> std::borrow::Cow<'_, [f32]>;
+}
+
+impl Traces for WaveformSet {
+    fn len(&self) -> usize {
+        self.traces.len()
+    }
+    fn samples(&self) -> usize {
+        self.samples
+    }
+    fn sampling_rate_hz(&self) -> f64 {
+        self.sampling_rate_hz
+    }
+    fn meta(&self, i: usize) -> &Trace {
+        &self.traces[i]
+    }
+    fn data(&self, i: usize) -> std::borrow::Cow<'_, [f32]> {
+        std::borrow::Cow::Borrowed(self.trace(i))
+    }
+}
+
+/// An on-demand set: its columns in memory, each trace generated when asked for.
+pub struct OnDemand {
+    /// The columns; `waveforms` stays empty.
+    pub columns: WaveformSet,
+    pub recipe: super::picks_recipe::Recipe,
+}
+
+impl Traces for OnDemand {
+    fn len(&self) -> usize {
+        self.columns.traces.len()
+    }
+    fn samples(&self) -> usize {
+        self.columns.samples
+    }
+    fn sampling_rate_hz(&self) -> f64 {
+        self.columns.sampling_rate_hz
+    }
+    fn meta(&self, i: usize) -> &Trace {
+        &self.columns.traces[i]
+    }
+    fn data(&self, i: usize) -> std::borrow::Cow<'_, [f32]> {
+        std::borrow::Cow::Owned(self.recipe.trace(i))
+    }
+}
+
+/// Opens the set of `g` for reading trace by trace: an on-demand set stays on demand, a stored
+/// one is read whole.
+pub fn open(g: &hdf5::Group, stage: &str) -> anyhow::Result<Box<dyn Traces>> {
+    if super::picks_recipe::is(g) {
+        let columns = read_columns(g, stage)?;
+        let recipe = super::picks_recipe::read(g, &format!("the input of `{stage}`"))?;
+        Ok(Box::new(OnDemand { columns, recipe }))
+    } else {
+        Ok(Box::new(read(g, stage)?))
+    }
+}
+
+/// Reads a whole set; an on-demand set ([`super::picks_recipe`]) is generated here, in parallel.
 pub fn read(g: &hdf5::Group, stage: &str) -> anyhow::Result<WaveformSet> {
+    if super::picks_recipe::is(g) {
+        let mut set = read_columns(g, stage)?;
+        let recipe = super::picks_recipe::read(g, &format!("the input of `{stage}`"))?;
+        use rayon::prelude::*;
+        set.waveforms = (0..set.traces.len())
+            .into_par_iter()
+            .flat_map_iter(|i| recipe.trace(i))
+            .collect();
+        return Ok(set);
+    }
     let not_set = |e: hdf5::Error| {
         anyhow::anyhow!(
             "the input of `{stage}` is not a labelled waveform set (dataset `waveforms` [n, 3, samples] and its picks, as fetch.waveforms writes): {e}"
@@ -164,6 +251,29 @@ pub fn read(g: &hdf5::Group, stage: &str) -> anyhow::Result<WaveformSet> {
     let (waveforms, shape) = h5::read_array::<f32>(g, "waveforms").map_err(not_set)?;
     let [n, 3, samples] = shape[..] else {
         anyhow::bail!("`{stage}`: dataset `waveforms` has shape {shape:?}, not [n, 3, samples]");
+    };
+    let mut set = columns(g, stage, n, samples)?;
+    set.waveforms = waveforms;
+    Ok(set)
+}
+
+/// The columns of an on-demand set (`waveforms` empty; `samples` from its recipe).
+pub fn read_columns(g: &hdf5::Group, stage: &str) -> anyhow::Result<WaveformSet> {
+    let bad = |e: hdf5::Error| anyhow::anyhow!("the input of `{stage}`: on-demand set: {e}");
+    let n = g.dataset("p_sample").map_err(bad)?.size();
+    let samples = g
+        .group(super::picks_recipe::GROUP)
+        .and_then(|r| h5::read_attr::<u64>(&r, "samples"))
+        .map_err(bad)? as usize;
+    columns(g, stage, n, samples)
+}
+
+/// Every column of a set of `n` traces of `samples` samples, `waveforms` left empty.
+fn columns(g: &hdf5::Group, stage: &str, n: usize, samples: usize) -> anyhow::Result<WaveformSet> {
+    let not_set = |e: hdf5::Error| {
+        anyhow::anyhow!(
+            "the input of `{stage}` is not a labelled waveform set (dataset `waveforms` [n, 3, samples] and its picks, as fetch.waveforms writes): {e}"
+        )
     };
     fn column<T: hdf5::H5Type>(
         g: &hdf5::Group,
@@ -232,7 +342,7 @@ pub fn read(g: &hdf5::Group, stage: &str) -> anyhow::Result<WaveformSet> {
     Ok(WaveformSet {
         sampling_rate_hz: h5::read_attr(g, "sampling_rate_hz").map_err(not_set)?,
         samples,
-        waveforms,
+        waveforms: Vec::new(),
         traces,
     })
 }

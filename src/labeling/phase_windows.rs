@@ -30,7 +30,7 @@
 //! Every random draw comes from a generator seeded by `(seed, epoch, index)`, so an example is
 //! the same whatever the batch order, thread count or the examples drawn before it.
 
-use crate::data::waveform_set::WaveformSet;
+use crate::data::waveform_set::Traces;
 use crate::rng::Rng;
 
 /// Shape of the P and S label curves.
@@ -199,21 +199,21 @@ pub fn normalised_window(data: &[f32], n: usize, start: usize, w: usize) -> Vec<
 }
 
 /// Example `index` of `set` for `epoch`: window, augmentation, normalisation and labels.
-pub fn example(
-    set: &WaveformSet,
+pub fn example<T: Traces + ?Sized>(
+    set: &T,
     index: usize,
     cfg: &WindowConfig,
     seed: u64,
     epoch: u64,
 ) -> Result<Example, String> {
-    let t = &set.traces[index];
-    let n = set.samples;
+    let t = set.meta(index);
+    let n = set.samples();
     let starts = allowed_starts(cfg, n, t.p_sample, t.s_sample)
         .map_err(|e| format!("trace `{}`: {e}", t.name))?;
     let mut rng = Rng::new(seed, &format!("phase-window/{epoch}/{index}"));
     let start = starts[rng.below(starts.len() as u64) as usize];
     let w = cfg.samples;
-    let data = set.trace(index);
+    let data = set.data(index);
     let mut x: Vec<f64> = (0..3)
         .flat_map(|c| {
             data[c * n + start..c * n + start + w]
@@ -282,6 +282,7 @@ pub fn example(
 mod tests {
     use super::*;
     use crate::data::waveform_set::Trace;
+    use crate::data::waveform_set::WaveformSet;
 
     /// Hand-computed: a P at sample 10.5 with σ = 2, truncation ±3 → P = exp(−0.25/8) at 10 and
     /// 11, exp(−2.25/8) at 9 and 12, exp(−6.25/8) at 8 and 13, 0 at 7 and 14 (|d| = 3.5 > 3).

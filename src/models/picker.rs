@@ -299,7 +299,7 @@ struct Fixed {
 }
 
 fn fixed(
-    set: &waveform_set::WaveformSet,
+    set: &dyn waveform_set::Traces,
     idx: &[usize],
     cfg: &WindowConfig,
     seed: u64,
@@ -314,8 +314,13 @@ fn fixed(
         y: Vec::new(),
         picks: Vec::new(),
     };
-    for &i in idx {
-        let e = phase_windows::example(set, i, &plain, seed, u64::MAX)?;
+    use rayon::prelude::*;
+    let examples: Vec<_> = idx
+        .par_iter()
+        .map(|&i| phase_windows::example(set, i, &plain, seed, u64::MAX))
+        .collect();
+    for e in examples {
+        let e = e?;
         f.x.extend(e.x);
         f.y.extend(e.y);
         f.picks.push([e.p, e.s]);
@@ -356,20 +361,18 @@ pub fn fit<M: Picker>(
 ) -> anyhow::Result<Fitted> {
     let p = PickerParams::from_params(ctx.params).map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let what = format!("the input of `{}` (model {})", ctx.stage_id, arch.name);
-    let set = waveform_set::read(ctx.input("input")?, ctx.stage_id)?;
-    let rate = set.sampling_rate_hz;
+    // Trace by trace: an on-demand set (synth.picks) is generated as batches ask for it.
+    let set = waveform_set::open(ctx.input("input")?, ctx.stage_id)?;
+    let rate = set.sampling_rate_hz();
     let wcfg = p.window_config(rate);
     anyhow::ensure!(
-        set.samples >= wcfg.samples,
+        set.samples() >= wcfg.samples,
         "{what}: traces of {} samples are shorter than the window of {} (`window`)",
-        set.samples,
+        set.samples(),
         wcfg.samples
     );
-    let of_split = |s: &str| -> Vec<usize> {
-        (0..set.len())
-            .filter(|&i| set.traces[i].split == s)
-            .collect()
-    };
+    let of_split =
+        |s: &str| -> Vec<usize> { (0..set.len()).filter(|&i| set.meta(i).split == s).collect() };
     let (train, dev) = (of_split("train"), of_split("dev"));
     anyhow::ensure!(
         !train.is_empty() && !dev.is_empty(),
@@ -421,12 +424,13 @@ pub fn fit<M: Picker>(
     // Every training trace must admit a window (long enough, a phase inside when required):
     // refused here, before any epoch, rather than after the last.
     for &i in &train {
-        let t = &set.traces[i];
-        phase_windows::allowed_starts(&wcfg, set.samples, t.p_sample, t.s_sample)
+        let t = set.meta(i);
+        phase_windows::allowed_starts(&wcfg, set.samples(), t.p_sample, t.s_sample)
             .map_err(|e| anyhow::anyhow!("{what}: trace `{}`: {e}", t.name))?;
     }
     let n = wcfg.samples;
-    let val = fixed(&set, &dev, &wcfg, cfg.seed).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+    let val =
+        fixed(set.as_ref(), &dev, &wcfg, cfg.seed).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
     let tol = 0.5 * rate;
     ctx.progress.set_length(cfg.steps(train.len()) as u64);
     let ad = device.clone().autodiff();
@@ -449,8 +453,14 @@ pub fn fit<M: Picker>(
         &format!("nn/{}/batches", arch.name),
         &mut |m, epoch, idx| {
             let (mut x, mut y, mut picks) = (Vec::new(), Vec::new(), Vec::new());
-            for &i in idx {
-                match phase_windows::example(&set, i, &wcfg, cfg.seed, epoch as u64) {
+            // In parallel (an on-demand trace is synthesised here), assembled in order.
+            use rayon::prelude::*;
+            let examples: Vec<_> = idx
+                .par_iter()
+                .map(|&i| phase_windows::example(set.as_ref(), i, &wcfg, cfg.seed, epoch as u64))
+                .collect();
+            for example in examples {
+                match example {
                     Ok(e) => {
                         x.extend(e.x);
                         y.extend(e.y);

@@ -9,6 +9,29 @@
 
 use super::butterworth::Section;
 
+/// Filters `x` in place, one run of finite samples at a time: NaN gaps stay NaN and are never
+/// bridged (a filter run across a gap would smear the NaN, or invent data, into its
+/// neighbours). Zero-phase (`sosfiltfilt` with SciPy's default padding) or causal (`sosfilt`).
+/// Returns how many runs were no longer than that padding (filtered, but with edge effects the
+/// padding could not absorb), for the stage to report.
+pub fn filter_finite_runs(sos: &[Section], x: &mut [f64], zero_phase: bool) -> u64 {
+    let padlen = default_padlen(sos);
+    let mut short = 0;
+    for run in super::segments::finite_runs(x) {
+        let seg = &x[run.clone()];
+        let out = if zero_phase {
+            if seg.len() <= padlen {
+                short += 1;
+            }
+            sosfiltfilt(sos, seg, padlen)
+        } else {
+            sosfilt(sos, seg)
+        };
+        x[run].copy_from_slice(&out);
+    }
+    short
+}
+
 /// Steady-state section states for a unit step input (`scipy.signal.sosfilt_zi`).
 pub fn sosfilt_zi(sos: &[Section]) -> Vec<[f64; 2]> {
     let mut scale = 1.0;

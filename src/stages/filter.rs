@@ -36,8 +36,7 @@ use crate::io::h5;
 use crate::params::ParamError;
 use crate::series::TimeSeries;
 use crate::signal::butterworth::{Band, butter_sos};
-use crate::signal::segments::finite_runs;
-use crate::signal::sos::{default_padlen, sosfilt, sosfiltfilt};
+use crate::signal::sos::filter_finite_runs;
 use crate::stage::{InputSpec, Outputs, RunCtx, StageInfo, StageKind};
 
 pub struct Filter;
@@ -119,19 +118,7 @@ impl StageKind for Filter {
         let mut short_segments = 0u64;
         // Filters one column in place, gap by gap.
         let mut filter = |sos: &[[f64; 6]], col: &mut [f64]| {
-            let padlen = default_padlen(sos);
-            for run in finite_runs(col) {
-                let seg = &col[run.clone()];
-                let out = if zero_phase {
-                    if seg.len() <= padlen {
-                        short_segments += 1;
-                    }
-                    sosfiltfilt(sos, seg, padlen)
-                } else {
-                    sosfilt(sos, seg)
-                };
-                col[run].copy_from_slice(&out);
-            }
+            short_segments += filter_finite_runs(sos, col, zero_phase);
         };
         let input = ctx.input("input")?;
         let sos = if waveform_set::is(input) {

@@ -13,6 +13,7 @@
 //! # Outputs
 //! The same set with its `split` column set to `train`, `dev` or `test`; attributes `train`,
 //! `dev`, `test` (trace counts) and `groups` (stations, networks or traces that were shuffled).
+//! An on-demand set (`synth.picks`) stays on demand: only its columns are read and written.
 //!
 //! # Parameters
 //! - `by`: `random` (trace by trace), `station` (network + station, whole stations per split),
@@ -35,7 +36,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::data::{self, waveform_set};
+use crate::data::{self, picks_recipe, waveform_set};
 use crate::io::h5;
 use crate::params::ParamError;
 use crate::rng::Rng;
@@ -112,7 +113,21 @@ impl StageKind for SplitWaveforms {
     }
 
     fn run(&self, ctx: &mut RunCtx<'_>, p: SplitWaveformsParams) -> anyhow::Result<()> {
-        let mut set = waveform_set::read(ctx.input("input")?, ctx.stage_id)?;
+        // Only the split column changes: an on-demand set stays on demand (its recipe is
+        // written again, no trace is generated).
+        let input = ctx.input("input")?;
+        let recipe = if picks_recipe::is(input) {
+            Some(picks_recipe::read(
+                input,
+                &format!("the input of `{}`", ctx.stage_id),
+            )?)
+        } else {
+            None
+        };
+        let mut set = match &recipe {
+            Some(_) => waveform_set::read_columns(input, ctx.stage_id)?,
+            None => waveform_set::read(input, ctx.stage_id)?,
+        };
         let wanted = p.fractions.as_ref().map_or(2, Vec::len);
         let groups = match p.fractions.as_deref() {
             None => {
@@ -186,7 +201,13 @@ impl StageKind for SplitWaveforms {
                 );
             }
         }
-        waveform_set::write(ctx.output, &set)?;
+        match &recipe {
+            Some(r) => {
+                waveform_set::write_columns(ctx.output, &set)?;
+                r.write(ctx.output)?;
+            }
+            None => waveform_set::write(ctx.output, &set)?,
+        }
         for name in SPLITS {
             h5::write_attr(ctx.output, name, count(name) as u64)?;
         }

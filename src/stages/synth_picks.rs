@@ -15,12 +15,20 @@
 //! # Outputs
 //! A labelled waveform set of `count` traces (`synth_0000000`, …; network `SY`, one station per
 //! trace; `distance_km`, `magnitude` filled), plus per-trace datasets `source_depth_km`,
-//! `azimuth_deg`, `strike_deg`, `dip_deg`, `rake_deg`, `snr_db`.
+//! `azimuth_deg`, `strike_deg`, `dip_deg`, `rake_deg`, `snr_db`. By default the set is **on
+//! demand**, like `synth.fmnet`: every column is stored, but instead of `waveforms` a recipe (the
+//! bank, the noise, the settings; [`crate::data::picks_recipe`]) from which readers generate
+//! trace `i` when they need it — `train` batch by batch, `split.waveforms` not at all, any other
+//! reader the whole set in memory. `materialize = true` stores the traces; both forms give the
+//! same samples, bit for bit.
 //!
 //! # Parameters
 //! `count`; `samples` (6000) and `p_at_s` (30: the paper's 60-s traces centred on P), which must
 //! fit in the bank's traces after P; `magnitudes` `[min, max]` with Gutenberg–Richter `b_value`;
-//! `stress_drop_mpa` (source duration); `snr_db` `[min, max]`; `noise_band_hz`.
+//! `stress_drop_mpa` (source duration); `snr_db` `[min, max]`; `noise_band_hz`; `bandpass_hz`
+//! (a zero-phase order-4 Butterworth band-pass on every trace, the same filter as `filter`'s, so
+//! that an on-demand set needs no `filter` stage, which would store every trace);
+//! `materialize`.
 //!
 //! # Cache key
 //! Parameters, the seed and the input keys. Trace `i` depends on `(seed, i)` only.
@@ -32,12 +40,12 @@
 //! doi:10.1046/j.1365-246X.2002.01610.x (fk). Brune (1970), JGR 75:4997; Hanks & Kanamori
 //! (1979), JGR 84:2348.
 
+use crate::data::picks_recipe::{NoiseSpec, Recipe};
 use crate::data::{self, greens_bank, waveform_set};
 use crate::io::h5;
 use crate::params::ParamError;
-use crate::signal::butterworth::{Band, butter_sos};
 use crate::stage::{InputSpec, Outputs, RunCtx, StageInfo, StageKind};
-use crate::synth::picks::{Generator, Noise, Settings, noise_segments};
+use crate::synth::picks::{Settings, noise_segments};
 
 pub struct SynthPicks;
 
@@ -60,6 +68,10 @@ crate::stage_params! {
         snr_db: Vec<f64> = FloatList { min_len: 2, max_len: 2, positive: false }, Default("[0.0, 40.0]");
         /// [low, high] Hz of the coloured noise used when no `noise` set is wired
         noise_band_hz: Vec<f64> = FloatList { min_len: 2, max_len: 2, positive: true }, Default("[1.0, 20.0]");
+        /// [low, high] Hz of a zero-phase Butterworth band-pass (order 4) applied to every trace, as `filter` would (Hong et al.: 1-45 Hz)
+        bandpass_hz: Option<Vec<f64>> = FloatList { min_len: 2, max_len: 2, positive: true }, Optional;
+        /// store every trace (true), or a recipe from which readers generate them on demand (false)
+        materialize: bool = Bool, Default("false");
     }
 }
 
@@ -67,9 +79,12 @@ impl StageKind for SynthPicks {
     type Params = SynthPicksParams;
     const INFO: StageInfo = StageInfo {
         kind: "synth.picks",
-        version: 1,
-        changelog: &["first version"],
-        summary: "synthetic local-earthquake 3-C seismograms from a Green's-function bank, P/S picks from the model, real or coloured noise",
+        version: 2,
+        changelog: &[
+            "first version",
+            "traces generated on demand by default (`materialize`), optional `bandpass_hz`",
+        ],
+        summary: "synthetic local-earthquake 3-C seismograms from a Green's-function bank, P/S picks from the model, real or coloured noise; generated on demand",
         inputs: &[
             InputSpec {
                 name: "bank",
@@ -108,6 +123,14 @@ impl StageKind for SynthPicks {
                 "the band must be [low, high]",
             ));
         }
+        if let Some(b) = &p.bandpass_hz
+            && b[0] >= b[1]
+        {
+            return Err(ParamError::new(
+                "bandpass_hz",
+                "the band must be [low, high]",
+            ));
+        }
         Ok(())
     }
 
@@ -126,13 +149,9 @@ impl StageKind for SynthPicks {
                 set.sampling_rate_hz
             );
             // Half a second before the P pick is left out (picks are not exact).
-            Noise::Real(noise_segments(&set, (0.5 * rate).round() as usize))
+            NoiseSpec::Real(noise_segments(&set, (0.5 * rate).round() as usize))
         } else {
-            let [lo, hi] = [p.noise_band_hz[0], p.noise_band_hz[1]];
-            Noise::Coloured(
-                butter_sos(4, Band::Bandpass(lo, hi), rate)
-                    .map_err(|e| anyhow::anyhow!("{e} ({})", here("noise_band_hz")))?,
-            )
+            NoiseSpec::Coloured([p.noise_band_hz[0], p.noise_band_hz[1]])
         };
         let settings = Settings {
             samples: p.samples,
@@ -142,18 +161,45 @@ impl StageKind for SynthPicks {
             snr_db: [p.snr_db[0], p.snr_db[1]],
             stress_drop_mpa: p.stress_drop_mpa,
         };
-        let generator = Generator::new(bank, &model, settings, noise, ctx.seed)
-            .map_err(|e| anyhow::anyhow!("{e} ({})", here("samples")))?;
+        let bandpass = p.bandpass_hz.as_ref().map(|b| [b[0], b[1]]);
+        let recipe = Recipe::new(bank, &model, settings, noise, bandpass, ctx.seed, p.count)
+            .map_err(|e| {
+                let at = if e.starts_with("band-pass") {
+                    "bandpass_hz"
+                } else if e.starts_with("noise band") {
+                    "noise_band_hz"
+                } else {
+                    "samples"
+                };
+                anyhow::anyhow!("{e} ({})", here(at))
+            })?;
+        let generator = recipe.generator();
         ctx.progress.set_length(p.count as u64);
-        ctx.progress.set_message("traces synthesised");
-        let mut set = waveform_set::WaveformSet::default();
+        ctx.progress.set_message(if p.materialize {
+            "traces synthesised"
+        } else {
+            "traces drawn"
+        });
+        let mut set = waveform_set::WaveformSet {
+            sampling_rate_hz: rate,
+            samples: p.samples,
+            ..Default::default()
+        };
         let mut extra: [Vec<f64>; 6] = std::array::from_fn(|_| Vec::with_capacity(p.count));
-        // In chunks, in parallel: trace i depends on (seed, i) alone.
+        // In chunks, in parallel: trace i depends on (seed, i) alone. On demand, only the
+        // sources and their picks are drawn here; readers generate the waveforms.
         for chunk in (0..p.count).collect::<Vec<_>>().chunks(1024) {
             use rayon::prelude::*;
-            let traces: Vec<_> = chunk.par_iter().map(|&i| generator.trace(i)).collect();
-            for (&i, t) in chunk.iter().zip(traces) {
-                let src = t.source;
+            let drawn: Vec<_> = chunk
+                .par_iter()
+                .map(|&i| {
+                    let src = generator.source(i);
+                    let (p_sample, s_sample) = generator.picks(&src);
+                    let data = p.materialize.then(|| recipe.trace(i));
+                    (src, p_sample, s_sample, data)
+                })
+                .collect();
+            for (&i, (src, p_sample, s_sample, data)) in chunk.iter().zip(drawn) {
                 let trace = waveform_set::Trace {
                     name: format!("synth_{i:07}"),
                     network: "SY".into(),
@@ -161,13 +207,15 @@ impl StageKind for SynthPicks {
                     channel: "HH".into(),
                     split: String::new(),
                     present: [true; 3],
-                    p_sample: t.p_sample,
-                    s_sample: t.s_sample,
+                    p_sample,
+                    s_sample,
                     distance_km: generator.distance_km(&src),
                     magnitude: src.magnitude,
                 };
-                set.push(&t.zne, trace, rate)
-                    .map_err(|e| anyhow::anyhow!(e))?;
+                match data {
+                    Some(d) => set.push(&d, trace, rate).map_err(|e| anyhow::anyhow!(e))?,
+                    None => set.traces.push(trace),
+                }
                 let m = src.mechanism;
                 for (v, x) in extra.iter_mut().zip([
                     generator.depth_km(&src),
@@ -182,7 +230,12 @@ impl StageKind for SynthPicks {
             }
             ctx.progress.inc(chunk.len() as u64);
         }
-        waveform_set::write(ctx.output, &set)?;
+        if p.materialize {
+            waveform_set::write(ctx.output, &set)?;
+        } else {
+            waveform_set::write_columns(ctx.output, &set)?;
+            recipe.write(ctx.output)?;
+        }
         for (name, v) in [
             "source_depth_km",
             "azimuth_deg",

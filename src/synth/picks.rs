@@ -167,6 +167,20 @@ impl Generator {
         1.0 / self.bank.settings.dt_s
     }
 
+    /// The parts it was made from (to store them: [`crate::data::picks_recipe`]).
+    pub fn bank(&self) -> &Bank {
+        &self.bank
+    }
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    pub fn noise(&self) -> &Noise {
+        &self.noise
+    }
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     pub fn distance_km(&self, src: &Source) -> f64 {
         self.bank.distances_km[src.distance]
     }
@@ -212,6 +226,31 @@ impl Generator {
         self.draw(&mut self.rng(i))
     }
 
+    /// Where `src`'s P arrival sits in the bank trace (fractional sample) and the shift that puts
+    /// it on output sample `p_at` (to the nearest bank sample).
+    fn placement(&self, src: &Source) -> (f64, i64) {
+        let dt = self.bank.settings.dt_s;
+        let (tp, _) = self.travel_times(src);
+        let t0 = self.bank.start_s[src.depth * self.bank.distances_km.len() + src.distance];
+        let p_bank = (tp - t0) / dt;
+        (p_bank, self.settings.p_at as i64 - p_bank.round() as i64)
+    }
+
+    /// The P and S picks (output samples) of `src`, without synthesising it; S is NaN when it
+    /// falls after the trace.
+    pub fn picks(&self, src: &Source) -> (f64, f64) {
+        let dt = self.bank.settings.dt_s;
+        let (p_bank, offset) = self.placement(src);
+        let (_, ts) = self.travel_times(src);
+        let t0 = self.bank.start_s[src.depth * self.bank.distances_km.len() + src.distance];
+        let s_pick = offset as f64 + (ts - t0) / dt;
+        let n = self.settings.samples as f64;
+        (
+            offset as f64 + p_bank,
+            if s_pick < n { s_pick } else { f64::NAN },
+        )
+    }
+
     /// The noise-free Z, R, T velocity of `src` on the output grid, and the P and S picks.
     pub fn signal(&self, src: &Source) -> ([Vec<f64>; 3], f64, f64) {
         let s = &self.bank.settings;
@@ -224,10 +263,7 @@ impl Generator {
         );
         // fk: 1e-20 cm per dyne·cm; M₀ in dyne·cm = N·m × 1e7.
         let scale = moment_nm(src.magnitude) * 1e7 * 1e-20;
-        let (tp, ts) = self.travel_times(src);
-        let t0 = self.bank.start_s[src.depth * self.bank.distances_km.len() + src.distance];
-        let p_bank = (tp - t0) / dt;
-        let offset = self.settings.p_at as i64 - p_bank.round() as i64;
+        let (_, offset) = self.placement(src);
         let mut zrt: [Vec<f64>; 3] = std::array::from_fn(|_| vec![0.0; n]);
         for (c, out) in zrt.iter_mut().enumerate() {
             let mut u = vec![0.0; s.npts];
@@ -249,9 +285,7 @@ impl Generator {
                 }
             }
         }
-        let p = offset as f64 + p_bank;
-        let s_pick = offset as f64 + (ts - t0) / dt;
-        let s_pick = if s_pick < n as f64 { s_pick } else { f64::NAN };
+        let (p, s_pick) = self.picks(src);
         (zrt, p, s_pick)
     }
 
