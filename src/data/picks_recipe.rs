@@ -22,7 +22,7 @@ use crate::greens::LayeredModel;
 use crate::io::h5;
 use crate::signal::butterworth::{Band, Section, butter_sos};
 use crate::signal::sos::filter_finite_runs;
-use crate::synth::picks::{Generator, Noise, Settings};
+use crate::synth::picks::{Generator, MIN_NOISE_SAMPLES, Noise, Settings};
 
 /// Name of the group.
 pub const GROUP: &str = "recipe";
@@ -183,6 +183,11 @@ pub fn read(g: &hdf5::Group, what: &str) -> anyhow::Result<Recipe> {
         let mut at = 0usize;
         for len in lengths {
             let len = len as usize;
+            if len < MIN_NOISE_SAMPLES {
+                return Err(bad(&format!(
+                    "a noise segment of {len} samples (at least {MIN_NOISE_SAMPLES})"
+                )));
+            }
             let end = at
                 .checked_add(3 * len)
                 .filter(|&e| e <= data.len())
