@@ -203,22 +203,51 @@ impl Session {
 
     /// Fetches from `remote` every needed entry the local cache lacks (each verified before it
     /// is committed) and marks it cached in the plans, so the executor does not compute it.
-    /// `say` gets one line per entry fetched or refused. Stops at the first failure that makes
-    /// the remote unavailable; what was fetched until then stays.
+    /// Up to `jobs` fetches run at once (a remote cache is latency-bound when entries are
+    /// small); `say` gets one line per entry fetched or refused, in dependency order. Stops at the
+    /// first failure that makes the remote unavailable or refuses the credentials; what was
+    /// fetched until then stays.
     pub fn pull(
         &mut self,
         remote: &Remote,
+        jobs: usize,
         mut say: impl FnMut(String),
     ) -> Result<Pulled, RemoteError> {
+        let wanted: Vec<(String, String)> = self
+            .units()
+            .into_iter()
+            .filter(|(_, _, m, i)| self.plans[*m].stages[*i].state != State::Cached)
+            .map(|(label, key, _, _)| (label, key))
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let results: Vec<std::sync::Mutex<Option<Result<Fetched, RemoteError>>>> =
+            wanted.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        let cache = &self.cache;
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.clamp(1, wanted.len().max(1)) {
+                scope.spawn(|| {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    while !stop.load(SeqCst) {
+                        let k = next.fetch_add(1, SeqCst);
+                        let Some((_, key)) = wanted.get(k) else { break };
+                        let r = remote.fetch(cache, key);
+                        if r.is_err() {
+                            stop.store(true, SeqCst);
+                        }
+                        if let Ok(mut slot) = results[k].lock() {
+                            *slot = Some(r);
+                        }
+                    }
+                });
+            }
+        });
         let mut fetched = std::collections::BTreeSet::new();
         let mut out = Pulled::default();
         let mut result = Ok(());
-        for (label, key, m, i) in self.units() {
-            if self.plans[m].stages[i].state == State::Cached {
-                continue;
-            }
-            match remote.fetch(&self.cache, &key) {
-                Ok(Fetched::Entry(e)) => {
+        for ((label, key), slot) in wanted.into_iter().zip(results) {
+            match slot.into_inner().ok().flatten() {
+                Some(Ok(Fetched::Entry(e))) => {
                     say(format!(
                         "fetched  {label}  {:.1} MB  {}",
                         e.manifest.size as f64 / 1e6,
@@ -228,17 +257,18 @@ impl Session {
                     out.bytes += e.manifest.size;
                     fetched.insert(key);
                 }
-                Ok(Fetched::Absent) => {}
-                Ok(Fetched::Corrupt(why)) => {
+                Some(Ok(Fetched::Absent)) | None => {}
+                Some(Ok(Fetched::Corrupt(why))) => {
                     say(format!(
                         "warning: the remote entry of `{label}` ({}) failed verification: {why}; computing it here",
                         &key[..12]
                     ));
                     out.corrupt += 1;
                 }
-                Err(e) => {
-                    result = Err(e);
-                    break;
+                Some(Err(e)) => {
+                    if result.is_ok() {
+                        result = Err(e);
+                    }
                 }
             }
         }

@@ -77,6 +77,9 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     if cleaned > 0 && !a.quiet {
         eprintln!("note: removed {cleaned} temp file(s) left by interrupted runs");
     }
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if let Some(r) = &remote {
         let quiet = a.quiet;
         let say = |line: String| {
@@ -87,7 +90,8 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
             }
         };
         let start = std::time::Instant::now();
-        match session.pull(r, say) {
+        // Fetches wait on the network, not the CPU: at least 4 at once.
+        match session.pull(r, jobs.max(4), say) {
             Ok(p) if p.fetched + p.corrupt > 0 && !a.quiet => eprintln!(
                 "remote cache {}: fetched {} entr{} ({:.1} MB) in {:.2} s{}",
                 r.url(),
@@ -109,9 +113,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
         }
     }
     let opts = RunOptions {
-        jobs: a
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        jobs,
         quiet: a.quiet,
         results_root: a.results.clone(),
         fail_fast: a.fail_fast,
