@@ -30,7 +30,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{Cache, Lookup, Manifest};
+use crate::cache::{Cache, HashingReader, Lookup, Manifest};
 use crate::session::Session;
 
 /// Version of the bundle format.
@@ -404,7 +404,7 @@ pub fn write(contents: &Contents, out: &Path) -> Result<u64, BundleError> {
         for m in &manifest.members {
             let src = by_name[&m.name];
             let mut f = File::open(src).map_err(io("read", src))?;
-            let mut hashing = Hashing::new(&mut f);
+            let mut hashing = HashingReader::new(&mut f);
             append(&mut tar, &m.name, &mut hashing, m.size, src)?;
             let (digest, n) = hashing.finish();
             if digest != m.blake3 || n != m.size {
@@ -440,35 +440,6 @@ fn append<W: Write>(
     h.set_mtime(0);
     tar.append_data(&mut h, name, data.take(size))
         .map_err(io("pack", src))
-}
-
-/// A reader that hashes what passes through.
-struct Hashing<'a> {
-    inner: &'a mut dyn Read,
-    hasher: blake3::Hasher,
-    n: u64,
-}
-
-impl<'a> Hashing<'a> {
-    fn new(inner: &'a mut dyn Read) -> Self {
-        Hashing {
-            inner,
-            hasher: blake3::Hasher::new(),
-            n: 0,
-        }
-    }
-    fn finish(self) -> (String, u64) {
-        (self.hasher.finalize().to_hex().to_string(), self.n)
-    }
-}
-
-impl Read for Hashing<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.n += n as u64;
-        Ok(n)
-    }
 }
 
 /// What an import laid out.
@@ -720,8 +691,9 @@ fn import_into(
         }
         let path = staging.join(format!("{}", staged.len()));
         let mut out = File::create(&path).map_err(io("create", &path))?;
-        let mut hashing = Hashing::new(&mut e);
-        std::io::copy(&mut (&mut hashing).take(size), &mut out).map_err(io("extract", bundle))?;
+        let mut limited = (&mut e).take(size);
+        let mut hashing = HashingReader::new(&mut limited);
+        crate::cache::copy(&mut hashing, &mut out).map_err(io("extract", bundle))?;
         let (digest, got) = hashing.finish();
         if got != size {
             return Err(refused(format!("member `{raw}` is truncated")));

@@ -403,21 +403,11 @@ impl Cache {
         let path = pending.h5_path.clone();
         let (digest, size) = (|| {
             let mut out = File::create(&path)?;
-            let mut hasher = blake3::Hasher::new();
             let mut limited = data.take(manifest.size.saturating_add(1));
-            let mut buf = vec![0u8; 1 << 20];
-            let mut size = 0u64;
-            loop {
-                let n = limited.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                size += n as u64;
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n])?;
-            }
+            let mut hashing = HashingReader::new(&mut limited);
+            copy(&mut hashing, &mut out)?;
             out.sync_all()?;
-            Ok::<_, std::io::Error>((hasher.finalize().to_hex().to_string(), size))
+            Ok::<_, std::io::Error>(hashing.finish())
         })()
         .map_err(io("write", &path))?;
         if size != manifest.size {
@@ -549,19 +539,59 @@ fn file_stamp(meta: &fs::Metadata) -> String {
 
 /// BLAKE3 hex digest and size of a file.
 pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut hasher = blake3::Hasher::new();
     let mut file = File::open(path)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
+    let mut hashing = HashingReader::new(&mut file);
+    copy(&mut hashing, &mut std::io::sink())?;
+    Ok(hashing.finish())
+}
+
+/// A reader that hashes (BLAKE3) and counts what passes through it: a file being hashed, an
+/// entry arriving from a remote, a bundle member packed or unpacked.
+pub struct HashingReader<'a> {
+    inner: &'a mut dyn Read,
+    hasher: blake3::Hasher,
+    n: u64,
+}
+
+impl<'a> HashingReader<'a> {
+    pub fn new(inner: &'a mut dyn Read) -> Self {
+        HashingReader {
+            inner,
+            hasher: blake3::Hasher::new(),
+            n: 0,
         }
-        size += n as u64;
-        hasher.update(&buf[..n]);
     }
-    Ok((hasher.finalize().to_hex().to_string(), size))
+
+    /// Hex digest and byte count of what was read.
+    pub fn finish(self) -> (String, u64) {
+        (self.hasher.finalize().to_hex().to_string(), self.n)
+    }
+}
+
+impl Read for HashingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.n += n as u64;
+        Ok(n)
+    }
+}
+
+/// `std::io::copy` with a 1 MiB buffer: BLAKE3 hashes large updates several times faster than
+/// `copy`'s 8 KiB ones (its SIMD lanes take up to 16 KiB at a time).
+pub fn copy(from: &mut dyn Read, to: &mut dyn Write) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+        total += n as u64;
+    }
 }
 
 /// Writes `bytes` to a temp file in `tmp_dir`, fsyncs it and renames it onto `dest`.

@@ -243,11 +243,7 @@ pub fn read(g: &hdf5::Group, stage: &str) -> anyhow::Result<WaveformSet> {
             .collect();
         return Ok(set);
     }
-    let not_set = |e: hdf5::Error| {
-        anyhow::anyhow!(
-            "the input of `{stage}` is not a labelled waveform set (dataset `waveforms` [n, 3, samples] and its picks, as fetch.waveforms writes): {e}"
-        )
-    };
+    let not_set = not_a_set(stage);
     let (waveforms, shape) = h5::read_array::<f32>(g, "waveforms").map_err(not_set)?;
     let [n, 3, samples] = shape[..] else {
         anyhow::bail!("`{stage}`: dataset `waveforms` has shape {shape:?}, not [n, 3, samples]");
@@ -268,13 +264,18 @@ pub fn read_columns(g: &hdf5::Group, stage: &str) -> anyhow::Result<WaveformSet>
     columns(g, stage, n, samples)
 }
 
-/// Every column of a set of `n` traces of `samples` samples, `waveforms` left empty.
-fn columns(g: &hdf5::Group, stage: &str, n: usize, samples: usize) -> anyhow::Result<WaveformSet> {
-    let not_set = |e: hdf5::Error| {
+/// The error for a group that is not a labelled waveform set.
+fn not_a_set(stage: &str) -> impl Fn(hdf5::Error) -> anyhow::Error + Copy + '_ {
+    move |e| {
         anyhow::anyhow!(
             "the input of `{stage}` is not a labelled waveform set (dataset `waveforms` [n, 3, samples] and its picks, as fetch.waveforms writes): {e}"
         )
-    };
+    }
+}
+
+/// Every column of a set of `n` traces of `samples` samples, `waveforms` left empty.
+fn columns(g: &hdf5::Group, stage: &str, n: usize, samples: usize) -> anyhow::Result<WaveformSet> {
+    let not_set = not_a_set(stage);
     fn column<T: hdf5::H5Type>(
         g: &hdf5::Group,
         name: &str,
