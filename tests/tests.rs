@@ -52,6 +52,8 @@ mod sweep;
 mod workflow;
 // Labelled waveform sets (PhaseNet npz, SeisBench) for phase pickers, on real traces.
 mod waveforms;
+// The SeisBench set generator of the streaming test (shared with `benches/streaming.rs`).
+mod big_seisbench;
 // Bundles (`export`/`import`): a round trip between labs, and every bundle an import must refuse.
 mod bundle;
 // An nginx WebDAV server on 127.0.0.1 for the remote cache tests (and benches/share.rs).

@@ -619,3 +619,104 @@ fn split_by_trace_station_network_or_column_and_select_by_network() {
         r.stderr
     );
 }
+
+/// Runs `cmd` to its end and returns its exit code and peak resident memory in bytes (`wait4`
+/// on this child alone: other tests' processes do not count).
+// The child is reaped by `wait4` below, which `Child::wait` cannot replace (it gives no rusage).
+#[allow(clippy::zombie_processes)]
+fn peak_rss(mut cmd: std::process::Command, log: &Path) -> (i32, u64) {
+    let out = std::fs::File::create(log).unwrap();
+    let child = cmd
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .expect("start quakeline");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not waited for by anything else (`child` is never
+    // waited on; dropping it does not wait); `status` and `usage` are valid for writing.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, usage.ru_maxrss as u64 * 1024)
+}
+
+/// A SeisBench set several times larger than the memory the run may use passes through
+/// `fetch.waveforms` → `select.waveforms` → `split.waveforms` → `filter` a block at a time: the
+/// `quakeline run` process peaks far below the set's size (STEAD is 86 GB; the same code
+/// streams it), and the blocks change nothing — the filtered set equals the whole selected set
+/// filtered in memory, bit for bit.
+#[test]
+fn a_seisbench_set_larger_than_the_memory_budget_streams_through_the_stages() {
+    let env = Env::new();
+    let (n, samples) = (4800, 6000);
+    let sb = env.path().join("big");
+    crate::big_seisbench::write(&sb, n, samples);
+    let source_bytes = (n * 3 * samples * 4) as u64;
+    let text = format!(
+        "{}\n[stage.sel]\nkind = \"select.waveforms\"\ninput = \"w\"\nnetworks = [\"AA\"]\n\n[stage.s]\nkind = \"split.waveforms\"\ninput = \"sel\"\nby = \"station\"\nfractions = [0.6, 0.2, 0.2]\n\n[stage.f]\nkind = \"filter\"\ninput = \"s\"\ntype = \"bandpass\"\ncorners_hz = [1.0, 45.0]\n",
+        fetch("seisbench", &[&sb.join("*")], "")
+    );
+    let p = env.write("big.toml", &text);
+    let (code, peak) = peak_rss(
+        env.cmd(&["run", p.to_str().unwrap()]),
+        &env.path().join("run.log"),
+    );
+    let log = std::fs::read_to_string(env.path().join("run.log")).unwrap();
+    assert_eq!(code, 0, "{log}");
+    eprintln!(
+        "streamed a {:.0} MB SeisBench set through 4 stages at a peak of {:.0} MB resident",
+        source_bytes as f64 / 1e6,
+        peak as f64 / 1e6
+    );
+    assert!(
+        peak < source_bytes / 2,
+        "peak resident memory {peak} bytes for a set of {source_bytes}: not streaming"
+    );
+    // Blocks change nothing: the selected set filtered whole, in memory, is the output.
+    let sel = waveform_set::read(&env.entry(&p, "sel"), "sel").unwrap();
+    assert_eq!(sel.len(), n / 2);
+    assert!(sel.traces.iter().all(|t| t.network == "AA"));
+    let split = waveform_set::read(&env.entry(&p, "s"), "s").unwrap();
+    assert_eq!(split.waveforms, sel.waveforms);
+    let filtered = waveform_set::read(&env.entry(&p, "f"), "f").unwrap();
+    let sos = quakeline::signal::butterworth::butter_sos(
+        4,
+        quakeline::signal::butterworth::Band::Bandpass(1.0, 45.0),
+        100.0,
+    )
+    .unwrap();
+    let mut expected = sel.waveforms.clone();
+    for comp in expected.chunks_mut(samples) {
+        let mut col: Vec<f64> = comp.iter().map(|v| f64::from(*v)).collect();
+        quakeline::signal::sos::filter_finite_runs(&sos, &mut col, true);
+        for (v, c) in comp.iter_mut().zip(&col) {
+            *v = *c as f32;
+        }
+    }
+    assert!(
+        filtered.waveforms == expected,
+        "block-wise filtering differs"
+    );
+    assert_eq!(
+        filtered.traces.iter().map(|t| &t.split).collect::<Vec<_>>(),
+        split.traces.iter().map(|t| &t.split).collect::<Vec<_>>()
+    );
+    // The source read back: every 97th trace equals the file's samples.
+    let fetched = waveform_set::open(&env.entry(&p, "w"), "w").unwrap();
+    let f = hdf5::File::open(sb.join("waveforms.hdf5")).unwrap();
+    let bucket = f.dataset("data/bucket0").unwrap();
+    for i in (0..n).step_by(97) {
+        let want: ndarray::Array2<f32> = bucket.read_slice(ndarray::s![i, .., ..]).unwrap();
+        assert_eq!(
+            *fetched.data(i).unwrap(),
+            *want.as_slice().unwrap(),
+            "trace {i}"
+        );
+    }
+}

@@ -15,6 +15,13 @@
 //! | attribute `sampling_rate_hz` | float64 | one rate for the whole set |
 //! | attribute `component_order` | string | `ZNE` |
 //!
+//! `waveforms` is contiguous when a set is written whole ([`write`]: npz, miniSEED, stored
+//! synthetics) and chunked one trace per chunk when it is written as it streams ([`SetWriter`]:
+//! SeisBench sources, `select.waveforms`, `split.waveforms`, `filter`); readers see no
+//! difference. A stage that passes traces through reads and writes a block of [`BLOCK_BYTES`] at
+//! a time ([`open`], [`Traces::gather`], [`SetWriter`]), so a STEAD-size set (1.2 million traces,
+//! 86 GB) needs the memory of its per-trace columns and one block, not of its samples.
+//!
 //! A sample is finite, or NaN where there is no data: a gap between miniSEED records, or the end
 //! of a station trace shorter than the set's longest. Consumers that cannot take NaN (a model's
 //! gradients) handle it where they cut windows. Infinities are refused, and every pick must lie
@@ -71,6 +78,14 @@ impl WaveformSet {
 
     /// Appends one trace (`data` is `[3, samples]`, Z, N, E), checking it against the set.
     pub fn push(&mut self, data: &[f32], trace: Trace, rate_hz: f64) -> Result<(), String> {
+        self.admit(data, trace, rate_hz)?;
+        self.waveforms.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// The checks of [`push`](Self::push), appending `trace` to the columns only (the samples
+    /// are the caller's to store).
+    fn admit(&mut self, data: &[f32], trace: Trace, rate_hz: f64) -> Result<(), String> {
         if self.traces.is_empty() {
             self.sampling_rate_hz = rate_hz;
             self.samples = data.len() / 3;
@@ -103,7 +118,6 @@ impl WaveformSet {
                 ));
             }
         }
-        self.waveforms.extend_from_slice(data);
         self.traces.push(trace);
         Ok(())
     }
@@ -156,41 +170,55 @@ pub fn write_columns(g: &hdf5::Group, set: &WaveformSet) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads a set written by [`write`]; `stage` names the reading stage in errors.
 /// Whether `g` holds a labelled waveform set (for stages that read several kinds, `filter`).
 pub fn is(g: &hdf5::Group) -> bool {
     g.attr("component_order").is_ok() && (g.link_exists("waveforms") || super::picks_recipe::is(g))
 }
 
-/// Read access to the traces of a set, stored or generated on demand: what a training loop
-/// needs, without holding an on-demand set's waveforms in memory.
+/// Read access to the traces of a set, stored or generated on demand: what a training loop, an
+/// evaluation or a streaming stage needs, without holding the set's samples in memory.
 pub trait Traces: Sync {
-    fn len(&self) -> usize;
+    /// The set's columns and attributes (its `waveforms` may be empty: the samples come from
+    /// [`data`](Self::data)).
+    fn columns(&self) -> &WaveformSet;
+    fn len(&self) -> usize {
+        self.columns().traces.len()
+    }
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    fn samples(&self) -> usize;
-    fn sampling_rate_hz(&self) -> f64;
-    fn meta(&self, i: usize) -> &Trace;
+    fn samples(&self) -> usize {
+        self.columns().samples
+    }
+    fn sampling_rate_hz(&self) -> f64 {
+        self.columns().sampling_rate_hz
+    }
+    fn meta(&self, i: usize) -> &Trace {
+        &self.columns().traces[i]
+    }
+    /// Every trace's metadata, in set order.
+    fn metas(&self) -> &[Trace] {
+        &self.columns().traces
+    }
     /// `[3, samples]` Z, N, E of trace `i`.
-    fn data(&self, i: usize) -> std::borrow::Cow<'_, [f32]>;
+    fn data(&self, i: usize) -> anyhow::Result<std::borrow::Cow<'_, [f32]>>;
+    /// Traces `idx`, one after the other (`[idx.len(), 3, samples]`); a stored set reads each
+    /// run of consecutive indices at once.
+    fn gather(&self, idx: &[usize]) -> anyhow::Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(idx.len() * 3 * self.samples());
+        for &i in idx {
+            out.extend_from_slice(&self.data(i)?);
+        }
+        Ok(out)
+    }
 }
 
 impl Traces for WaveformSet {
-    fn len(&self) -> usize {
-        self.traces.len()
+    fn columns(&self) -> &WaveformSet {
+        self
     }
-    fn samples(&self) -> usize {
-        self.samples
-    }
-    fn sampling_rate_hz(&self) -> f64 {
-        self.sampling_rate_hz
-    }
-    fn meta(&self, i: usize) -> &Trace {
-        &self.traces[i]
-    }
-    fn data(&self, i: usize) -> std::borrow::Cow<'_, [f32]> {
-        std::borrow::Cow::Borrowed(self.trace(i))
+    fn data(&self, i: usize) -> anyhow::Result<std::borrow::Cow<'_, [f32]>> {
+        Ok(std::borrow::Cow::Borrowed(self.trace(i)))
     }
 }
 
@@ -202,36 +230,210 @@ pub struct OnDemand {
 }
 
 impl Traces for OnDemand {
-    fn len(&self) -> usize {
-        self.columns.traces.len()
+    fn columns(&self) -> &WaveformSet {
+        &self.columns
     }
-    fn samples(&self) -> usize {
-        self.columns.samples
+    fn data(&self, i: usize) -> anyhow::Result<std::borrow::Cow<'_, [f32]>> {
+        Ok(std::borrow::Cow::Owned(self.recipe.trace(i)))
     }
-    fn sampling_rate_hz(&self) -> f64 {
-        self.columns.sampling_rate_hz
-    }
-    fn meta(&self, i: usize) -> &Trace {
-        &self.columns.traces[i]
-    }
-    fn data(&self, i: usize) -> std::borrow::Cow<'_, [f32]> {
-        std::borrow::Cow::Owned(self.recipe.trace(i))
+    /// Generated in parallel (each trace is a function of the seed and its index).
+    fn gather(&self, idx: &[usize]) -> anyhow::Result<Vec<f32>> {
+        use rayon::prelude::*;
+        Ok(idx
+            .par_iter()
+            .flat_map_iter(|&i| self.recipe.trace(i))
+            .collect())
     }
 }
 
+/// A stored set read trace by trace: the columns in memory (a few hundred bytes per trace), the
+/// samples read from the entry's `waveforms` dataset by hyperslab when asked for. This is what
+/// lets a STEAD-size set (1.2 million traces, 86 GB of samples) pass through `select.waveforms`,
+/// `split.waveforms`, `filter` and training in bounded memory.
+pub struct Stored {
+    pub columns: WaveformSet,
+    waveforms: hdf5::Dataset,
+}
+
+impl Stored {
+    /// Traces `a..b` in one read.
+    fn run(&self, a: usize, b: usize) -> anyhow::Result<Vec<f32>> {
+        let block: ndarray::Array3<f32> = self
+            .waveforms
+            .read_slice(ndarray::s![a..b, .., ..])
+            .map_err(|e| anyhow::anyhow!("dataset `waveforms`, traces {a}..{b}: {e}"))?;
+        Ok(block.into_raw_vec_and_offset().0)
+    }
+}
+
+impl Traces for Stored {
+    fn columns(&self) -> &WaveformSet {
+        &self.columns
+    }
+    fn data(&self, i: usize) -> anyhow::Result<std::borrow::Cow<'_, [f32]>> {
+        Ok(std::borrow::Cow::Owned(self.run(i, i + 1)?))
+    }
+    fn gather(&self, idx: &[usize]) -> anyhow::Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(idx.len() * 3 * self.samples());
+        let mut k = 0;
+        while k < idx.len() {
+            let mut e = k + 1;
+            while e < idx.len() && idx[e] == idx[e - 1] + 1 {
+                e += 1;
+            }
+            out.extend(self.run(idx[k], idx[e - 1] + 1)?);
+            k = e;
+        }
+        Ok(out)
+    }
+}
+
+/// Bytes of samples a streaming stage holds at once (read, transformed, written): small against
+/// a machine's memory, large enough that HDF5 reads and writes in long runs.
+pub const BLOCK_BYTES: usize = 16 << 20;
+
+/// `idx` cut into blocks of at most [`BLOCK_BYTES`] of samples (at least one trace each).
+pub fn blocks(idx: &[usize], samples: usize) -> std::slice::Chunks<'_, usize> {
+    idx.chunks((BLOCK_BYTES / (12 * samples.max(1))).max(1))
+}
+
 /// Opens the set of `g` for reading trace by trace: an on-demand set stays on demand, a stored
-/// one is read whole.
+/// one is read from the entry as traces are asked for.
 pub fn open(g: &hdf5::Group, stage: &str) -> anyhow::Result<Box<dyn Traces>> {
     if super::picks_recipe::is(g) {
         let columns = read_columns(g, stage)?;
         let recipe = super::picks_recipe::read(g, &format!("the input of `{stage}`"))?;
         Ok(Box::new(OnDemand { columns, recipe }))
     } else {
-        Ok(Box::new(read(g, stage)?))
+        let not_set = not_a_set(stage);
+        let waveforms = g.dataset("waveforms").map_err(not_set)?;
+        let shape = waveforms.shape();
+        let [n, 3, samples] = shape[..] else {
+            anyhow::bail!(
+                "`{stage}`: dataset `waveforms` has shape {shape:?}, not [n, 3, samples]"
+            );
+        };
+        let columns = columns(g, stage, n, samples)?;
+        Ok(Box::new(Stored { columns, waveforms }))
     }
 }
 
-/// Reads a whole set; an on-demand set ([`super::picks_recipe`]) is generated here, in parallel.
+/// Writes a stored set trace by trace, in bounded memory: `waveforms` is a chunked dataset (one
+/// chunk per trace, so a reader's hyperslab of one trace touches one chunk) that grows by a
+/// block at a time; the per-trace columns are kept and written by [`SetWriter::finish`].
+pub struct SetWriter<'g> {
+    group: &'g hdf5::Group,
+    waveforms: Option<hdf5::Dataset>,
+    /// Every trace pushed so far; `waveforms` holds only those not yet written.
+    set: WaveformSet,
+    written: usize,
+}
+
+impl<'g> SetWriter<'g> {
+    pub fn new(group: &'g hdf5::Group) -> Self {
+        SetWriter {
+            group,
+            waveforms: None,
+            set: WaveformSet::default(),
+            written: 0,
+        }
+    }
+
+    /// Traces pushed so far.
+    pub fn len(&self) -> usize {
+        self.set.traces.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.traces.is_empty()
+    }
+
+    /// Appends one trace (`[3, samples]`, Z, N, E) with the checks of [`WaveformSet::push`]
+    /// (their message is the error); a full block goes to the file.
+    pub fn push(&mut self, data: &[f32], trace: Trace, rate_hz: f64) -> anyhow::Result<()> {
+        self.set
+            .push(data, trace, rate_hz)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if self.set.waveforms.len() * 4 >= BLOCK_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Appends a block of traces: `data` is `[traces.len(), 3, samples]`. Each trace is checked
+    /// as by [`push`](Self::push); the block goes to the file as it is, without a copy, when
+    /// nothing is pending.
+    pub fn extend(&mut self, data: &[f32], traces: &[Trace], rate_hz: f64) -> anyhow::Result<()> {
+        let n = data.len() / traces.len().max(1);
+        anyhow::ensure!(
+            n * traces.len() == data.len(),
+            "{} samples for {} traces",
+            data.len(),
+            traces.len()
+        );
+        if !self.set.waveforms.is_empty() {
+            for (t, d) in traces.iter().zip(data.chunks(n.max(1))) {
+                self.push(d, t.clone(), rate_hz)?;
+            }
+            return Ok(());
+        }
+        for (t, d) in traces.iter().zip(data.chunks(n.max(1))) {
+            self.set
+                .admit(d, t.clone(), rate_hz)
+                .map_err(|e| anyhow::anyhow!(e))?;
+        }
+        self.write_block(data)
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        let pending = std::mem::take(&mut self.set.waveforms);
+        self.write_block(&pending)?;
+        // The buffer's allocation is kept for the next block.
+        self.set.waveforms = pending;
+        self.set.waveforms.clear();
+        Ok(())
+    }
+
+    /// Appends `data` (whole traces of the set's length) to `waveforms`.
+    fn write_block(&mut self, data: &[f32]) -> anyhow::Result<()> {
+        let samples = self.set.samples;
+        let k = data.len() / (3 * samples).max(1);
+        if k == 0 {
+            return Ok(());
+        }
+        let ds = match &self.waveforms {
+            Some(ds) => ds.clone(),
+            None => {
+                let ds = self
+                    .group
+                    .new_dataset::<f32>()
+                    .chunk((1, 3, samples))
+                    .shape((0.., 3, samples))
+                    .obj_track_times(false)
+                    .create("waveforms")?;
+                self.waveforms = Some(ds.clone());
+                ds
+            }
+        };
+        let (a, b) = (self.written, self.written + k);
+        ds.resize((b, 3, samples))?;
+        let view = ndarray::ArrayView3::from_shape((k, 3, samples), data)?;
+        ds.write_slice(view, ndarray::s![a..b, .., ..])?;
+        self.written = b;
+        Ok(())
+    }
+
+    /// Writes what is left and every column; returns the set's columns (`waveforms` empty).
+    pub fn finish(mut self) -> anyhow::Result<WaveformSet> {
+        anyhow::ensure!(!self.set.traces.is_empty(), "the waveform set is empty");
+        self.flush()?;
+        write_columns(self.group, &self.set)?;
+        Ok(self.set)
+    }
+}
+
+/// Reads a whole set written by [`write`] or [`SetWriter`] into memory (`stage` names the
+/// reading stage in errors); an on-demand set ([`super::picks_recipe`]) is generated here, in parallel.
 pub fn read(g: &hdf5::Group, stage: &str) -> anyhow::Result<WaveformSet> {
     if super::picks_recipe::is(g) {
         let mut set = read_columns(g, stage)?;

@@ -68,10 +68,77 @@ pub fn read_array<T: H5Type>(
 /// Opens an HDF5 file from outside quakeline (not a cache entry) after
 /// [`check_global_heaps`]; `label` names it in errors.
 pub fn open_outside(path: &std::path::Path, label: &str) -> anyhow::Result<hdf5::File> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {label}: {e}"))?;
-    check_global_heaps(&bytes).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
-    drop(bytes);
+    open_outside_pinned(path, label, None)
+}
+
+/// [`open_outside`], also checking in the same pass that the file's BLAKE3 is `pin` (a source
+/// hashed when the pipeline was planned). The file is read once, in blocks, whatever its size
+/// (a SeisBench `waveforms.hdf5` of STEAD is 86 GB): hashed and scanned for heap collections,
+/// then only the collections are read again.
+pub fn open_outside_pinned(
+    path: &std::path::Path,
+    label: &str,
+    pin: Option<&str>,
+) -> anyhow::Result<hdf5::File> {
+    let cannot = |e: std::io::Error| anyhow::anyhow!("cannot read {label}: {e}");
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut reader = &file;
+    let mut hashing = crate::cache::HashingReader::new(&mut reader);
+    let mut scan = HeapScan::default();
+    crate::cache::copy(&mut hashing, &mut scan).map_err(cannot)?;
+    let (digest, len) = hashing.finish();
+    if let Some(pin) = pin {
+        anyhow::ensure!(
+            digest.eq_ignore_ascii_case(pin),
+            "{label} changed while the pipeline was running; run it again"
+        );
+    }
+    use std::os::unix::fs::FileExt;
+    let mut read_at = |at: u64, buf: &mut [u8]| file.read_exact_at(buf, at).is_ok();
+    walk_heaps(len, scan.starts.into_iter(), &mut read_at)
+        .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
     hdf5::File::open(path).map_err(|e| anyhow::anyhow!("{label}: not an HDF5 file: {e}"))
+}
+
+/// Where the signature `GCOL` occurs in a stream written to it (a match may straddle writes).
+#[derive(Default)]
+struct HeapScan {
+    starts: Vec<u64>,
+    /// The last three bytes of the previous write.
+    tail: Vec<u8>,
+    offset: u64,
+}
+
+impl std::io::Write for HeapScan {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut joined = std::mem::take(&mut self.tail);
+        let from = self.offset - joined.len() as u64;
+        joined.extend_from_slice(&buf[..buf.len().min(3)]);
+        let mut found: Vec<u64> = gcol(&joined).map(|i| from + i as u64).collect();
+        found.extend(gcol(buf).map(|i| self.offset + i as u64));
+        found.sort_unstable();
+        found.dedup();
+        self.starts.extend(found);
+        self.offset += buf.len() as u64;
+        let keep = buf.len().min(3);
+        self.tail = if buf.len() >= 3 {
+            buf[buf.len() - keep..].to_vec()
+        } else {
+            let mut t = joined;
+            let cut = t.len().saturating_sub(3);
+            t.drain(..cut);
+            t
+        };
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Offsets of `GCOL` in `bytes`.
+fn gcol(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memmem::find_iter(bytes, b"GCOL")
 }
 
 /// Checks an HDF5 file from outside (an event file, a SeisBench set) for damage the HDF5
@@ -82,24 +149,45 @@ pub fn open_outside(path: &std::path::Path, label: &str) -> anyhow::Result<hdf5:
 /// that function does (signature `GCOL`, version 1, 8-byte lengths as h5py and quakeline
 /// write them; HDF5 File Format Specification III.E) and refuses the file instead.
 pub fn check_global_heaps(bytes: &[u8]) -> Result<(), String> {
-    const HEADER: usize = 16;
-    const OBJECT_HEADER: usize = 16;
-    let le64 = |at: usize| -> Option<u64> {
-        bytes
-            .get(at..at + 8)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+    let mut read_at = |at: u64, buf: &mut [u8]| {
+        let at = usize::try_from(at).unwrap_or(usize::MAX);
+        match at.checked_add(buf.len()).and_then(|e| bytes.get(at..e)) {
+            Some(b) => {
+                buf.copy_from_slice(b);
+                true
+            }
+            None => false,
+        }
     };
-    let mut from = 0;
-    while let Some(pos) = bytes[from..].windows(4).position(|w| w == b"GCOL") {
-        let start = from + pos;
-        from = start + 4;
-        if bytes.get(start + 4) != Some(&1) {
+    walk_heaps(
+        bytes.len() as u64,
+        gcol(bytes).map(|i| i as u64),
+        &mut read_at,
+    )
+}
+
+/// The walk of [`check_global_heaps`] over the collections starting at `starts` of a file of
+/// `len` bytes, read through `read_at` (false: not that many bytes there).
+fn walk_heaps(
+    len: u64,
+    starts: impl Iterator<Item = u64>,
+    read_at: &mut dyn FnMut(u64, &mut [u8]) -> bool,
+) -> Result<(), String> {
+    const HEADER: u64 = 16;
+    const OBJECT_HEADER: u64 = 16;
+    let mut le64 = |at: u64| -> Option<u64> {
+        let mut b = [0u8; 8];
+        read_at(at, &mut b).then(|| u64::from_le_bytes(b))
+    };
+    for start in starts {
+        // The version byte (after the signature) is the low byte of this word.
+        if le64(start + 4).is_none_or(|w| w.to_le_bytes()[0] != 1) {
             continue;
         }
-        let Some(size) = le64(start + 8).and_then(|s| usize::try_from(s).ok()) else {
+        let Some(size) = le64(start + 8) else {
             continue;
         };
-        let Some(end) = start.checked_add(size).filter(|e| *e <= bytes.len()) else {
+        let Some(end) = start.checked_add(size).filter(|e| *e <= len) else {
             continue; // HDF5 reports a collection past the end of the file itself
         };
         let mut p = start + HEADER;
@@ -107,10 +195,10 @@ pub fn check_global_heaps(bytes: &[u8]) -> Result<(), String> {
             if p + OBJECT_HEADER > end {
                 break; // trailing free space
             }
-            let index = u16::from_le_bytes([bytes[p], bytes[p + 1]]);
-            let Some(length) = le64(p + 8).and_then(|s| usize::try_from(s).ok()) else {
+            let (Some(head), Some(length)) = (le64(p), le64(p + 8)) else {
                 break;
             };
+            let index = (head & 0xffff) as u16;
             let need = if index > 0 {
                 length.checked_add(7).map(|l| OBJECT_HEADER + (l & !7))
             } else {
@@ -128,4 +216,28 @@ pub fn check_global_heaps(bytes: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// The streaming scan finds what a scan of the whole buffer finds, however the stream is
+    /// cut (matches straddling one, two or three writes).
+    #[test]
+    fn heap_scan_finds_every_signature_across_writes() {
+        let mut bytes = b"xxGCOLyGCOGCOLGCOLzzzGCO".to_vec();
+        bytes.extend(std::iter::repeat_n(b'G', 5));
+        bytes.extend(b"COL");
+        let whole: Vec<u64> = gcol(&bytes).map(|i| i as u64).collect();
+        assert_eq!(whole, [2, 10, 14, 28]);
+        for step in 1..=7 {
+            let mut scan = HeapScan::default();
+            for part in bytes.chunks(step) {
+                scan.write_all(part).unwrap();
+            }
+            assert_eq!(scan.starts, whole, "writes of {step} bytes");
+        }
+    }
 }

@@ -117,7 +117,23 @@ pub fn read_chunk(
     set: &mut WaveformSet,
 ) -> anyhow::Result<()> {
     let file = h5::open_outside(h5_path, h5_label)?;
-    let fmt = format(&file, h5_label)?;
+    stream_chunk(csv_label, csv, h5_label, &file, &mut |data, trace, rate| {
+        set.push(&data, trace, rate).map_err(|e| anyhow::anyhow!(e))
+    })
+}
+
+/// Reads one chunk trace by trace, in CSV order, handing each trace (`[3, samples]` Z, N, E,
+/// its metadata, its rate) to `sink`: a block `data/bucket0` is read one hyperslab per row,
+/// never whole, so a chunk of any size passes in the memory of one trace. `file` is the opened
+/// `waveforms*.hdf5` ([`h5::open_outside`]); an error of `sink` is reported at the CSV line.
+pub fn stream_chunk(
+    csv_label: &str,
+    csv: &[u8],
+    h5_label: &str,
+    file: &hdf5::File,
+    sink: &mut dyn FnMut(Vec<f32>, Trace, f64) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let fmt = format(file, h5_label)?;
     let data = file
         .group("data")
         .map_err(|_| anyhow::anyhow!("{h5_label}: no group `data` (the waveforms)"))?;
@@ -133,7 +149,8 @@ pub fn read_chunk(
     let name_col = col("trace_name")
         .ok_or_else(|| anyhow::anyhow!("{csv_label}: no column `trace_name` in the header"))?;
     let distance_col = col("path_ep_distance_km").or_else(|| col("source_distance_km"));
-    let mut buckets: BTreeMap<String, (Vec<f32>, Vec<usize>)> = BTreeMap::new();
+    // Blocks opened once (handles, not their samples).
+    let mut buckets: BTreeMap<String, (hdf5::Dataset, Vec<usize>)> = BTreeMap::new();
     for (row, record) in reader.records().enumerate() {
         let line = row + 2;
         let record = record.map_err(|e| anyhow::anyhow!("{csv_label}: {e}"))?;
@@ -161,12 +178,10 @@ pub fn read_chunk(
                         "{csv_label}:{line}: trace `{name}` refers to block `data/{bucket}`, which {h5_label} does not have"
                     )
                 })?;
-                let v: Vec<f32> = ds
-                    .read_raw()
-                    .map_err(|e| anyhow::anyhow!("{h5_label}: dataset `data/{bucket}`: {e}"))?;
-                buckets.insert(bucket.to_string(), (v, ds.shape()));
+                let shape = ds.shape();
+                buckets.insert(bucket.to_string(), (ds, shape));
             }
-            let (v, shape) = &buckets[bucket];
+            let (ds, shape) = &buckets[bucket];
             anyhow::ensure!(
                 shape.len() == 3,
                 "{h5_label}: block `data/{bucket}` has shape {shape:?}; expected [traces, {}]",
@@ -188,12 +203,14 @@ pub fn read_chunk(
             let b = slice(parts.next().unwrap_or(":"), shape[2]).ok_or_else(bad)?;
             anyhow::ensure!(parts.next().is_none(), bad());
             let (rows, cols) = (a.len(), b.len());
-            let stride = shape[1] * shape[2];
-            let mut out = Vec::with_capacity(rows * cols);
-            for r in a {
-                let base = i.start * stride + r * shape[2];
-                out.extend_from_slice(&v[base + b.start..base + b.end]);
-            }
+            let out: Vec<f32> = if rows * cols == 0 {
+                Vec::new()
+            } else {
+                let v: ndarray::Array2<f32> = ds
+                    .read_slice(ndarray::s![i.start, a, b])
+                    .map_err(|e| anyhow::anyhow!("{h5_label}: dataset `data/{bucket}`: {e}"))?;
+                v.into_raw_vec_and_offset().0
+            };
             (out, vec![rows, cols])
         } else {
             let ds = data.dataset(&name).map_err(|_| {
@@ -266,8 +283,7 @@ pub fn read_chunk(
             },
             magnitude: number("source_magnitude")?,
         };
-        set.push(&zne, trace, rate)
-            .map_err(|e| anyhow::anyhow!("{csv_label}:{line}: {e}"))?;
+        sink(zne, trace, rate).map_err(|e| anyhow::anyhow!("{csv_label}:{line}: {e}"))?;
     }
     Ok(())
 }

@@ -130,23 +130,32 @@ impl Sources<'_> {
         });
         let mut out = Vec::with_capacity(ctx.content.len());
         for c in ctx.content {
-            let bytes = if remote {
-                download(ctx, &c.label, Some(&c.blake3))?
-            } else {
-                let bytes = std::fs::read(&c.label)
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", c.label))?;
-                if blake3::hash(&bytes).to_hex().as_str() != c.blake3 {
-                    anyhow::bail!(
-                        "{} changed while the pipeline was running; run it again",
-                        c.label
-                    );
-                }
-                bytes
-            };
-            out.push((c.label.clone(), bytes));
+            out.push((c.label.clone(), self.read_one(ctx, c)?));
             ctx.progress.inc(1);
         }
         Ok(out)
+    }
+
+    /// Reads one planned source (an element of `ctx.content`): downloaded and checked against
+    /// its pin, or read and re-hashed (a file edited since planning is an error).
+    pub fn read_one(&self, ctx: &RunCtx<'_>, c: &ContentDigest) -> anyhow::Result<Vec<u8>> {
+        if !self.urls.is_empty() {
+            return download(ctx, &c.label, Some(&c.blake3));
+        }
+        let bytes =
+            std::fs::read(&c.label).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", c.label))?;
+        if blake3::hash(&bytes).to_hex().as_str() != c.blake3 {
+            anyhow::bail!(
+                "{} changed while the pipeline was running; run it again",
+                c.label
+            );
+        }
+        Ok(bytes)
+    }
+
+    /// Whether the sources are local files (their labels are paths), not downloads.
+    pub fn local(&self) -> bool {
+        self.urls.is_empty()
     }
 }
 

@@ -213,7 +213,9 @@ pub fn example<T: Traces + ?Sized>(
     let mut rng = Rng::new(seed, &format!("phase-window/{epoch}/{index}"));
     let start = starts[rng.below(starts.len() as u64) as usize];
     let w = cfg.samples;
-    let data = set.data(index);
+    let data = set
+        .data(index)
+        .map_err(|e| format!("trace `{}`: {e:#}", t.name))?;
     let mut x: Vec<f64> = (0..3)
         .flat_map(|c| {
             data[c * n + start..c * n + start + w]

@@ -205,7 +205,7 @@ pub struct Scoring {
     pub model: &'static super::Model,
     pub picker: super::PickerFn,
     pub contract: Contract,
-    pub set: waveform_set::WaveformSet,
+    pub set: Box<dyn waveform_set::Traces>,
     pub chosen: Vec<usize>,
 }
 
@@ -221,8 +221,8 @@ pub fn scoring(ctx: &RunCtx<'_>, split: Which) -> anyhow::Result<Scoring> {
         )
     })?;
     let c = contract(entry, &what)?;
-    let set = waveform_set::read(ctx.input("data")?, ctx.stage_id)?;
-    let rate = set.sampling_rate_hz;
+    let set = waveform_set::open(ctx.input("data")?, ctx.stage_id)?;
+    let rate = set.sampling_rate_hz();
     anyhow::ensure!(
         (rate - c.sampling_rate_hz).abs() <= 1e-9 * rate,
         "input `data` of `{}` is at {rate} Hz; the picker was trained at {} Hz (resample with fetch.waveforms' sampling_rate_hz)",
@@ -230,14 +230,14 @@ pub fn scoring(ctx: &RunCtx<'_>, split: Which) -> anyhow::Result<Scoring> {
         c.sampling_rate_hz
     );
     anyhow::ensure!(
-        set.samples >= c.window,
+        set.samples() >= c.window,
         "input `data` of `{}`: traces of {} samples are shorter than the picker's window of {}",
         ctx.stage_id,
-        set.samples,
+        set.samples(),
         c.window
     );
     let chosen: Vec<usize> = (0..set.len())
-        .filter(|&i| split == Which::All || set.traces[i].split == split.name())
+        .filter(|&i| split == Which::All || set.meta(i).split == split.name())
         .collect();
     anyhow::ensure!(
         !chosen.is_empty(),

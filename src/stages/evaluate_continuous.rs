@@ -145,7 +145,7 @@ impl StageKind for EvaluateContinuous {
             set,
             chosen,
         } = scoring(ctx, p.split)?;
-        let rate = set.sampling_rate_hz;
+        let rate = set.sampling_rate_hz();
         let stride = (p.stride_s * rate).round().max(1.0) as usize;
         let min_distance = (p.min_distance_s * rate).round().max(1.0) as usize;
         let tolerance = p.tolerance_s * rate;
@@ -156,10 +156,10 @@ impl StageKind for EvaluateContinuous {
         thresholds.sort_by(f64::total_cmp);
         let mut tallies = vec![[Tally::default(), Tally::default()]; thresholds.len()];
         ctx.progress.set_length(chosen.len() as u64);
-        let n = set.samples;
+        let n = set.samples();
         for (done, &i) in chosen.iter().enumerate() {
-            let t = &set.traces[i];
-            let curves = annotate(set.trace(i), n, c.window, stride, p.merge, 32, &mut |x| {
+            let t = set.meta(i);
+            let curves = annotate(&set.data(i)?, n, c.window, stride, p.merge, 32, &mut |x| {
                 Ok(picker(x, c.window))
             })
             .map_err(|e| anyhow::anyhow!("trace `{}`: {e}", t.name))?;

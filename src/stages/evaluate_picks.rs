@@ -44,7 +44,7 @@
 
 use serde_json::{Value, json};
 
-use crate::data::{self, waveform_set::WaveformSet};
+use crate::data::{self, waveform_set::Traces};
 use crate::io::h5;
 use crate::labeling::phase_windows::{self, WindowConfig};
 use crate::labeling::picks::{self, Tally};
@@ -198,17 +198,17 @@ fn score_windows(
 
 /// Signal-to-noise ratio of a trace's S (Hong et al. 2023): RMS of the three components in the
 /// `half` samples from the true S over the `half` samples before it, dB; NaN without S or data.
-pub fn s_snr_db(set: &WaveformSet, i: usize, half: usize) -> f64 {
-    let s = set.traces[i].s_sample;
-    let n = set.samples;
+pub fn s_snr_db(set: &dyn Traces, i: usize, half: usize) -> anyhow::Result<f64> {
+    let s = set.meta(i).s_sample;
+    let n = set.samples();
     if s.is_nan() || half == 0 {
-        return f64::NAN;
+        return Ok(f64::NAN);
     }
     let s = s.round() as usize;
     if s < half || s + half > n {
-        return f64::NAN;
+        return Ok(f64::NAN);
     }
-    let data = set.trace(i);
+    let data = set.data(i)?;
     let rms = |from: usize| {
         let (mut sum, mut count) = (0f64, 0usize);
         for c in 0..3 {
@@ -222,11 +222,11 @@ pub fn s_snr_db(set: &WaveformSet, i: usize, half: usize) -> f64 {
         (sum / count.max(1) as f64).sqrt()
     };
     let (signal, noise) = (rms(s), rms(s - half));
-    if noise > 0.0 && signal > 0.0 {
+    Ok(if noise > 0.0 && signal > 0.0 {
         20.0 * (signal / noise).log10()
     } else {
         f64::NAN
-    }
+    })
 }
 
 fn tally_json(t: &Tally) -> Value {
@@ -301,7 +301,7 @@ impl StageKind for EvaluatePicks {
             set,
             chosen,
         } = scoring(ctx, p.split)?;
-        let rate = set.sampling_rate_hz;
+        let rate = set.sampling_rate_hz();
         let n = c.window;
         let dt = 1.0 / rate;
         let min_distance = (p.min_distance_s * rate).round().max(1.0) as usize;
@@ -317,7 +317,7 @@ impl StageKind for EvaluatePicks {
         let mut truth = Vec::with_capacity(chosen.len());
         let mut starts = Vec::with_capacity(chosen.len());
         for &i in &chosen {
-            let e = phase_windows::example(&set, i, &wcfg, ctx.seed, u64::MAX)
+            let e = phase_windows::example(set.as_ref(), i, &wcfg, ctx.seed, u64::MAX)
                 .map_err(|e| anyhow::anyhow!("input `data` of `{}`: {e}", ctx.stage_id))?;
             x.extend(e.x);
             truth.push([e.p, e.s]);
@@ -343,8 +343,8 @@ impl StageKind for EvaluatePicks {
         for (w, &i) in chosen.iter().enumerate() {
             let e = scored.errors[w];
             let counts = [e[0].0, e[0].1, e[1].0, e[1].1];
-            let snr = class(s_snr_db(&set, i, half), p.snr_split_db);
-            let dist = class(set.traces[i].distance_km, p.distance_split_km);
+            let snr = class(s_snr_db(set.as_ref(), i, half)?, p.snr_split_db);
+            let dist = class(set.meta(i).distance_km, p.distance_split_km);
             for k in 0..4 {
                 by_snr[snr][k] += counts[k];
                 by_distance[dist][k] += counts[k];
@@ -379,18 +379,18 @@ impl StageKind for EvaluatePicks {
                 let mut xs = Vec::new();
                 let mut tr = Vec::new();
                 for &i in &chosen {
-                    let t = &set.traces[i];
+                    let t = set.meta(i);
                     if t.p_sample.is_nan() {
                         continue;
                     }
                     let start = t.p_sample - pos as f64 * rate;
-                    if start < 0.0 || start.round() as usize + n > set.samples {
+                    if start < 0.0 || start.round() as usize + n > set.samples() {
                         continue;
                     }
                     let start = start.round() as usize;
                     xs.extend(phase_windows::normalised_window(
-                        set.trace(i),
-                        set.samples,
+                        &set.data(i)?,
+                        set.samples(),
                         start,
                         n,
                     ));

@@ -28,6 +28,12 @@
 //! picks scaled). Without it every trace must have the first trace's rate. npz and SeisBench
 //! traces must also share one length (after resampling).
 //!
+//! A SeisBench set is streamed: the `waveforms*.hdf5` file is hashed and checked in one pass
+//! where it lies (no copy, whatever its size), each trace read by one hyperslab and written to the
+//! entry a block at a time ([`crate::data::waveform_set::SetWriter`]); the metadata CSV and the
+//! per-trace columns are what stays in memory (STEAD: 1.2 million rows). A downloaded (`urls`)
+//! set is held in memory once to be checked against its pin.
+//!
 //! # Cache key
 //! The files' content digests.
 //!
@@ -102,49 +108,47 @@ impl StageKind for FetchWaveforms {
     }
 
     fn run(&self, ctx: &mut RunCtx<'_>, p: FetchWaveformsParams) -> anyhow::Result<()> {
-        let files = p.sources().read_all(ctx)?;
-        let mut set = WaveformSet::default();
-        match p.format {
+        // npz and SeisBench traces go to the entry as they are read (a SeisBench set of any size
+        // in the memory of a block); miniSEED stations are assembled whole first.
+        let mut out = waveform_set::SetWriter::new(ctx.output);
+        let set = match p.format {
             Format::Npz => {
-                for (label, bytes) in &files {
+                for (label, bytes) in &p.sources().read_all(ctx)? {
                     let t = phasenet_npz::parse(label, bytes)?;
                     let (data, trace, rate) =
                         to_rate(t.data, t.trace, t.sampling_rate_hz, p.sampling_rate_hz)
                             .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
-                    set.push(&data, trace, rate)
+                    out.push(&data, trace, rate)
                         .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
                 }
+                anyhow::ensure!(!out.is_empty(), "no traces in the files given");
+                out.finish()?
             }
             Format::Seisbench => {
-                let mut read = WaveformSet::default();
-                read_seisbench(ctx, &files, &mut read)?;
-                // Re-pushed only to resample: a set already at the asked rate is the output.
-                let same_rate = p
-                    .sampling_rate_hz
-                    .is_none_or(|t| (t - read.sampling_rate_hz).abs() <= 1e-9 * t);
-                if same_rate {
-                    set = read;
-                } else {
-                    for (i, trace) in read.traces.iter().enumerate() {
-                        let (data, trace, rate) = to_rate(
-                            read.trace(i).to_vec(),
-                            trace.clone(),
-                            read.sampling_rate_hz,
-                            p.sampling_rate_hz,
-                        )?;
-                        set.push(&data, trace, rate)
-                            .map_err(|e| anyhow::anyhow!(e))?;
-                    }
-                }
+                read_seisbench(ctx, &p, &mut |data, trace, rate| {
+                    let (data, trace, rate) = to_rate(data, trace, rate, p.sampling_rate_hz)?;
+                    out.push(&data, trace, rate)
+                })?;
+                anyhow::ensure!(!out.is_empty(), "no traces in the files given");
+                out.finish()?
             }
-            Format::Mseed => read_mseed(&files, p.sampling_rate_hz, p.max_gap_s, &mut set)?,
-        }
-        anyhow::ensure!(!set.is_empty(), "no traces in the files given");
-        data::waveform_set::write(ctx.output, &set)?;
+            Format::Mseed => {
+                let mut set = WaveformSet::default();
+                read_mseed(
+                    &p.sources().read_all(ctx)?,
+                    p.sampling_rate_hz,
+                    p.max_gap_s,
+                    &mut set,
+                )?;
+                anyhow::ensure!(!set.is_empty(), "no traces in the files given");
+                data::waveform_set::write(ctx.output, &set)?;
+                set
+            }
+        };
         let count = |f: fn(&data::waveform_set::Trace) -> f64| {
             set.traces.iter().filter(|t| !f(t).is_nan()).count() as u64
         };
-        h5::write_attr(ctx.output, "traces", set.len() as u64)?;
+        h5::write_attr(ctx.output, "traces", set.traces.len() as u64)?;
         h5::write_attr(ctx.output, "with_p", count(|t| t.p_sample))?;
         h5::write_attr(ctx.output, "with_s", count(|t| t.s_sample))?;
         Ok(())
@@ -311,8 +315,8 @@ fn read_mseed(
 /// HDF5 opens a copy of the bytes whose digest was just verified, never the path itself.
 fn read_seisbench(
     ctx: &RunCtx<'_>,
-    files: &[(String, Vec<u8>)],
-    set: &mut WaveformSet,
+    p: &FetchWaveformsParams,
+    sink: &mut dyn FnMut(Vec<f32>, Trace, f64) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let chunk = |label: &str, prefix: &str, ext: &str| {
         base(label)
@@ -321,21 +325,23 @@ fn read_seisbench(
             .map(str::to_string)
     };
     let dir = |l: &str| l[..l.len() - base(l).len()].to_string();
+    let files = ctx.content;
     let mut paired = Vec::new();
-    for (label, bytes) in files {
+    for csv in files {
+        let label = &csv.label;
         if let Some(c) = chunk(label, "metadata", ".csv") {
             let h5 = files
                 .iter()
-                .find(|(l, _)| {
-                    dir(l) == dir(label)
-                        && chunk(l, "waveforms", ".hdf5").as_deref() == Some(c.as_str())
+                .find(|f| {
+                    dir(&f.label) == dir(label)
+                        && chunk(&f.label, "waveforms", ".hdf5").as_deref() == Some(c.as_str())
                 })
                 .ok_or_else(|| {
                     anyhow::anyhow!(
                         "{label}: no `waveforms{c}.hdf5` beside it among the files given (a SeisBench set is metadata{c}.csv + waveforms{c}.hdf5; add both to `paths`)"
                     )
                 })?;
-            paired.push((label, bytes, h5));
+            paired.push((csv, h5));
         } else if chunk(label, "waveforms", ".hdf5").is_none() {
             anyhow::bail!(
                 "{label}: not part of a SeisBench dataset (expected metadata*.csv and waveforms*.hdf5)"
@@ -346,19 +352,44 @@ fn read_seisbench(
         !paired.is_empty(),
         "no metadata*.csv among the files given: a SeisBench set is metadata.csv + waveforms.hdf5"
     );
+    let sources = p.sources();
+    let csvs = paired
+        .iter()
+        .map(|(csv, _)| sources.read_one(ctx, csv))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // Rows, for the progress bar (a quoted newline inside a field only makes it approximate).
+    let rows: usize = csvs
+        .iter()
+        .map(|c| bytecount(c, b'\n').saturating_sub(1))
+        .sum();
+    ctx.progress.set_length(rows as u64);
+    ctx.progress.set_message("traces read");
     let scratch = ctx.output.filename() + ".source.hdf5";
-    for (csv_label, csv, (h5_label, h5_bytes)) in paired {
-        std::fs::write(&scratch, h5_bytes)
-            .map_err(|e| anyhow::anyhow!("cannot write a scratch copy at {scratch}: {e}"))?;
-        let r = seisbench::read_chunk(
-            csv_label,
-            csv,
-            h5_label,
-            std::path::Path::new(&scratch),
-            set,
-        );
-        let _ = std::fs::remove_file(&scratch);
+    for ((csv, h5), bytes) in paired.iter().zip(&csvs) {
+        // A local file is hashed and checked in one pass and opened where it is; a download
+        // is written to a scratch copy (it was checked against its pin when it arrived).
+        let file = if sources.local() {
+            h5::open_outside_pinned(std::path::Path::new(&h5.label), &h5.label, Some(&h5.blake3))?
+        } else {
+            let downloaded = sources.read_one(ctx, h5)?;
+            std::fs::write(&scratch, downloaded)
+                .map_err(|e| anyhow::anyhow!("cannot write a scratch copy at {scratch}: {e}"))?;
+            h5::open_outside(std::path::Path::new(&scratch), &h5.label)?
+        };
+        let r = seisbench::stream_chunk(&csv.label, bytes, &h5.label, &file, &mut |d, t, r| {
+            sink(d, t, r)?;
+            ctx.progress.inc(1);
+            Ok(())
+        });
+        drop(file);
+        if !sources.local() {
+            let _ = std::fs::remove_file(&scratch);
+        }
         r?;
     }
     Ok(())
+}
+
+fn bytecount(bytes: &[u8], b: u8) -> usize {
+    bytes.iter().filter(|&&x| x == b).count()
 }

@@ -9,7 +9,8 @@
 //! `input`: a time series, or a labelled waveform set (every component of every trace).
 //!
 //! # Outputs
-//! What it reads, filtered (same layout; a waveform set keeps its picks and metadata), plus the dataset `sos` `[sections, 6]` actually applied and
+//! What it reads, filtered (same layout; a waveform set keeps its picks and metadata and streams
+//! through a block of traces at a time), plus the dataset `sos` `[sections, 6]` actually applied and
 //! the attribute `short_segments` (segments shorter than SciPy's default pad length, filtered with
 //! the padding shortened to the segment).
 //!
@@ -122,23 +123,37 @@ impl StageKind for Filter {
         };
         let input = ctx.input("input")?;
         let sos = if waveform_set::is(input) {
-            let mut set = waveform_set::read(input, ctx.stage_id)?;
-            let sos = design(set.sampling_rate_hz)?;
-            let n = set.samples;
-            ctx.progress.set_length((set.len() * 3) as u64);
-            ctx.progress.set_message("components filtered");
-            let mut col = vec![0.0; n];
-            for comp in set.waveforms.chunks_mut(n.max(1)) {
-                for (c, v) in col.iter_mut().zip(comp.iter()) {
-                    *c = f64::from(*v);
-                }
-                filter(&sos, &mut col);
-                for (v, c) in comp.iter_mut().zip(&col) {
-                    *v = *c as f32;
-                }
-                ctx.progress.inc(1);
+            // A block of traces at a time, each component filtered on its own (in parallel):
+            // a STEAD-size set streams through in bounded memory.
+            let set = waveform_set::open(input, ctx.stage_id)?;
+            let sos = design(set.sampling_rate_hz())?;
+            let n = set.samples();
+            let all: Vec<usize> = (0..set.len()).collect();
+            ctx.progress.set_length(all.len() as u64);
+            ctx.progress.set_message("traces filtered");
+            let mut out = waveform_set::SetWriter::new(ctx.output);
+            for block in waveform_set::blocks(&all, n) {
+                let mut data = set.gather(block)?;
+                use rayon::prelude::*;
+                short_segments += data
+                    .par_chunks_mut(n.max(1))
+                    .map(|comp| {
+                        let mut col: Vec<f64> = comp.iter().map(|v| f64::from(*v)).collect();
+                        let short = filter_finite_runs(&sos, &mut col, zero_phase);
+                        for (v, c) in comp.iter_mut().zip(&col) {
+                            *v = *c as f32;
+                        }
+                        short
+                    })
+                    .sum::<u64>();
+                out.extend(
+                    &data,
+                    &set.metas()[block[0]..block[0] + block.len()],
+                    set.sampling_rate_hz(),
+                )?;
+                ctx.progress.inc(block.len() as u64);
             }
-            waveform_set::write(ctx.output, &set)?;
+            out.finish()?;
             sos
         } else {
             let mut series = TimeSeries::from_input(ctx, "input")?;

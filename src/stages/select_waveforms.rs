@@ -10,7 +10,8 @@
 //! `input`: a labelled waveform set.
 //!
 //! # Outputs
-//! The traces that match every given criterion, in set order; attribute `traces`.
+//! The traces that match every given criterion, in set order; attribute `traces`. The chosen
+//! traces are copied a block at a time, so a set of any size (STEAD) is selected in bounded memory.
 //!
 //! # Parameters
 //! `networks`, `exclude_networks`, `stations` (`NET.STA` or `STA`), `splits`: at least one.
@@ -90,7 +91,9 @@ impl StageKind for SelectWaveforms {
     }
 
     fn run(&self, ctx: &mut RunCtx<'_>, p: SelectWaveformsParams) -> anyhow::Result<()> {
-        let set = waveform_set::read(ctx.input("input")?, ctx.stage_id)?;
+        // Trace by trace: the columns choose, the samples of the chosen traces are copied a
+        // block at a time (a STEAD-size input never sits in memory).
+        let set = waveform_set::open(ctx.input("input")?, ctx.stage_id)?;
         let keep = |t: &waveform_set::Trace| {
             (p.networks.is_empty() || p.networks.contains(&t.network))
                 && !p.exclude_networks.contains(&t.network)
@@ -100,16 +103,10 @@ impl StageKind for SelectWaveforms {
                         .any(|s| *s == t.station || *s == format!("{}.{}", t.network, t.station)))
                 && (p.splits.is_empty() || p.splits.contains(&t.split))
         };
-        let mut out = waveform_set::WaveformSet::default();
-        for (i, t) in set.traces.iter().enumerate() {
-            if keep(t) {
-                out.push(set.trace(i), t.clone(), set.sampling_rate_hz)
-                    .map_err(|e| anyhow::anyhow!(e))?;
-            }
-        }
-        if out.is_empty() {
+        let chosen: Vec<usize> = (0..set.len()).filter(|&i| keep(set.meta(i))).collect();
+        if chosen.is_empty() {
             let held = |f: fn(&waveform_set::Trace) -> &str| {
-                set.traces
+                set.metas()
                     .iter()
                     .map(f)
                     .collect::<BTreeSet<_>>()
@@ -124,7 +121,15 @@ impl StageKind for SelectWaveforms {
                 held(|t| t.split.as_str()),
             );
         }
-        waveform_set::write(ctx.output, &out)?;
+        ctx.progress.set_length(chosen.len() as u64);
+        ctx.progress.set_message("traces copied");
+        let mut out = waveform_set::SetWriter::new(ctx.output);
+        for block in waveform_set::blocks(&chosen, set.samples()) {
+            let metas: Vec<_> = block.iter().map(|&i| set.meta(i).clone()).collect();
+            out.extend(&set.gather(block)?, &metas, set.sampling_rate_hz())?;
+            ctx.progress.inc(block.len() as u64);
+        }
+        let out = out.finish()?;
         h5::write_attr(ctx.output, "traces", out.len() as u64)?;
         Ok(())
     }

@@ -13,7 +13,8 @@
 //! # Outputs
 //! The same set with its `split` column set to `train`, `dev` or `test`; attributes `train`,
 //! `dev`, `test` (trace counts) and `groups` (stations, networks or traces that were shuffled).
-//! An on-demand set (`synth.picks`) stays on demand: only its columns are read and written.
+//! An on-demand set (`synth.picks`) stays on demand: only its columns are read and written. A
+//! stored set is copied a block at a time with its new column (bounded memory at any size).
 //!
 //! # Parameters
 //! - `by`: `random` (trace by trace), `station` (network + station, whole stations per split),
@@ -67,6 +68,12 @@ crate::stage_params! {
 /// SeisBench's split names, in the order of `fractions`.
 pub const SPLITS: [&str; 3] = ["train", "dev", "test"];
 
+/// The input: an on-demand set's recipe (written again with the new columns) or a stored set.
+enum Source {
+    OnDemand(Box<picks_recipe::Recipe>),
+    Stored(Box<dyn waveform_set::Traces>),
+}
+
 impl StageKind for SplitWaveforms {
     type Params = SplitWaveformsParams;
     const INFO: StageInfo = StageInfo {
@@ -116,17 +123,23 @@ impl StageKind for SplitWaveforms {
         // Only the split column changes: an on-demand set stays on demand (its recipe is
         // written again, no trace is generated).
         let input = ctx.input("input")?;
-        let recipe = if picks_recipe::is(input) {
-            Some(picks_recipe::read(
+        // A stored set is copied a block at a time with its new split column.
+        let source = if picks_recipe::is(input) {
+            Source::OnDemand(Box::new(picks_recipe::read(
                 input,
                 &format!("the input of `{}`", ctx.stage_id),
-            )?)
+            )?))
         } else {
-            None
+            Source::Stored(waveform_set::open(input, ctx.stage_id)?)
         };
-        let mut set = match &recipe {
-            Some(_) => waveform_set::read_columns(input, ctx.stage_id)?,
-            None => waveform_set::read(input, ctx.stage_id)?,
+        let mut set = match &source {
+            Source::OnDemand(_) => waveform_set::read_columns(input, ctx.stage_id)?,
+            Source::Stored(s) => waveform_set::WaveformSet {
+                sampling_rate_hz: s.sampling_rate_hz(),
+                samples: s.samples(),
+                waveforms: Vec::new(),
+                traces: s.metas().to_vec(),
+            },
         };
         let wanted = p.fractions.as_ref().map_or(2, Vec::len);
         let groups = match p.fractions.as_deref() {
@@ -201,12 +214,23 @@ impl StageKind for SplitWaveforms {
                 );
             }
         }
-        match &recipe {
-            Some(r) => {
+        match &source {
+            Source::OnDemand(r) => {
                 waveform_set::write_columns(ctx.output, &set)?;
                 r.write(ctx.output)?;
             }
-            None => waveform_set::write(ctx.output, &set)?,
+            Source::Stored(stored) => {
+                let all: Vec<usize> = (0..set.len()).collect();
+                ctx.progress.set_length(all.len() as u64);
+                ctx.progress.set_message("traces copied");
+                let mut out = waveform_set::SetWriter::new(ctx.output);
+                for block in waveform_set::blocks(&all, set.samples) {
+                    let traces = &set.traces[block[0]..block[0] + block.len()];
+                    out.extend(&stored.gather(block)?, traces, set.sampling_rate_hz)?;
+                    ctx.progress.inc(block.len() as u64);
+                }
+                out.finish()?;
+            }
         }
         for name in SPLITS {
             h5::write_attr(ctx.output, name, count(name) as u64)?;
