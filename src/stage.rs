@@ -335,6 +335,40 @@ impl RunCtx<'_> {
         write_results_file(&self.results_dir.join(name), bytes)
     }
 
+    /// [`write_result`](Self::write_result) of the file at `src` (a scratch file of the stage,
+    /// left in place), streamed in blocks both into the entry and to `results/`: an export of
+    /// any size in bounded memory.
+    pub fn write_result_file(&self, name: &str, src: &Path) -> anyhow::Result<PathBuf> {
+        let group = match self.output.group(RESULTS_GROUP) {
+            Ok(g) => g,
+            Err(_) => self.output.create_group(RESULTS_GROUP)?,
+        };
+        let cannot = |e: std::io::Error| anyhow::anyhow!("cannot read {}: {e}", src.display());
+        let len = std::fs::metadata(src).map_err(cannot)?.len() as usize;
+        let ds = group
+            .new_dataset::<u8>()
+            .shape([len])
+            .obj_track_times(false)
+            .create(name)?;
+        let mut file = std::fs::File::open(src).map_err(cannot)?;
+        let mut buf = vec![0u8; RESULT_BLOCK];
+        let mut at = 0;
+        while at < len {
+            let k = RESULT_BLOCK.min(len - at);
+            std::io::Read::read_exact(&mut file, &mut buf[..k]).map_err(cannot)?;
+            ds.write_slice(&buf[..k], at..at + k)?;
+            at += k;
+        }
+        let dest = self.results_dir.join(name);
+        let dir = dest.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .and_then(|()| {
+                crate::cache::write_atomic_from(dir, &dest, &mut std::fs::File::open(src)?)
+            })
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", dest.display()))?;
+        Ok(dest)
+    }
+
     /// Records one of the kind's declared [`MetricSpec`]s; a non-finite value is stored as
     /// "not available".
     pub fn metric(&mut self, name: &str, value: f64) {
@@ -367,8 +401,45 @@ pub fn restore_results(entry: &hdf5::File, dir: &Path) -> anyhow::Result<()> {
         return Ok(());
     };
     for name in group.member_names()? {
-        let (bytes, _) = crate::io::h5::read_array::<u8>(&group, &name)?;
-        write_results_file(&dir.join(&name), &bytes)?;
+        let ds = group.dataset(&name)?;
+        let mut reader = ResultReader {
+            ds: &ds,
+            at: 0,
+            len: ds.size(),
+        };
+        let dest = dir.join(&name);
+        let parent = dest.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent)
+            .and_then(|()| crate::cache::write_atomic_from(parent, &dest, &mut reader))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", dest.display()))?;
     }
     Ok(())
+}
+
+/// Bytes of a results file moved at once between the entry and `results/`.
+const RESULT_BLOCK: usize = 16 << 20;
+
+/// A results dataset of an entry read in blocks.
+struct ResultReader<'a> {
+    ds: &'a hdf5::Dataset,
+    at: usize,
+    len: usize,
+}
+
+impl std::io::Read for ResultReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = buf.len().min(RESULT_BLOCK).min(self.len - self.at);
+        if k == 0 {
+            return Ok(0);
+        }
+        let part: Vec<u8> = self
+            .ds
+            .read_slice_1d(self.at..self.at + k)
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+            .into_raw_vec_and_offset()
+            .0;
+        buf[..k].copy_from_slice(&part);
+        self.at += k;
+        Ok(k)
+    }
 }

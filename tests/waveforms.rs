@@ -647,7 +647,8 @@ fn peak_rss(mut cmd: std::process::Command, log: &Path) -> (i32, u64) {
 }
 
 /// A SeisBench set several times larger than the memory the run may use passes through
-/// `fetch.waveforms` → `select.waveforms` → `split.waveforms` → `filter` a block at a time: the
+/// `fetch.waveforms` → `select.waveforms` → `split.waveforms` → `filter` → `export.seisbench` a
+/// block at a time: the
 /// `quakeline run` process peaks far below the set's size (STEAD is 86 GB; the same code
 /// streams it), and the blocks change nothing — the filtered set equals the whole selected set
 /// filtered in memory, bit for bit.
@@ -659,7 +660,7 @@ fn a_seisbench_set_larger_than_the_memory_budget_streams_through_the_stages() {
     crate::big_seisbench::write(&sb, n, samples);
     let source_bytes = (n * 3 * samples * 4) as u64;
     let text = format!(
-        "{}\n[stage.sel]\nkind = \"select.waveforms\"\ninput = \"w\"\nnetworks = [\"AA\"]\n\n[stage.s]\nkind = \"split.waveforms\"\ninput = \"sel\"\nby = \"station\"\nfractions = [0.6, 0.2, 0.2]\n\n[stage.f]\nkind = \"filter\"\ninput = \"s\"\ntype = \"bandpass\"\ncorners_hz = [1.0, 45.0]\n",
+        "{}\n[stage.sel]\nkind = \"select.waveforms\"\ninput = \"w\"\nnetworks = [\"AA\"]\n\n[stage.s]\nkind = \"split.waveforms\"\ninput = \"sel\"\nby = \"station\"\nfractions = [0.6, 0.2, 0.2]\n\n[stage.f]\nkind = \"filter\"\ninput = \"s\"\ntype = \"bandpass\"\ncorners_hz = [1.0, 45.0]\n\n[stage.x]\nkind = \"export.seisbench\"\ninput = \"f\"\n",
         fetch("seisbench", &[&sb.join("*")], "")
     );
     let p = env.write("big.toml", &text);
@@ -670,7 +671,7 @@ fn a_seisbench_set_larger_than_the_memory_budget_streams_through_the_stages() {
     let log = std::fs::read_to_string(env.path().join("run.log")).unwrap();
     assert_eq!(code, 0, "{log}");
     eprintln!(
-        "streamed a {:.0} MB SeisBench set through 4 stages at a peak of {:.0} MB resident",
+        "streamed a {:.0} MB SeisBench set through 5 stages at a peak of {:.0} MB resident",
         source_bytes as f64 / 1e6,
         peak as f64 / 1e6
     );
@@ -707,6 +708,41 @@ fn a_seisbench_set_larger_than_the_memory_budget_streams_through_the_stages() {
         filtered.traces.iter().map(|t| &t.split).collect::<Vec<_>>(),
         split.traces.iter().map(|t| &t.split).collect::<Vec<_>>()
     );
+    // The export reads back as the filtered set, and is restored from the entry, streamed, when
+    // `results/` is gone.
+    let out = env.path().join("results/wf/x");
+    let mut exported = WaveformSet::default();
+    let csv = std::fs::read(out.join("metadata.csv")).unwrap();
+    quakeline::io::seisbench::read_chunk(
+        "metadata.csv",
+        &csv,
+        "waveforms.hdf5",
+        &out.join("waveforms.hdf5"),
+        &mut exported,
+    )
+    .unwrap();
+    assert!(
+        exported.waveforms == filtered.waveforms,
+        "the export differs from its input"
+    );
+    let columns = |s: &WaveformSet| -> Vec<String> {
+        s.traces
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {}.{} {} {} {} {:?}",
+                    t.name, t.network, t.station, t.split, t.p_sample, t.s_sample, t.present
+                )
+            })
+            .collect()
+    };
+    assert_eq!(columns(&exported), columns(&filtered));
+    let h5_bytes = std::fs::read(out.join("waveforms.hdf5")).unwrap();
+    std::fs::remove_dir_all(env.path().join("results")).unwrap();
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(std::fs::read(out.join("waveforms.hdf5")).unwrap() == h5_bytes);
+    assert_eq!(std::fs::read(out.join("metadata.csv")).unwrap(), csv);
     // The source read back: every 97th trace equals the file's samples.
     let fetched = waveform_set::open(&env.entry(&p, "w"), "w").unwrap();
     let f = hdf5::File::open(sb.join("waveforms.hdf5")).unwrap();

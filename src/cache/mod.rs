@@ -596,6 +596,15 @@ pub fn copy(from: &mut dyn Read, to: &mut dyn Write) -> std::io::Result<u64> {
 
 /// Writes `bytes` to a temp file in `tmp_dir`, fsyncs it and renames it onto `dest`.
 pub(crate) fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_from(tmp_dir, dest, &mut &bytes[..])
+}
+
+/// [`write_atomic`] of what `from` yields, streamed (a results file of any size).
+pub(crate) fn write_atomic_from(
+    tmp_dir: &Path,
+    dest: &Path,
+    from: &mut dyn Read,
+) -> std::io::Result<()> {
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = dest
         .file_name()
@@ -604,7 +613,7 @@ pub(crate) fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> std::io
     let tmp = tmp_dir.join(format!("{name}.{}.{n}.part", std::process::id()));
     let result = (|| {
         let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
+        copy(from, &mut f)?;
         f.sync_all()?;
         fs::rename(&tmp, dest)?;
         if let Some(dir) = dest.parent() {

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use hdf5::types::{VarLenAscii, VarLenUnicode};
 
-use crate::data::waveform_set::{COMPONENT_ORDER, Trace, WaveformSet};
+use crate::data::waveform_set::{COMPONENT_ORDER, Trace, Traces, WaveformSet};
 use crate::io::h5;
 
 /// What `data_format` says.
@@ -304,16 +304,27 @@ pub const COLUMNS: &[&str] = &[
     "split",
 ];
 
-/// Writes `set` as a SeisBench dataset folder: `metadata.csv` and `waveforms.hdf5` (one block
-/// `data/bucket0` of `[n, 3, samples]` float32, ZNE, `CW`). Returns both files' bytes
-/// (the HDF5 written through `scratch`, a path that may be overwritten).
-pub fn write(set: &WaveformSet, scratch: &Path) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+/// Writes `set` as a SeisBench dataset: the waveforms file at `h5_path` (one block
+/// `data/bucket0` of `[n, 3, samples]` float32, ZNE, `CW`, written a block of traces at a time,
+/// so a set of any size passes in bounded memory), and returns `metadata.csv`'s bytes.
+pub fn write(set: &dyn Traces, h5_path: &Path) -> anyhow::Result<Vec<u8>> {
     anyhow::ensure!(!set.is_empty(), "the waveform set is empty");
-    let n = set.len();
+    let (n, samples) = (set.len(), set.samples());
     {
-        let f = hdf5::File::create(scratch)?;
+        let f = hdf5::File::create(h5_path)?;
         let data = f.create_group("data")?;
-        h5::write_array(&data, "bucket0", &[n, 3, set.samples], &set.waveforms)?;
+        let bucket = data
+            .new_dataset::<f32>()
+            .shape([n, 3, samples])
+            .obj_track_times(false)
+            .create("bucket0")?;
+        let all: Vec<usize> = (0..n).collect();
+        for block in crate::data::waveform_set::blocks(&all, samples) {
+            let (a, k) = (block[0], block.len());
+            let v = set.gather(block)?;
+            let view = ndarray::ArrayView3::from_shape((k, 3, samples), &v)?;
+            bucket.write_slice(view, ndarray::s![a..a + k, .., ..])?;
+        }
         let fmt = f.create_group("data_format")?;
         for (name, value) in [
             ("component_order", COMPONENT_ORDER),
@@ -328,10 +339,9 @@ pub fn write(set: &WaveformSet, scratch: &Path) -> anyhow::Result<(Vec<u8>, Vec<
         fmt.new_dataset::<f64>()
             .obj_track_times(false)
             .create("sampling_rate")?
-            .write_scalar(&set.sampling_rate_hz)?;
+            .write_scalar(&set.sampling_rate_hz())?;
         f.flush()?;
     }
-    let h5 = std::fs::read(scratch)?;
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(COLUMNS)?;
     let num = |v: f64| {
@@ -341,15 +351,15 @@ pub fn write(set: &WaveformSet, scratch: &Path) -> anyhow::Result<(Vec<u8>, Vec<
             format!("{v}")
         }
     };
-    for (i, t) in set.traces.iter().enumerate() {
+    for (i, t) in set.metas().iter().enumerate() {
         w.write_record([
-            format!("bucket0${i},:3,:{}", set.samples),
+            format!("bucket0${i},:3,:{samples}"),
             t.name.clone(),
             t.network.clone(),
             t.station.clone(),
             t.channel.clone(),
-            format!("{}", set.sampling_rate_hz),
-            set.samples.to_string(),
+            format!("{}", set.sampling_rate_hz()),
+            samples.to_string(),
             num(t.p_sample),
             num(t.s_sample),
             num(t.distance_km),
@@ -357,8 +367,7 @@ pub fn write(set: &WaveformSet, scratch: &Path) -> anyhow::Result<(Vec<u8>, Vec<
             t.split.clone(),
         ])?;
     }
-    let csv = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((csv, h5))
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@
 //! `results/<pipeline>/<stage>/metadata.csv` and `waveforms.hdf5` ([`crate::io::seisbench`]
 //! documents the layout: one block `data/bucket0` `[n, 3, samples]` float32, `ZNE`, `CW`,
 //! `trace_name` = `bucket0$i,:3,:samples`, the trace's own name in `trace_name_original`); the
-//! entry keeps copies, so a cached rerun restores them. Attribute `traces`.
+//! entry keeps copies, so a cached rerun restores them. Attribute `traces`. The samples go from
+//! the input to the file, and from the file to the entry and `results/`, a block at a time: an
+//! export of a STEAD-size set needs the memory of its metadata, not of its samples.
 //!
 //! # Parameters
 //! None.
@@ -53,13 +55,16 @@ impl StageKind for ExportSeisbench {
     };
 
     fn run(&self, ctx: &mut RunCtx<'_>, _p: ExportSeisbenchParams) -> anyhow::Result<()> {
-        let set = waveform_set::read(ctx.input("input")?, ctx.stage_id)?;
-        let scratch = ctx.output.filename() + ".export.hdf5";
-        let written = seisbench::write(&set, std::path::Path::new(&scratch));
+        // Block by block from the input to a scratch file, then streamed into the entry and
+        // `results/`: a STEAD-size export in bounded memory.
+        let set = waveform_set::open(ctx.input("input")?, ctx.stage_id)?;
+        let scratch = std::path::PathBuf::from(ctx.output.filename() + ".export.hdf5");
+        let written = seisbench::write(set.as_ref(), &scratch).and_then(|csv| {
+            ctx.write_result("metadata.csv", &csv)?;
+            ctx.write_result_file("waveforms.hdf5", &scratch)
+        });
         let _ = std::fs::remove_file(&scratch);
-        let (csv, h5_bytes) = written?;
-        ctx.write_result("metadata.csv", &csv)?;
-        ctx.write_result("waveforms.hdf5", &h5_bytes)?;
+        written?;
         h5::write_attr(ctx.output, "traces", set.len() as u64)?;
         Ok(())
     }
