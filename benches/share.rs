@@ -187,6 +187,7 @@ fn make_entry(cache: &Cache, size: usize) -> (String, u64) {
         inputs: Default::default(),
         seed: None,
         content: Vec::new(),
+        device: None,
     };
     let key = fields.key();
     if let Lookup::Hit(_) = cache.lookup(&key) {

@@ -561,7 +561,7 @@ pub fn run_stage(
         h5::write_attr(root, "quakeline_stage_version", s.kind.info().version)?;
         h5::write_str_attr(root, "quakeline_pipeline", &p.name)?;
         h5::write_str_attr(root, "quakeline_created", &created)?;
-        h5::write_str_attr(root, "quakeline_machine", crate::machine::describe())?;
+        h5::write_str_attr(root, "quakeline_machine", &crate::machine::with_device())?;
         h5::write_attr(root, crate::stage::DURATION_ATTR, duration)?;
         if let Some(metrics) = metrics {
             h5::write_str_attr(root, crate::stage::METRICS_ATTR, &metrics)?;

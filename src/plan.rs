@@ -78,6 +78,7 @@ impl Plan {
                 inputs,
                 seed: s.kind.info().stochastic.then_some(s.seed),
                 content: digests,
+                device: s.kind.device_class().map(str::to_string),
             };
             let key = fields.key();
             let state = match cache.lookup(&key) {

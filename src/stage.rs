@@ -157,6 +157,9 @@ pub trait Stage: Send + Sync + 'static {
     /// Cross-field checks run before anything executes (e.g. bandpass needs two corners), the
     /// chosen plug-in's included.
     fn check(&self, params: &Params) -> Result<(), ParamError>;
+    /// The class of the compute device the output depends on, when it is not the default: it
+    /// enters the key ([`crate::cache::KeyFields::device`]).
+    fn device_class(&self) -> Option<&'static str>;
     /// Digests of external content the output depends on; they stand in the key for locations.
     fn content_digests(
         &self,
@@ -195,6 +198,12 @@ pub trait StageKind: Send + Sync + 'static {
         _p: &Self::Params,
     ) -> Result<Vec<ContentDigest>, ParamError> {
         Ok(Vec::new())
+    }
+    /// Kinds that compute with a model return [`crate::nn::device::key_class`]: a GPU-trained
+    /// model is not bit-identical to a CPU one, so the device class (none for the default CPU)
+    /// is part of their key; everything else computes the same anywhere.
+    fn device_class(&self) -> Option<&'static str> {
+        None
     }
     /// Computes the output into `ctx.output` (`ctx.params` still locates fields for messages).
     fn run(&self, ctx: &mut RunCtx<'_>, p: Self::Params) -> anyhow::Result<()>;
@@ -243,6 +252,9 @@ impl<K: StageKind> Stage for K {
             Some(plugin) => (plugin.check)(params),
             None => Ok(()),
         }
+    }
+    fn device_class(&self) -> Option<&'static str> {
+        StageKind::device_class(self)
     }
     fn content_digests(
         &self,

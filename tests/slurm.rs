@@ -492,6 +492,7 @@ fn run_through(
             sweep: None,
             no_sweep: false,
             cache: env.cache(),
+            device: None,
         },
         exe: env!("CARGO_BIN_EXE_quakeline").into(),
         retries: 0,

@@ -54,6 +54,8 @@ mod workflow;
 mod waveforms;
 // The SeisBench set generator of the streaming test (shared with `benches/streaming.rs`).
 mod big_seisbench;
+// The compute device as a run option: CPU keys unchanged, GPUs refused by name without LibTorch.
+mod device;
 // Bundles (`export`/`import`): a round trip between labs, and every bundle an import must refuse.
 mod bundle;
 // An nginx WebDAV server on 127.0.0.1 for the remote cache tests (and benches/share.rs).

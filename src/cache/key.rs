@@ -9,6 +9,7 @@
 //! | `inputs`   | input name → upstream key (a Merkle chain)            | any upstream change propagates           |
 //! | `seed`     | the stage's seed, only for stochastic kinds           | randomness is part of the output         |
 //! | `content`  | sorted BLAKE3 digests of external files/downloads     | data enters by content, never by path    |
+//! | `device`   | compute device class (`cuda`), only for kinds that compute with a model on a non-default device | a GPU result is not bit-identical to the CPU one ([`crate::nn::device`]); absent on the CPU, so CPU keys are unchanged |
 //!
 //! Never in the key: paths, URLs, file names, mtimes, host names, thread counts (`-j`), the pipeline
 //! name or stage id (two pipelines that compute the same thing share the entry), and the seed of
@@ -35,6 +36,9 @@ pub struct KeyFields {
     pub inputs: BTreeMap<String, String>,
     pub seed: Option<u64>,
     pub content: Vec<String>,
+    /// Absent from the JSON (and the key) when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 impl KeyFields {
@@ -85,6 +89,12 @@ impl KeyFields {
                 new: now.seed,
             });
         }
+        if self.device != now.device {
+            out.push(KeyChange::Device {
+                old: self.device.clone(),
+                new: now.device.clone(),
+            });
+        }
         if self.content != now.content {
             out.push(KeyChange::Content {
                 old: self.content.clone(),
@@ -131,6 +141,10 @@ pub enum KeyChange {
         old: Option<u64>,
         new: Option<u64>,
     },
+    Device {
+        old: Option<String>,
+        new: Option<String>,
+    },
     Content {
         old: Vec<String>,
         new: Vec<String>,
@@ -169,6 +183,15 @@ impl std::fmt::Display for KeyChange {
                 show(new)
             ),
             KeyChange::Seed { old, new } => write!(f, "seed changed: {old:?} → {new:?}"),
+            KeyChange::Device { old, new } => {
+                let class = |d: &Option<String>| d.clone().unwrap_or_else(|| "cpu".into());
+                write!(
+                    f,
+                    "compute device changed: {} → {} (--device)",
+                    class(old),
+                    class(new)
+                )
+            }
             KeyChange::Content { old, new } => {
                 let gone = old.iter().filter(|d| !new.contains(d)).count();
                 let added = new.iter().filter(|d| !old.contains(d)).count();
@@ -202,7 +225,26 @@ mod tests {
             inputs: BTreeMap::from([("input".into(), "ab".repeat(32))]),
             seed: None,
             content: vec![],
+            device: None,
         }
+    }
+
+    /// The default CPU adds nothing to the key (every entry made before devices existed keeps
+    /// its key); another device class makes another key and says why.
+    #[test]
+    fn the_device_class_enters_only_off_the_cpu() {
+        let cpu = fields();
+        let json = String::from_utf8(serde_json::to_vec(&cpu).unwrap()).unwrap();
+        assert!(!json.contains("device"), "{json}");
+        let mut gpu = fields();
+        gpu.device = Some("cuda".into());
+        assert_ne!(cpu.key(), gpu.key());
+        let back: KeyFields = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.key(), cpu.key());
+        assert_eq!(
+            cpu.diff(&gpu)[0].to_string(),
+            "compute device changed: cpu → cuda (--device)"
+        );
     }
 
     #[test]

@@ -379,7 +379,7 @@ impl Cache {
             stage: stage.to_string(),
             kind: fields.kind.clone(),
             created: created.to_string(),
-            machine: Some(crate::machine::describe().to_string()),
+            machine: Some(crate::machine::with_device()),
             fields: fields.clone(),
         };
         self.place(pending, manifest)
@@ -594,6 +594,52 @@ pub fn copy(from: &mut dyn Read, to: &mut dyn Write) -> std::io::Result<u64> {
     }
 }
 
+/// Keys of the entries among `manifests` computed on a non-default device
+/// ([`KeyFields::device`]) whose CPU twin is in `keep`: the fields with the device class
+/// dropped, and every input key that is itself such an entry replaced by its twin's key,
+/// hash to a key in `keep`. Followed in rounds, so a chain (a GPU `train`, then its
+/// `evaluate`) maps through.
+pub fn off_device_twins(
+    manifests: &[Manifest],
+    keep: &std::collections::BTreeSet<String>,
+) -> Vec<String> {
+    // Key of a device entry → the key its computation has on the CPU.
+    let mut twin: std::collections::BTreeMap<String, String> = Default::default();
+    loop {
+        let before = twin.len();
+        for m in manifests.iter().filter(|m| m.fields.device.is_some()) {
+            if twin.contains_key(&m.key) {
+                continue;
+            }
+            let mut cpu = m.fields.clone();
+            cpu.device = None;
+            let mut resolved = true;
+            for v in cpu.inputs.values_mut() {
+                // An input is `<key>` or `<key>/<output>`.
+                let (k, rest) = v.split_at(v.find('/').unwrap_or(v.len()));
+                let device_input = manifests
+                    .iter()
+                    .any(|u| u.key == k && u.fields.device.is_some());
+                match twin.get(k) {
+                    Some(t) => *v = format!("{t}{rest}"),
+                    None if device_input => resolved = false,
+                    None => {}
+                }
+            }
+            if resolved {
+                twin.insert(m.key.clone(), cpu.key());
+            }
+        }
+        if twin.len() == before {
+            break;
+        }
+    }
+    twin.into_iter()
+        .filter(|(_, cpu)| keep.contains(cpu))
+        .map(|(k, _)| k)
+        .collect()
+}
+
 /// Writes `bytes` to a temp file in `tmp_dir`, fsyncs it and renames it onto `dest`.
 pub(crate) fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomic_from(tmp_dir, dest, &mut &bytes[..])
@@ -634,6 +680,54 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A GPU `train` and the `evaluate` of its model are kept when their CPU twins are; a GPU
+    /// entry of a computation nobody keeps is not.
+    #[test]
+    fn device_entries_follow_their_cpu_twins() {
+        let fields = |kind: &str, input: Option<String>, device: Option<&str>| KeyFields {
+            schema: KEY_SCHEMA,
+            kind: kind.into(),
+            version: 1,
+            params: serde_json::json!({}),
+            inputs: input
+                .into_iter()
+                .map(|k| ("input".to_string(), k))
+                .collect(),
+            seed: None,
+            content: vec![],
+            device: device.map(str::to_string),
+        };
+        let manifest = |f: KeyFields| Manifest {
+            format: 1,
+            key: f.key(),
+            blake3: "0".repeat(64),
+            size: 0,
+            pipeline: "p".into(),
+            stage: f.kind.clone(),
+            kind: f.kind.clone(),
+            created: String::new(),
+            machine: None,
+            fields: f,
+        };
+        let data = fields("fetch", None, None).key();
+        let train = fields("train", Some(data.clone()), None).key();
+        let eval = fields("evaluate", Some(format!("{train}/model")), None).key();
+        let gpu_train = manifest(fields("train", Some(data.clone()), Some("cuda")));
+        let gpu_eval = manifest(fields(
+            "evaluate",
+            Some(format!("{}/model", gpu_train.key)),
+            Some("cuda"),
+        ));
+        let stray = manifest(fields("train", Some("ab".repeat(32)), Some("cuda")));
+        let all = [gpu_eval.clone(), stray, gpu_train.clone()];
+        let keep: std::collections::BTreeSet<String> = [data, train, eval].into();
+        let mut got = off_device_twins(&all, &keep);
+        got.sort();
+        let mut want = vec![gpu_train.key, gpu_eval.key];
+        want.sort();
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn part_files_of_exited_writers_are_removed_at_once() {

@@ -50,6 +50,10 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
             keep.extend(s.plans.into_iter().flat_map(|p| p.stages).map(|s| s.key));
         }
     }
+    // Entries computed on another device (`--device cuda`) are kept with the computation they
+    // repeat: an entry whose key fields, device class dropped and inputs mapped the same way,
+    // hash to a kept key is kept (a GPU-trained model of a kept pipeline is not garbage).
+    keep.extend(crate::cache::off_device_twins(&cache.manifests(), &keep));
     let (mut removed, mut freed, mut kept) = (0, 0u64, 0);
     for key in cache.object_keys() {
         if keep.contains(&key) {

@@ -51,6 +51,39 @@ pub(crate) struct PipelineArgs {
     /// Override a parameter: STAGE.KEY=VALUE (VALUE is TOML, or a bare string). Repeatable.
     #[arg(long = "set", value_name = "STAGE.KEY=VALUE")]
     pub set: Vec<String>,
+    /// The compute device of model stages: cpu, cuda, cuda:N, torch-cpu. Off the CPU, the
+    /// device class is part of their keys [default: $QUAKELINE_DEVICE, else the site
+    /// profile's [compute] device, else cpu].
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<crate::nn::device::Choice>,
+}
+
+impl PipelineArgs {
+    /// Sets the run's device: `--device`, else `$QUAKELINE_DEVICE`, else `[compute] device` of
+    /// the site profile (`profile`, else `$QUAKELINE_SITE`), else the CPU. Once per process: a
+    /// later call (the session after `run` chose with its `--site`) keeps the first choice.
+    pub fn choose_device(&self, profile: Option<&std::path::Path>) -> miette::Result<()> {
+        use crate::nn::device;
+        if device::is_chosen() {
+            return Ok(());
+        }
+        let from_env = device::from_env().map_err(|e| miette::miette!("{e}"))?;
+        let choice = match self.device.or(from_env) {
+            Some(c) => c,
+            None => {
+                let path = profile
+                    .map(std::path::Path::to_path_buf)
+                    .or_else(|| std::env::var_os("QUAKELINE_SITE").map(PathBuf::from));
+                match path {
+                    Some(p) => crate::slurm::Site::load(&p)?
+                        .device
+                        .unwrap_or(device::Choice::Cpu),
+                    None => device::Choice::Cpu,
+                }
+            }
+        };
+        device::choose(choice).map_err(|e| miette::miette!("{e}"))
+    }
 }
 
 /// Which sweep of the file to use.
@@ -72,6 +105,7 @@ pub(crate) fn session(
     cache: &CacheArgs,
 ) -> miette::Result<crate::session::Session> {
     use crate::sweep::Selection;
+    args.choose_device(None)?;
     let select = Selection::from_flags(sweep.sweep.as_deref(), sweep.no_sweep);
     let s = crate::session::Session::open(
         &args.pipeline,
@@ -221,6 +255,7 @@ pub(crate) fn plain_session(
     args: &PipelineArgs,
     cache: &CacheArgs,
 ) -> miette::Result<crate::session::Session> {
+    args.choose_device(None)?;
     Ok(crate::session::Session::open(
         &args.pipeline,
         crate::stages::REGISTRY,

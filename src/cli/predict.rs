@@ -24,9 +24,18 @@ pub(crate) struct Args {
     /// Timed repetitions after one warm-up run.
     #[arg(long, default_value_t = 20)]
     repeat: usize,
+    /// The compute device: cpu, cuda, cuda:N, torch-cpu [default: $QUAKELINE_DEVICE, else cpu].
+    #[arg(long, value_name = "DEVICE")]
+    device: Option<crate::nn::device::Choice>,
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
+    let from_env = crate::nn::device::from_env().map_err(|e| miette::miette!("{e}"))?;
+    let choice = a
+        .device
+        .or(from_env)
+        .unwrap_or(crate::nn::device::Choice::Cpu);
+    crate::nn::device::choose(choice).map_err(|e| miette::miette!("{e}"))?;
     match run(&a) {
         Ok(lines) => {
             for l in lines {

@@ -72,6 +72,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
         }
         _ => {}
     }
+    a.pipeline.choose_device(a.site.site.as_deref())?;
     let mut session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
     let cleaned = session.cache.prepare()?;
     if cleaned > 0 && !a.quiet {

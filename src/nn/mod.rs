@@ -1,10 +1,11 @@
 //! Neural networks: models, optimizers, training, evaluation metrics, learning-curve fits.
 //!
-//! burn 0.22 with its pure-Rust `flex` CPU backend (device chosen at run time; GPU backends are a
-//! later issue).
+//! burn 0.22 with its pure-Rust `flex` CPU backend, or LibTorch on a GPU in a `tch` build (the
+//! device is a run option, [`device`]).
 //!
 //! | module        | what                                                                  |
 //! |---------------|-----------------------------------------------------------------------|
+//! | [`device`]    | the compute device: `cpu` (flex), `cuda[:N]`, `torch-cpu` (LibTorch)  |
 //! | [`pm_cnn`]    | the CNN of Petrescu & Moldovan (2022), Table 2                        |
 //! | [`fmnet`]     | FMNet, Kuang et al. (2021), Fig. 6                                    |
 //! | [`phasenet`]  | PhaseNet, Zhu & Beroza (2019): U-Net phase picker, TF checkpoint import |
@@ -17,6 +18,7 @@
 //! | [`power_law`] | `err(n) = a·n^(−b) + c` fit and sample-size projection                |
 
 pub mod adamax;
+pub mod device;
 pub mod fmnet;
 pub mod metrics;
 pub mod optim;
@@ -25,15 +27,16 @@ pub mod picker;
 pub mod pm_cnn;
 pub mod power_law;
 pub mod r2unet;
+pub mod torch_version;
 pub mod train;
 pub mod weights;
 
 use burn::tensor::Device;
 
-/// The compute device: burn's flex CPU backend on the global rayon pool (`RAYON_NUM_THREADS`
-/// sets its size).
+/// The run's compute device ([`device::device`]): burn's flex CPU backend unless `--device`
+/// chose another.
 pub fn device() -> Device {
-    Device::flex()
+    device::device()
 }
 
 /// One row of a model's layer table (`quakeline model summary`), Keras `summary()` style.

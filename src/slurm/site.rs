@@ -17,6 +17,9 @@
 //! url = "https://cache.example.org/quakeline"   # default for --remote
 //! read_only = true                  # never push (--remote-read-only)
 //! timeout = "30s"                   # connect, and each read/write (--remote-timeout)
+//!
+//! [compute]                         # any executor
+//! device = "cuda"                   # cpu | cuda | cuda:N | torch-cpu (--device; `crate::nn::device`)
 //! ```
 
 use std::path::Path;
@@ -40,6 +43,8 @@ pub struct Site {
     pub give_up_after: Duration,
     /// The `[remote]` table: the lab's remote cache.
     pub remote: Option<crate::cache::remote::RemoteSettings>,
+    /// `[compute] device`: the compute device of runs with this profile (`--device` overrides).
+    pub device: Option<crate::nn::device::Choice>,
 }
 
 impl Default for Site {
@@ -54,6 +59,7 @@ impl Default for Site {
             poll_interval: Duration::from_secs(10),
             give_up_after: Duration::from_secs(1800),
             remote: None,
+            device: None,
         }
     }
 }
@@ -79,6 +85,13 @@ impl Site {
         let mut errors = Vec::new();
         for (key, item) in doc.iter() {
             let span = item.span().unwrap_or(0..0);
+            if key == "compute" {
+                match item.as_table_like() {
+                    Some(t) => site.device = parse_compute(src, t, span, &mut errors),
+                    None => errors.push(src.error(span, "`compute` must be a table")),
+                }
+                continue;
+            }
             if key == "remote" {
                 match item.as_table_like() {
                     Some(t) => site.remote = parse_remote(src, t, span, &mut errors),
@@ -89,7 +102,7 @@ impl Site {
             if key != "slurm" {
                 errors.push(
                     src.error(span, format!("unknown table `{key}` in a site profile"))
-                        .help("a site profile has the tables [slurm] and [remote]"),
+                        .help("a site profile has the tables [slurm], [remote] and [compute]"),
                 );
                 continue;
             }
@@ -177,6 +190,33 @@ impl Site {
 }
 
 /// The `[remote]` table; `None` (with errors pushed) when it is wrong or has no `url`.
+fn parse_compute(
+    src: &Source,
+    t: &dyn toml_edit::TableLike,
+    span: std::ops::Range<usize>,
+    errors: &mut Vec<crate::diag::SourceError>,
+) -> Option<crate::nn::device::Choice> {
+    let mut device = None;
+    for (k, v) in t.iter() {
+        let at = v.span().unwrap_or(span.clone());
+        match (k, v.as_str()) {
+            ("device", Some(d)) => match d.parse() {
+                Ok(c) => device = Some(c),
+                Err(e) => errors.push(src.error(at, e)),
+            },
+            ("device", None) => errors.push(src.error(
+                at,
+                "`device` must be a string: \"cpu\", \"cuda\", \"cuda:N\" or \"torch-cpu\"",
+            )),
+            (other, _) => errors.push(
+                src.error(at, format!("unknown setting `{other}` in [compute]"))
+                    .help("settings: device"),
+            ),
+        }
+    }
+    device
+}
+
 fn parse_remote(
     src: &Source,
     t: &dyn toml_edit::TableLike,

@@ -43,6 +43,11 @@ pub fn run(job_file: &Path, task: u32, registry: &[&'static dyn Stage]) -> anyho
         println!("already in the cache");
         return Ok(Done::FoundCached);
     }
+    // The device the coordinator planned with: the key of a model stage depends on it.
+    if let Some(d) = &o.device {
+        let c: crate::nn::device::Choice = d.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        crate::nn::device::choose(c).map_err(|e| anyhow::anyhow!(e))?;
+    }
     let overrides = o
         .set
         .iter()

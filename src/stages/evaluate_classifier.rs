@@ -111,6 +111,9 @@ impl StageKind for EvaluateClassifier {
         stochastic: false,
     };
 
+    fn device_class(&self) -> Option<&'static str> {
+        crate::nn::device::key_class()
+    }
     fn run(&self, ctx: &mut RunCtx<'_>, params: EvaluateClassifierParams) -> anyhow::Result<()> {
         let (t, data) = open_trained(ctx, "model", "data")?;
         let model = t.model()?;

@@ -137,6 +137,9 @@ impl StageKind for EvaluateContinuous {
         Ok(())
     }
 
+    fn device_class(&self) -> Option<&'static str> {
+        crate::nn::device::key_class()
+    }
     fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluateContinuousParams) -> anyhow::Result<()> {
         let Scoring {
             model,

@@ -150,6 +150,9 @@ impl StageKind for EvaluateFocal {
         sources::local_digests(ctx, &p.events, "events")
     }
 
+    fn device_class(&self) -> Option<&'static str> {
+        crate::nn::device::key_class()
+    }
     fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluateFocalParams) -> anyhow::Result<()> {
         let device = crate::nn::device();
         let model = crate::models::fmnet::load(ctx.input("model")?, &device)

@@ -293,6 +293,9 @@ impl StageKind for EvaluatePicks {
         Ok(())
     }
 
+    fn device_class(&self) -> Option<&'static str> {
+        crate::nn::device::key_class()
+    }
     fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluatePicksParams) -> anyhow::Result<()> {
         let Scoring {
             model,

@@ -112,6 +112,9 @@ impl StageKind for LearningCurve {
         Ok(())
     }
 
+    fn device_class(&self) -> Option<&'static str> {
+        crate::nn::device::key_class()
+    }
     fn run(&self, ctx: &mut RunCtx<'_>, p: LearningCurveParams) -> anyhow::Result<()> {
         let (trained, data) = open_trained(ctx, "model", "data")?;
         let cfg = trained.config(ctx.seed);

@@ -183,6 +183,9 @@ impl StageKind for Train {
         models::get(&p.model).map(|m| &m.params)
     }
 
+    fn device_class(&self) -> Option<&'static str> {
+        crate::nn::device::key_class()
+    }
     fn run(&self, ctx: &mut RunCtx<'_>, p: TrainParams) -> anyhow::Result<()> {
         let model = models::get(&p.model).ok_or_else(|| {
             anyhow::anyhow!(
