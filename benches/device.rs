@@ -6,8 +6,9 @@
 //!
 //! `cargo bench --features tch --bench device` (release). `QUAKELINE_BENCH_DEVICE` picks the
 //! device (default `cuda`; `torch-cpu` checks a build without a GPU), `QUAKELINE_BENCH_STEPS` the
-//! compared steps (default 200), `QUAKELINE_BENCH_MODELS` a comma list of `pm-cnn`, `fmnet`,
-//! `phasenet` (default all).
+//! compared steps (default 200), `QUAKELINE_BENCH_RATE_STEPS` the timed steps at batch 16 and
+//! 256 (default `100,40`), `QUAKELINE_BENCH_MODELS` a comma list of `pm-cnn`, `fmnet`,
+//! `phasenet` (default all), `QUAKELINE_BENCH_OPTIMIZER` another optimizer than `adam`.
 //!
 //! Models, inputs and losses are those of `train`: pm-cnn on a 1-day window (3 × 1440),
 //! cross-entropy over 2 classes; FMNet on 48 × 128, mean squared error against 3 × 128 curves;
@@ -136,7 +137,8 @@ fn train<C: Case>(
 ) -> (f64, f64, Vec<f32>) {
     let ad = device.clone().autodiff();
     let mut m = case.model(&ad);
-    let mut opt = optim::by_name("adam").expect("adam");
+    let name = std::env::var("QUAKELINE_BENCH_OPTIMIZER").unwrap_or_else(|_| "adam".into());
+    let mut opt = optim::by_name(&name).expect("an optimizer of optim::NAMES");
     let mut losses = Vec::new();
     let t0 = Instant::now();
     let mut first = 0.0;
@@ -168,14 +170,20 @@ fn check<C: Case>(case: &C, on: &Device, steps: usize) {
         .map(|(g, c)| ((g - c) / c).abs())
         .fold(0f32, f32::max);
     println!(
-        "{}: loss after {steps} steps, batch 16: device {g:.6}, cpu {c:.6}, relative difference {:.3} % (largest over the curve {:.3} %)",
+        "{}: loss after {steps} steps, batch 16: device {g:.6}, cpu {c:.6}, relative difference {:.3} % (largest over the curve {:.3} %; first steps device {:?}, cpu {:?})",
         case.name(),
         100.0 * ((g - c) / c).abs(),
-        100.0 * worst
+        100.0 * worst,
+        &gpu[..gpu.len().min(3)],
+        &cpu[..cpu.len().min(3)]
     );
     // Throughput: first-step latency and steady samples/s at batch 16 and 256.
-    for b in [16, 256] {
-        let n = if b == 16 { 100 } else { 40 };
+    let rate_steps: Vec<usize> = std::env::var("QUAKELINE_BENCH_RATE_STEPS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| v.len() == 2)
+        .unwrap_or_else(|| vec![100, 40]);
+    for (b, n) in [(16, rate_steps[0]), (256, rate_steps[1])] {
         let (first, steady, _) = train(case, on, b, n, false);
         println!(
             "{}: batch {b}: first step {first:.2} s, steady {steady:.0} samples/s ({n} steps)",
