@@ -8,7 +8,7 @@
 //! device (default `cuda`; `torch-cpu` checks a build without a GPU), `QUAKELINE_BENCH_STEPS` the
 //! compared steps (default 200), `QUAKELINE_BENCH_RATE_STEPS` the timed steps at batch 16 and
 //! 256 (default `100,40`), `QUAKELINE_BENCH_MODELS` a comma list of `pm-cnn`, `fmnet`,
-//! `phasenet` (default all), `QUAKELINE_BENCH_OPTIMIZER` another optimizer than `adam`.
+//! `fmnet-synth` (FMNet on `synth.fmnet` batches of a small fk bank), `phasenet` (default all), `QUAKELINE_BENCH_OPTIMIZER` another optimizer than `adam`.
 //!
 //! Models, inputs and losses are those of `train`: pm-cnn on a 1-day window (3 × 1440),
 //! cross-entropy over 2 classes; FMNet on 48 × 128, mean squared error against 3 × 128 curves;
@@ -25,6 +25,9 @@ use quakeline::nn::device::{self, Choice};
 use quakeline::nn::picker::{self, Drop, Picker};
 use quakeline::nn::{optim, pm_cnn};
 use quakeline::rng::Rng;
+
+#[allow(dead_code)]
+mod common;
 
 /// A model under test: builds itself on a device, and gives the loss of batch `step` of size `b`.
 trait Case {
@@ -86,6 +89,26 @@ impl Case for FmnetCase {
             .into_iter()
             .map(|v| 0.5 + 0.1 * v)
             .collect();
+        let y = Tensor::<3>::from_data(TensorData::new(y, [b, 3, 128]), device);
+        (m.forward(x) - y).powi_scalar(2).mean()
+    }
+}
+
+/// FMNet on real synthetic batches (`synth.fmnet` from a small fk bank): what its training sees.
+struct FmnetSynthCase(quakeline::synth::fmnet::Generator);
+impl Case for FmnetSynthCase {
+    type M = quakeline::nn::fmnet::Fmnet;
+    fn name(&self) -> &'static str {
+        "fmnet (synth.fmnet batches)"
+    }
+    fn model(&self, device: &Device) -> Self::M {
+        quakeline::nn::fmnet::Fmnet::new(1, device)
+    }
+    fn loss(&self, m: &Self::M, step: usize, b: usize, device: &Device) -> Tensor<1> {
+        let n = self.0.len();
+        let idx: Vec<usize> = (0..b).map(|i| (step * b + i) % n).collect();
+        let (x, y) = self.0.batch(&idx);
+        let x = Tensor::<3>::from_data(TensorData::new(x, [b, 48, 128]), device);
         let y = Tensor::<3>::from_data(TensorData::new(y, [b, 3, 128]), device);
         (m.forward(x) - y).powi_scalar(2).mean()
     }
@@ -155,7 +178,12 @@ fn train<C: Case>(
     }
     // The last loss read waited for every queued step.
     let rest = t0.elapsed().as_secs_f64() - first;
-    let steady = (steps - 1).max(1) as f64 * b as f64 / rest.max(1e-9);
+    // Steps after the first, per second (NaN with a single step).
+    let steady = if steps > 1 {
+        (steps - 1) as f64 * b as f64 / rest
+    } else {
+        f64::NAN
+    };
     (first, steady, losses)
 }
 
@@ -217,6 +245,18 @@ fn main() {
         match m.trim() {
             "pm-cnn" => check(&PmCnnCase, &on, steps),
             "fmnet" => check(&FmnetCase, &on, steps),
+            "fmnet-synth" => {
+                // The repository this runs in (the GPU machine's copy), else the one it was
+                // built in: the bank's velocity model is pipelines/models/hk.
+                let here = std::env::current_dir().unwrap_or_default();
+                let root = if here.join("pipelines/models/hk").exists() {
+                    here
+                } else {
+                    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                };
+                let (g, _) = common::fmnet_set::generator(&root);
+                check(&FmnetSynthCase(g), &on, steps)
+            }
             "phasenet" => check(&PhaseNetCase, &on, steps),
             other => eprintln!("unknown model `{other}`"),
         }

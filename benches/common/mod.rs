@@ -1,5 +1,8 @@
 //! Timing helpers shared by the bench binaries.
 
+#[allow(dead_code)]
+pub mod fmnet_set;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
