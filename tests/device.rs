@@ -104,3 +104,40 @@ fn a_gpu_without_libtorch_and_bad_devices_are_refused_by_name() {
     );
     assert_eq!(code, Some(0), "{err}");
 }
+
+/// A SLURM job file carries the coordinator's device to its workers: a worker of a build
+/// without LibTorch refuses a `cuda` task by name (in its job log) instead of computing it on
+/// the CPU under a CPU key.
+#[cfg(not(feature = "tch"))]
+#[test]
+fn a_worker_takes_the_device_from_its_job_file() {
+    use quakeline::slurm::{JOB_FILE_VERSION, JobFile, Origin, Task};
+    let env = Env::new();
+    let job = JobFile {
+        version: JOB_FILE_VERSION,
+        origin: Origin {
+            pipeline: repo_dir().join("pipelines/quickstart.toml"),
+            set: Vec::new(),
+            sweep: None,
+            no_sweep: false,
+            cache: env.cache(),
+            device: Some("cuda:0".into()),
+        },
+        tasks: [(
+            0,
+            Task {
+                stage: "train".into(),
+                member: 0,
+                key: "ab".repeat(32),
+                results: env.path().join("results"),
+                label: "train".into(),
+            },
+        )]
+        .into(),
+    };
+    let file = env.write("job.json", &serde_json::to_string(&job).unwrap());
+    let r = env.run(&["worker", file.to_str().unwrap(), "--task", "0"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("device cuda:0 needs LibTorch"), "{r:?}");
+    assert!(env.committed().is_empty());
+}
