@@ -339,11 +339,7 @@ impl RunCtx<'_> {
     /// Writes a human-facing file `results/<pipeline>/<stage>/<name>` (atomically) and keeps a
     /// copy in the entry, from which a cached rerun restores it.
     pub fn write_result(&self, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
-        let group = match self.output.group(RESULTS_GROUP) {
-            Ok(g) => g,
-            Err(_) => self.output.create_group(RESULTS_GROUP)?,
-        };
-        crate::io::h5::write_array(&group, name, &[bytes.len()], bytes)?;
+        crate::io::h5::write_array(&self.results_group()?, name, &[bytes.len()], bytes)?;
         write_results_file(&self.results_dir.join(name), bytes)
     }
 
@@ -351,10 +347,7 @@ impl RunCtx<'_> {
     /// left in place), streamed in blocks both into the entry and to `results/`: an export of
     /// any size in bounded memory.
     pub fn write_result_file(&self, name: &str, src: &Path) -> anyhow::Result<PathBuf> {
-        let group = match self.output.group(RESULTS_GROUP) {
-            Ok(g) => g,
-            Err(_) => self.output.create_group(RESULTS_GROUP)?,
-        };
+        let group = self.results_group()?;
         let cannot = |e: std::io::Error| anyhow::anyhow!("cannot read {}: {e}", src.display());
         let len = std::fs::metadata(src).map_err(cannot)?.len() as usize;
         let ds = group
@@ -371,14 +364,18 @@ impl RunCtx<'_> {
             ds.write_slice(&buf[..k], at..at + k)?;
             at += k;
         }
-        let dest = self.results_dir.join(name);
-        let dir = dest.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .and_then(|()| {
-                crate::cache::write_atomic_from(dir, &dest, &mut std::fs::File::open(src)?)
-            })
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", dest.display()))?;
-        Ok(dest)
+        write_results_file_from(
+            &self.results_dir.join(name),
+            &mut std::fs::File::open(src).map_err(cannot)?,
+        )
+    }
+
+    /// The entry's group of results-file copies, created by the first write.
+    fn results_group(&self) -> anyhow::Result<hdf5::Group> {
+        Ok(match self.output.group(RESULTS_GROUP) {
+            Ok(g) => g,
+            Err(_) => self.output.create_group(RESULTS_GROUP)?,
+        })
     }
 
     /// Records one of the kind's declared [`MetricSpec`]s; a non-finite value is stored as
@@ -399,9 +396,17 @@ impl RunCtx<'_> {
 /// Writes a results file atomically (the cache's temp + fsync + rename), creating its directory.
 /// Every file under `results/` goes through here (stage outputs, metrics, sweep tables, reports).
 pub fn write_results_file(path: &Path, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+    write_results_file_from(path, &mut &bytes[..])
+}
+
+/// [`write_results_file`] of what `from` yields, streamed (an export of any size).
+pub fn write_results_file_from(
+    path: &Path,
+    from: &mut dyn std::io::Read,
+) -> anyhow::Result<PathBuf> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
-        .and_then(|()| crate::cache::write_atomic(dir, path, bytes))
+        .and_then(|()| crate::cache::write_atomic_from(dir, path, from))
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(path.to_path_buf())
 }
@@ -419,11 +424,7 @@ pub fn restore_results(entry: &hdf5::File, dir: &Path) -> anyhow::Result<()> {
             at: 0,
             len: ds.size(),
         };
-        let dest = dir.join(&name);
-        let parent = dest.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent)
-            .and_then(|()| crate::cache::write_atomic_from(parent, &dest, &mut reader))
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", dest.display()))?;
+        write_results_file_from(&dir.join(&name), &mut reader)?;
     }
     Ok(())
 }

@@ -603,11 +603,17 @@ pub fn off_device_twins(
     manifests: &[Manifest],
     keep: &std::collections::BTreeSet<String>,
 ) -> Vec<String> {
+    let on_device: Vec<&Manifest> = manifests
+        .iter()
+        .filter(|m| m.fields.device.is_some())
+        .collect();
+    let device_keys: std::collections::BTreeSet<&str> =
+        on_device.iter().map(|m| m.key.as_str()).collect();
     // Key of a device entry → the key its computation has on the CPU.
     let mut twin: std::collections::BTreeMap<String, String> = Default::default();
     loop {
         let before = twin.len();
-        for m in manifests.iter().filter(|m| m.fields.device.is_some()) {
+        for m in &on_device {
             if twin.contains_key(&m.key) {
                 continue;
             }
@@ -617,12 +623,9 @@ pub fn off_device_twins(
             for v in cpu.inputs.values_mut() {
                 // An input is `<key>` or `<key>/<output>`.
                 let (k, rest) = v.split_at(v.find('/').unwrap_or(v.len()));
-                let device_input = manifests
-                    .iter()
-                    .any(|u| u.key == k && u.fields.device.is_some());
                 match twin.get(k) {
                     Some(t) => *v = format!("{t}{rest}"),
-                    None if device_input => resolved = false,
+                    None if device_keys.contains(k) => resolved = false,
                     None => {}
                 }
             }

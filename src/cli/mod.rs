@@ -67,8 +67,8 @@ impl PipelineArgs {
         if device::is_chosen() {
             return Ok(());
         }
-        let from_env = device::from_env().map_err(|e| miette::miette!("{e}"))?;
-        let choice = match self.device.or(from_env) {
+        let asked = device::from_flag_or_env(self.device).map_err(|e| miette::miette!("{e}"))?;
+        let choice = match asked {
             Some(c) => c,
             None => {
                 let path = profile

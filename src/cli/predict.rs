@@ -30,10 +30,8 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
-    let from_env = crate::nn::device::from_env().map_err(|e| miette::miette!("{e}"))?;
-    let choice = a
-        .device
-        .or(from_env)
+    let choice = crate::nn::device::from_flag_or_env(a.device)
+        .map_err(|e| miette::miette!("{e}"))?
         .unwrap_or(crate::nn::device::Choice::Cpu);
     crate::nn::device::choose(choice).map_err(|e| miette::miette!("{e}"))?;
     match run(&a) {

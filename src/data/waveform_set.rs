@@ -297,6 +297,28 @@ pub fn blocks(idx: &[usize], samples: usize) -> std::slice::Chunks<'_, usize> {
     idx.chunks((BLOCK_BYTES / (12 * samples.max(1))).max(1))
 }
 
+/// Copies traces `idx` of `from` to `out` a block at a time ([`blocks`]): each with the
+/// metadata `meta(i)` gives, its samples first passed through `transform` (a block
+/// `[k, 3, samples]`, in place); `done(k)` after each block (a progress bar). What
+/// `select.waveforms`, `split.waveforms` and `filter` do with a stored set of any size.
+pub fn copy_blocks(
+    from: &dyn Traces,
+    idx: &[usize],
+    meta: &dyn Fn(usize) -> Trace,
+    out: &mut SetWriter<'_>,
+    transform: &mut dyn FnMut(&mut [f32]),
+    done: &mut dyn FnMut(usize),
+) -> anyhow::Result<()> {
+    for block in blocks(idx, from.samples()) {
+        let mut data = from.gather(block)?;
+        transform(&mut data);
+        let metas: Vec<Trace> = block.iter().map(|&i| meta(i)).collect();
+        out.extend(&data, &metas, from.sampling_rate_hz())?;
+        done(block.len());
+    }
+    Ok(())
+}
+
 /// Opens the set of `g` for reading trace by trace: an on-demand set stays on demand, a stored
 /// one is read from the entry as traces are asked for.
 pub fn open(g: &hdf5::Group, stage: &str) -> anyhow::Result<Box<dyn Traces>> {
@@ -433,26 +455,16 @@ impl<'g> SetWriter<'g> {
 }
 
 /// Reads a whole set written by [`write`] or [`SetWriter`] into memory (`stage` names the
-/// reading stage in errors); an on-demand set ([`super::picks_recipe`]) is generated here, in parallel.
+/// reading stage in errors): [`open`] and every trace gathered (an on-demand set is generated
+/// here, in parallel).
 pub fn read(g: &hdf5::Group, stage: &str) -> anyhow::Result<WaveformSet> {
-    if super::picks_recipe::is(g) {
-        let mut set = read_columns(g, stage)?;
-        let recipe = super::picks_recipe::read(g, &format!("the input of `{stage}`"))?;
-        use rayon::prelude::*;
-        set.waveforms = (0..set.traces.len())
-            .into_par_iter()
-            .flat_map_iter(|i| recipe.trace(i))
-            .collect();
-        return Ok(set);
-    }
-    let not_set = not_a_set(stage);
-    let (waveforms, shape) = h5::read_array::<f32>(g, "waveforms").map_err(not_set)?;
-    let [n, 3, samples] = shape[..] else {
-        anyhow::bail!("`{stage}`: dataset `waveforms` has shape {shape:?}, not [n, 3, samples]");
-    };
-    let mut set = columns(g, stage, n, samples)?;
-    set.waveforms = waveforms;
-    Ok(set)
+    let traces = open(g, stage)?;
+    let all: Vec<usize> = (0..traces.len()).collect();
+    let waveforms = traces.gather(&all)?;
+    Ok(WaveformSet {
+        waveforms,
+        ..traces.columns().clone()
+    })
 }
 
 /// The columns of an on-demand set (`waveforms` empty; `samples` from its recipe).

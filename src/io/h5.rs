@@ -111,24 +111,22 @@ struct HeapScan {
 
 impl std::io::Write for HeapScan {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut joined = std::mem::take(&mut self.tail);
-        let from = self.offset - joined.len() as u64;
-        joined.extend_from_slice(&buf[..buf.len().min(3)]);
-        let mut found: Vec<u64> = gcol(&joined).map(|i| from + i as u64).collect();
-        found.extend(gcol(buf).map(|i| self.offset + i as u64));
-        found.sort_unstable();
-        found.dedup();
-        self.starts.extend(found);
+        // Matches that start in the previous write's last bytes: search those bytes followed by
+        // this write's first three; matches inside this write: search it.
+        let mut edge = std::mem::take(&mut self.tail);
+        let (carried, from) = (edge.len(), self.offset - edge.len() as u64);
+        edge.extend_from_slice(&buf[..buf.len().min(3)]);
+        self.starts.extend(
+            gcol(&edge)
+                .filter(|&i| i < carried)
+                .map(|i| from + i as u64),
+        );
+        self.starts
+            .extend(gcol(buf).map(|i| self.offset + i as u64));
         self.offset += buf.len() as u64;
-        let keep = buf.len().min(3);
-        self.tail = if buf.len() >= 3 {
-            buf[buf.len() - keep..].to_vec()
-        } else {
-            let mut t = joined;
-            let cut = t.len().saturating_sub(3);
-            t.drain(..cut);
-            t
-        };
+        // The last three bytes seen (`edge` holds them all when this write is shorter).
+        let last = if buf.len() >= 3 { buf } else { &edge[..] };
+        self.tail = last[last.len().saturating_sub(3)..].to_vec();
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {

@@ -121,7 +121,7 @@ impl Sources<'_> {
 
     /// Reads every planned source (`ctx.content`), ticking the progress bar once per file.
     pub fn read_all(&self, ctx: &RunCtx<'_>) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-        let remote = !self.urls.is_empty();
+        let remote = !self.local();
         ctx.progress.set_length(ctx.content.len() as u64);
         ctx.progress.set_message(if remote {
             "files downloaded"
@@ -139,7 +139,7 @@ impl Sources<'_> {
     /// Reads one planned source (an element of `ctx.content`): downloaded and checked against
     /// its pin, or read and re-hashed (a file edited since planning is an error).
     pub fn read_one(&self, ctx: &RunCtx<'_>, c: &ContentDigest) -> anyhow::Result<Vec<u8>> {
-        if !self.urls.is_empty() {
+        if !self.local() {
             return download(ctx, &c.label, Some(&c.blake3));
         }
         let bytes =

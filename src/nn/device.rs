@@ -97,8 +97,12 @@ pub fn choose(c: Choice) -> Result<(), String> {
     Ok(())
 }
 
-/// `$QUAKELINE_DEVICE`, when set and not empty.
-pub fn from_env() -> Result<Option<Choice>, String> {
+/// The device a command line asks for: its `--device` (`flag`), else `$QUAKELINE_DEVICE` when
+/// set and not empty; `None` leaves the choice to the site profile or the default.
+pub fn from_flag_or_env(flag: Option<Choice>) -> Result<Option<Choice>, String> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
     match std::env::var("QUAKELINE_DEVICE") {
         Ok(v) if !v.trim().is_empty() => v
             .parse()

@@ -360,7 +360,7 @@ fn read_seisbench(
     // Rows, for the progress bar (a quoted newline inside a field only makes it approximate).
     let rows: usize = csvs
         .iter()
-        .map(|c| bytecount(c, b'\n').saturating_sub(1))
+        .map(|c| memchr::memchr_iter(b'\n', c).count().saturating_sub(1))
         .sum();
     ctx.progress.set_length(rows as u64);
     ctx.progress.set_message("traces read");
@@ -388,8 +388,4 @@ fn read_seisbench(
         r?;
     }
     Ok(())
-}
-
-fn bytecount(bytes: &[u8], b: u8) -> usize {
-    bytes.iter().filter(|&&x| x == b).count()
 }

@@ -132,27 +132,27 @@ impl StageKind for Filter {
             ctx.progress.set_length(all.len() as u64);
             ctx.progress.set_message("traces filtered");
             let mut out = waveform_set::SetWriter::new(ctx.output);
-            for block in waveform_set::blocks(&all, n) {
-                let mut data = set.gather(block)?;
-                use rayon::prelude::*;
-                short_segments += data
-                    .par_chunks_mut(n.max(1))
-                    .map(|comp| {
-                        let mut col: Vec<f64> = comp.iter().map(|v| f64::from(*v)).collect();
-                        let short = filter_finite_runs(&sos, &mut col, zero_phase);
-                        for (v, c) in comp.iter_mut().zip(&col) {
-                            *v = *c as f32;
-                        }
-                        short
-                    })
-                    .sum::<u64>();
-                out.extend(
-                    &data,
-                    &set.metas()[block[0]..block[0] + block.len()],
-                    set.sampling_rate_hz(),
-                )?;
-                ctx.progress.inc(block.len() as u64);
-            }
+            waveform_set::copy_blocks(
+                set.as_ref(),
+                &all,
+                &|i| set.meta(i).clone(),
+                &mut out,
+                &mut |data| {
+                    use rayon::prelude::*;
+                    short_segments += data
+                        .par_chunks_mut(n.max(1))
+                        .map(|comp| {
+                            let mut col: Vec<f64> = comp.iter().map(|v| f64::from(*v)).collect();
+                            let short = filter_finite_runs(&sos, &mut col, zero_phase);
+                            for (v, c) in comp.iter_mut().zip(&col) {
+                                *v = *c as f32;
+                            }
+                            short
+                        })
+                        .sum::<u64>();
+                },
+                &mut |k| ctx.progress.inc(k as u64),
+            )?;
             out.finish()?;
             sos
         } else {

@@ -124,11 +124,14 @@ impl StageKind for SelectWaveforms {
         ctx.progress.set_length(chosen.len() as u64);
         ctx.progress.set_message("traces copied");
         let mut out = waveform_set::SetWriter::new(ctx.output);
-        for block in waveform_set::blocks(&chosen, set.samples()) {
-            let metas: Vec<_> = block.iter().map(|&i| set.meta(i).clone()).collect();
-            out.extend(&set.gather(block)?, &metas, set.sampling_rate_hz())?;
-            ctx.progress.inc(block.len() as u64);
-        }
+        waveform_set::copy_blocks(
+            set.as_ref(),
+            &chosen,
+            &|i| set.meta(i).clone(),
+            &mut out,
+            &mut |_| {},
+            &mut |k| ctx.progress.inc(k as u64),
+        )?;
         let out = out.finish()?;
         h5::write_attr(ctx.output, "traces", out.len() as u64)?;
         Ok(())

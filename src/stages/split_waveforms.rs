@@ -224,11 +224,14 @@ impl StageKind for SplitWaveforms {
                 ctx.progress.set_length(all.len() as u64);
                 ctx.progress.set_message("traces copied");
                 let mut out = waveform_set::SetWriter::new(ctx.output);
-                for block in waveform_set::blocks(&all, set.samples) {
-                    let traces = &set.traces[block[0]..block[0] + block.len()];
-                    out.extend(&stored.gather(block)?, traces, set.sampling_rate_hz)?;
-                    ctx.progress.inc(block.len() as u64);
-                }
+                waveform_set::copy_blocks(
+                    stored.as_ref(),
+                    &all,
+                    &|i| set.traces[i].clone(),
+                    &mut out,
+                    &mut |_| {},
+                    &mut |k| ctx.progress.inc(k as u64),
+                )?;
                 out.finish()?;
             }
         }
