@@ -208,3 +208,29 @@ pub fn serve(
     });
     (port, rx)
 }
+
+/// Runs `cmd` to its end and returns its exit code and peak resident memory in bytes (`wait4`
+/// on this child alone: other tests' processes do not count).
+// The child is reaped by `wait4` below, which `Child::wait` cannot replace (it gives no rusage).
+#[allow(clippy::zombie_processes)]
+pub fn peak_rss(mut cmd: std::process::Command, log: &Path) -> (i32, u64) {
+    let out = std::fs::File::create(log).unwrap();
+    let child = cmd
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .expect("start quakeline");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not waited for by anything else (`child` is never
+    // waited on; dropping it does not wait); `status` and `usage` are valid for writing.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, usage.ru_maxrss as u64 * 1024)
+}

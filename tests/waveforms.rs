@@ -620,32 +620,6 @@ fn split_by_trace_station_network_or_column_and_select_by_network() {
     );
 }
 
-/// Runs `cmd` to its end and returns its exit code and peak resident memory in bytes (`wait4`
-/// on this child alone: other tests' processes do not count).
-// The child is reaped by `wait4` below, which `Child::wait` cannot replace (it gives no rusage).
-#[allow(clippy::zombie_processes)]
-fn peak_rss(mut cmd: std::process::Command, log: &Path) -> (i32, u64) {
-    let out = std::fs::File::create(log).unwrap();
-    let child = cmd
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .expect("start quakeline");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own child, not waited for by anything else (`child` is never
-    // waited on; dropping it does not wait); `status` and `usage` are valid for writing.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (code, usage.ru_maxrss as u64 * 1024)
-}
-
 /// A SeisBench set several times larger than the memory the run may use passes through
 /// `fetch.waveforms` → `select.waveforms` → `split.waveforms` → `filter` → `export.seisbench` a
 /// block at a time: the
@@ -664,7 +638,7 @@ fn a_seisbench_set_larger_than_the_memory_budget_streams_through_the_stages() {
         fetch("seisbench", &[&sb.join("*")], "")
     );
     let p = env.write("big.toml", &text);
-    let (code, peak) = peak_rss(
+    let (code, peak) = crate::util::peak_rss(
         env.cmd(&["run", p.to_str().unwrap()]),
         &env.path().join("run.log"),
     );

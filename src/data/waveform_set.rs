@@ -202,6 +202,17 @@ pub trait Traces: Sync {
     }
     /// `[3, samples]` Z, N, E of trace `i`.
     fn data(&self, i: usize) -> anyhow::Result<std::borrow::Cow<'_, [f32]>>;
+    /// Samples `a..b` of each component of trace `i` (`[3, b - a]`, Z, N, E): a stored set
+    /// reads only those, so a day-long trace is annotated without holding it whole.
+    fn span(&self, i: usize, a: usize, b: usize) -> anyhow::Result<Vec<f32>> {
+        let n = self.samples();
+        anyhow::ensure!(a <= b && b <= n, "samples {a}..{b} of a trace of {n}");
+        let d = self.data(i)?;
+        Ok((0..3)
+            .flat_map(|c| &d[c * n + a..c * n + b])
+            .copied()
+            .collect())
+    }
     /// Traces `idx`, one after the other (`[idx.len(), 3, samples]`); a stored set reads each
     /// run of consecutive indices at once.
     fn gather(&self, idx: &[usize]) -> anyhow::Result<Vec<f32>> {
@@ -272,6 +283,17 @@ impl Traces for Stored {
     }
     fn data(&self, i: usize) -> anyhow::Result<std::borrow::Cow<'_, [f32]>> {
         Ok(std::borrow::Cow::Owned(self.run(i, i + 1)?))
+    }
+    fn span(&self, i: usize, a: usize, b: usize) -> anyhow::Result<Vec<f32>> {
+        let n = self.samples();
+        anyhow::ensure!(a <= b && b <= n, "samples {a}..{b} of a trace of {n}");
+        let block: ndarray::Array2<f32> = self
+            .waveforms
+            .read_slice(ndarray::s![i, .., a..b])
+            .map_err(|e| {
+                anyhow::anyhow!("dataset `waveforms`, trace {i}, samples {a}..{b}: {e}")
+            })?;
+        Ok(block.into_raw_vec_and_offset().0)
     }
     fn gather(&self, idx: &[usize]) -> anyhow::Result<Vec<f32>> {
         let mut out = Vec::with_capacity(idx.len() * 3 * self.samples());

@@ -9,9 +9,11 @@
 //!
 //! Windows start at 0, `stride`, 2·`stride`, … and, when the last of them stops short of the end,
 //! one more ends at the last sample, so every sample is covered. Windows are processed in order, a
-//! batch at a time; a sample's merged value is final once the next window starts after it, and
-//! only samples still covered by a later window are kept pending (at most `window` samples times
-//! `window / stride` overlaps per class), so memory does not grow with the trace.
+//! batch at a time, reading only the samples that batch spans; a sample's merged value is final
+//! once the next window starts after it and is handed on at once, and only samples still covered
+//! by a later window are kept pending (at most `window` samples times `window / stride` overlaps
+//! per class), so memory does not grow with the trace: a day or a week of 100-Hz data streams
+//! from the entry through the picker into the pick detector ([`annotate_stream`]).
 
 use std::collections::VecDeque;
 
@@ -57,8 +59,7 @@ fn merged(values: &mut [f32], merge: Merge) -> f32 {
 }
 
 /// Merged probabilities `[3, n]` (noise, P, S) of trace `data` `[3, n]` (Z, N, E; NaN = gap,
-/// which normalisation turns into 0). `probabilities` maps normalised windows `[k, 3, window]`
-/// to their outputs `[k, 3, window]`; it is called with at most `batch` windows at a time.
+/// which normalisation turns into 0), held whole: [`annotate_stream`] over a trace in memory.
 pub fn annotate(
     data: &[f32],
     n: usize,
@@ -68,35 +69,70 @@ pub fn annotate(
     batch: usize,
     probabilities: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<f32>>,
 ) -> anyhow::Result<Vec<f32>> {
+    let mut curves: [Vec<f32>; 3] = Default::default();
+    annotate_stream(
+        n,
+        window,
+        stride,
+        merge,
+        batch,
+        &mut |a, b| {
+            Ok((0..3)
+                .flat_map(|c| &data[c * n + a..c * n + b])
+                .copied()
+                .collect())
+        },
+        probabilities,
+        &mut |done| {
+            for (curve, d) in curves.iter_mut().zip(done) {
+                curve.extend_from_slice(d);
+            }
+        },
+    )?;
+    Ok(curves.concat())
+}
+
+/// The annotation of a trace of `n` samples that is never held whole: `read(a, b)` gives samples
+/// `a..b` of each component (`[3, b - a]`, Z, N, E), `probabilities` maps normalised windows
+/// `[k, 3, window]` to their outputs `[k, 3, window]` (called with at most `batch` windows), and
+/// `merged` receives the merged curves in order, the next finished samples of noise, P and S
+/// each time (every sample once; a sample no window covers is 0). Memory: one batch of windows
+/// and the pending overlaps, whatever `n` is.
+#[allow(clippy::too_many_arguments)]
+pub fn annotate_stream(
+    n: usize,
+    window: usize,
+    stride: usize,
+    merge: Merge,
+    batch: usize,
+    read: &mut dyn FnMut(usize, usize) -> anyhow::Result<Vec<f32>>,
+    probabilities: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<f32>>,
+    merged: &mut dyn FnMut(&[Vec<f32>; 3]),
+) -> anyhow::Result<()> {
     let all = starts(n, window, stride);
     anyhow::ensure!(
         !all.is_empty(),
         "a trace of {n} samples is shorter than the picker's window of {window}"
     );
-    let mut out = vec![0f32; 3 * n];
-    // pending[k] = the values seen so far for sample `first + k`, per class.
-    let mut pending: VecDeque<[Vec<f32>; 3]> = VecDeque::new();
-    let mut first = 0usize;
-    let finish = |out: &mut Vec<f32>,
-                  pending: &mut VecDeque<[Vec<f32>; 3]>,
-                  first: &mut usize,
-                  upto: usize| {
-        while *first < upto {
-            let Some(mut vals) = pending.pop_front() else {
-                break;
-            };
-            for (c, v) in vals.iter_mut().enumerate() {
-                if !v.is_empty() {
-                    out[c * n + *first] = merged(v, merge);
-                }
-            }
-            *first += 1;
-        }
+    let mut pending = Pending {
+        merge,
+        slots: VecDeque::new(),
+        spare: Vec::new(),
+        first: 0,
+        done: Default::default(),
     };
     for chunk in all.chunks(batch.max(1)) {
+        let (a, b) = (chunk[0], chunk[chunk.len() - 1] + window);
+        let span = read(a, b)?;
+        anyhow::ensure!(
+            span.len() == 3 * (b - a),
+            "samples {a}..{b}: read {} values, expected {}",
+            span.len(),
+            3 * (b - a)
+        );
         let mut x = Vec::with_capacity(chunk.len() * 3 * window);
         for &s in chunk {
-            x.extend(normalised_window(data, n, s, window));
+            x.extend(normalised_window(&span, b - a, s - a, window));
         }
         let p = probabilities(&x)?;
         anyhow::ensure!(
@@ -107,20 +143,64 @@ pub fn annotate(
         );
         for (k, &s) in chunk.iter().enumerate() {
             // Samples before this window's start are covered by no later window.
-            finish(&mut out, &mut pending, &mut first, s);
-            while first + pending.len() < s + window {
-                pending.push_back([Vec::new(), Vec::new(), Vec::new()]);
-            }
+            pending.finish(s);
+            pending.cover(s + window);
             for c in 0..3 {
                 let row = &p[(k * 3 + c) * window..(k * 3 + c + 1) * window];
                 for (i, v) in row.iter().enumerate() {
-                    pending[s + i - first][c].push(*v);
+                    pending.slots[s + i - pending.first][c].push(*v);
                 }
             }
         }
+        merged(&pending.done);
+        pending.done.iter_mut().for_each(Vec::clear);
     }
-    finish(&mut out, &mut pending, &mut first, n);
-    Ok(out)
+    pending.finish(n);
+    merged(&pending.done);
+    Ok(())
+}
+
+/// Samples some window has covered and a later window may still cover: the values seen so far
+/// for sample `first + k`, per class, in `slots[k]`.
+struct Pending {
+    merge: Merge,
+    slots: VecDeque<[Vec<f32>; 3]>,
+    /// Emptied slots, reused so that a day-long trace does not allocate per sample.
+    spare: Vec<[Vec<f32>; 3]>,
+    first: usize,
+    /// Merged values of the samples finished since the last hand-over.
+    done: [Vec<f32>; 3],
+}
+
+impl Pending {
+    /// Merges every sample before `upto` (0 where no window covered it).
+    fn finish(&mut self, upto: usize) {
+        while self.first < upto {
+            match self.slots.pop_front() {
+                Some(mut vals) => {
+                    for (c, v) in vals.iter_mut().enumerate() {
+                        self.done[c].push(if v.is_empty() {
+                            0.0
+                        } else {
+                            merged(v, self.merge)
+                        });
+                        v.clear();
+                    }
+                    self.spare.push(vals);
+                }
+                None => self.done.iter_mut().for_each(|d| d.push(0.0)),
+            }
+            self.first += 1;
+        }
+    }
+
+    /// Adds slots up to sample `end` (exclusive).
+    fn cover(&mut self, end: usize) {
+        while self.first + self.slots.len() < end {
+            let slot = self.spare.pop().unwrap_or_default();
+            self.slots.push_back(slot);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -163,5 +243,56 @@ mod tests {
         // Sample 5: positions 3 (window 2) and 1 (window 4).
         assert_eq!((mx[n + 5], mean[n + 5], med[n + 5]), (3.0, 2.0, 2.0));
         assert!(annotate(&data, 3, window, 2, Merge::Max, 3, &mut fake).is_err());
+    }
+
+    /// The streamed merge equals merging, for every sample, the outputs of every window that
+    /// covers it, gathered by brute force: strides below, at and above the window, batches that
+    /// cut overlaps, each merge rule; the fake picker's output depends on the window's samples
+    /// and on the position in the window, so a misplaced read or slot shows.
+    #[test]
+    fn streamed_merge_equals_brute_force() {
+        let n = 97;
+        let data: Vec<f32> = (0..3 * n)
+            .map(|i| ((i * 7919) % 101) as f32 / 7.0)
+            .collect();
+        for (window, stride, batch) in [
+            (10, 1, 4),
+            (10, 3, 1),
+            (10, 10, 3),
+            (8, 11, 2),
+            (16, 5, 100),
+        ] {
+            let picker = |x: &[f32]| -> anyhow::Result<Vec<f32>> {
+                Ok(x.iter()
+                    .enumerate()
+                    .map(|(i, v)| v * 0.5 + (i % window) as f32 * 0.01)
+                    .collect())
+            };
+            for merge in [Merge::Max, Merge::Mean, Merge::Median] {
+                let got =
+                    annotate(&data, n, window, stride, merge, batch, &mut |x| picker(x)).unwrap();
+                let mut want = vec![0f32; 3 * n];
+                let ss = starts(n, window, stride);
+                for c in 0..3 {
+                    for t in 0..n {
+                        let mut vals: Vec<f32> = ss
+                            .iter()
+                            .filter(|&&s| s <= t && t < s + window)
+                            .map(|&s| {
+                                let x = normalised_window(&data, n, s, window);
+                                picker(&x).unwrap()[c * window + t - s]
+                            })
+                            .collect();
+                        if !vals.is_empty() {
+                            want[c * n + t] = merged(&mut vals, merge);
+                        }
+                    }
+                }
+                assert_eq!(
+                    got, want,
+                    "window {window} stride {stride} batch {batch} {merge:?}"
+                );
+            }
+        }
     }
 }

@@ -21,62 +21,148 @@ pub struct Pick {
 
 /// The picks of `curve`: `find_peaks(curve, height=threshold, distance=min_distance)`.
 pub fn detect(curve: &[f32], threshold: f32, min_distance: usize) -> Vec<Pick> {
-    // Local maxima, plateaus reduced to their middle (scipy `_local_maxima_1d`).
-    let mut peaks = Vec::new();
-    let n = curve.len();
-    let mut i = 1;
-    while i + 1 < n {
-        if curve[i - 1] < curve[i] {
-            let mut ahead = i + 1;
-            while ahead + 1 < n && curve[ahead] == curve[i] {
-                ahead += 1;
-            }
-            if curve[ahead] < curve[i] {
-                let (left, right) = (i, ahead - 1);
-                peaks.push((left + right) / 2);
-                i = ahead;
+    let mut peaks = Peaks::new(&[threshold], min_distance);
+    peaks.push(curve);
+    peaks.finish().pop().unwrap_or_default()
+}
+
+/// The picks of a curve that arrives a piece at a time (a day-long continuous annotation), at
+/// several thresholds at once: exactly [`detect`] of the whole curve at each threshold, in memory
+/// that does not grow with the curve.
+///
+/// Local maxima are found by a state machine over consecutive samples (a maximum is known when
+/// the curve falls after it). Thinning by distance is decided cluster by cluster: peaks closer
+/// than `min_distance` to their neighbour form a cluster, and peaks of different clusters are at
+/// least `min_distance` apart, so SciPy's highest-first removal never reaches across clusters.
+pub struct Peaks {
+    min_distance: usize,
+    /// Index of the next sample.
+    next: usize,
+    prev: f32,
+    /// Start of the plateau the curve rose onto, while it has not fallen or risen again.
+    rise: Option<usize>,
+    thresholds: Vec<Thinning>,
+}
+
+/// One threshold's peaks: the open cluster and the picks decided so far.
+struct Thinning {
+    threshold: f32,
+    cluster: Vec<Pick>,
+    kept: Vec<Pick>,
+}
+
+impl Peaks {
+    pub fn new(thresholds: &[f32], min_distance: usize) -> Self {
+        Peaks {
+            min_distance,
+            next: 0,
+            prev: f32::NAN,
+            rise: None,
+            thresholds: thresholds
+                .iter()
+                .map(|&threshold| Thinning {
+                    threshold,
+                    cluster: Vec::new(),
+                    kept: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The next samples of the curve.
+    pub fn push(&mut self, piece: &[f32]) {
+        // Local maxima, plateaus reduced to their middle (scipy `_local_maxima_1d`: a rise onto
+        // a plateau, then a fall; a comparison with NaN ends the candidate).
+        for &v in piece {
+            let i = self.next;
+            self.next += 1;
+            if i == 0 {
+                self.prev = v;
                 continue;
             }
+            if v > self.prev {
+                self.rise = Some(i);
+            } else if v < self.prev {
+                if let Some(left) = self.rise.take() {
+                    self.peak(Pick {
+                        sample: (left + i - 1) / 2,
+                        probability: self.prev,
+                    });
+                }
+            } else if v != self.prev {
+                self.rise = None;
+            }
+            self.prev = v;
         }
-        i += 1;
     }
-    peaks.retain(|&p| curve[p] >= threshold);
-    if min_distance > 1 && peaks.len() > 1 {
-        // scipy `_select_by_peak_distance`: highest first, each removing lower neighbours closer
-        // than `min_distance`. Equal heights (a saturated softmax reaches 1.0) are taken earliest
-        // first: NumPy's unstable argsort leaves that order unspecified; on the reference curves
-        // SciPy keeps the earlier one.
+
+    fn peak(&mut self, p: Pick) {
+        let md = self.min_distance;
+        for t in &mut self.thresholds {
+            if p.probability < t.threshold {
+                continue;
+            }
+            if t.cluster.last().is_some_and(|l| p.sample - l.sample >= md) {
+                t.settle(md);
+            }
+            t.cluster.push(p);
+        }
+    }
+
+    /// The picks at each threshold, in the order the thresholds were given.
+    pub fn finish(self) -> Vec<Vec<Pick>> {
+        let md = self.min_distance;
+        self.thresholds
+            .into_iter()
+            .map(|mut t| {
+                t.settle(md);
+                t.kept
+            })
+            .collect()
+    }
+}
+
+impl Thinning {
+    /// Decides the open cluster: scipy `_select_by_peak_distance`, highest first, each removing
+    /// lower neighbours closer than `min_distance`. Equal heights (a saturated softmax reaches
+    /// 1.0) are taken earliest first: NumPy's unstable argsort leaves that order unspecified; on
+    /// the reference curves SciPy keeps the earlier one.
+    fn settle(&mut self, min_distance: usize) {
+        let peaks = std::mem::take(&mut self.cluster);
+        if peaks.len() < 2 || min_distance <= 1 {
+            self.kept.extend(peaks);
+            return;
+        }
         let mut order: Vec<usize> = (0..peaks.len()).collect();
-        order.sort_by(|&a, &b| curve[peaks[b]].total_cmp(&curve[peaks[a]]).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            peaks[b]
+                .probability
+                .total_cmp(&peaks[a].probability)
+                .then(a.cmp(&b))
+        });
         let mut keep = vec![true; peaks.len()];
         for &i in &order {
             if !keep[i] {
                 continue;
             }
             let mut j = i;
-            while j > 0 && peaks[i] - peaks[j - 1] < min_distance {
+            while j > 0 && peaks[i].sample - peaks[j - 1].sample < min_distance {
                 keep[j - 1] = false;
                 j -= 1;
             }
             let mut j = i + 1;
-            while j < peaks.len() && peaks[j] - peaks[i] < min_distance {
+            while j < peaks.len() && peaks[j].sample - peaks[i].sample < min_distance {
                 keep[j] = false;
                 j += 1;
             }
         }
-        peaks = peaks
-            .into_iter()
-            .zip(keep)
-            .filter_map(|(p, k)| k.then_some(p))
-            .collect();
+        self.kept.extend(
+            peaks
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(p, k)| k.then_some(p)),
+        );
     }
-    peaks
-        .into_iter()
-        .map(|s| Pick {
-            sample: s,
-            probability: curve[s],
-        })
-        .collect()
 }
 
 /// The outcome of matching one window's predicted picks of one phase with its true pick.
@@ -192,48 +278,94 @@ fn ratio(a: usize, b: usize) -> f64 {
 mod tests {
     use super::*;
 
+    /// One curve of the reference and SciPy's peaks on it: (threshold, distance, peaks).
+    type Case = (Vec<f32>, Vec<(f32, usize, Vec<usize>)>);
+
     /// The peaks `scipy.signal.find_peaks` finds on picker-like float32 curves (flat tops,
     /// close bumps) for four threshold/distance pairs (`tests/data/picks/generate.py`).
-    #[test]
-    fn detect_matches_scipy_find_peaks() {
+    fn scipy_reference() -> Vec<Case> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/data/picks/find_peaks_reference.json"
         );
         let r: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let mut checked = 0;
-        for case in r["cases"].as_array().unwrap() {
-            let curve: Vec<f32> = case["curve"]
-                .as_array()
+        let numbers = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array()
                 .unwrap()
                 .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect();
-            for f in case["found"].as_array().unwrap() {
-                let want: Vec<usize> = f["peaks"]
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        };
+        r["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|case| {
+                let curve = numbers(&case["curve"]).iter().map(|v| *v as f32).collect();
+                let found = case["found"]
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|v| v.as_u64().unwrap() as usize)
+                    .map(|f| {
+                        (
+                            f["threshold"].as_f64().unwrap() as f32,
+                            f["distance"].as_u64().unwrap() as usize,
+                            numbers(&f["peaks"]).iter().map(|v| *v as usize).collect(),
+                        )
+                    })
                     .collect();
-                let got: Vec<usize> = detect(
-                    &curve,
-                    f["threshold"].as_f64().unwrap() as f32,
-                    f["distance"].as_u64().unwrap() as usize,
-                )
-                .iter()
-                .map(|p| p.sample)
-                .collect();
-                assert_eq!(
-                    got, want,
-                    "threshold {} distance {}",
-                    f["threshold"], f["distance"]
-                );
+                (curve, found)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn detect_matches_scipy_find_peaks() {
+        let mut checked = 0;
+        for (curve, found) in scipy_reference() {
+            for (threshold, distance, want) in found {
+                let got: Vec<usize> = detect(&curve, threshold, distance)
+                    .iter()
+                    .map(|p| p.sample)
+                    .collect();
+                assert_eq!(got, want, "threshold {threshold} distance {distance}");
                 checked += want.len();
             }
         }
         assert!(checked > 800, "{checked}");
+    }
+
+    /// The same SciPy peaks when the curves arrive in pieces (1, 2, 7 and 97 samples, so
+    /// plateaus and clusters straddle piece boundaries) and every threshold of a distance is
+    /// detected in one pass, as a continuous annotation does.
+    #[test]
+    fn peaks_in_pieces_match_scipy_find_peaks() {
+        let mut checked = 0;
+        for (curve, found) in scipy_reference() {
+            let mut distances: Vec<usize> = found.iter().map(|f| f.1).collect();
+            distances.sort_unstable();
+            distances.dedup();
+            for d in distances {
+                let cases: Vec<_> = found.iter().filter(|f| f.1 == d).collect();
+                let thresholds: Vec<f32> = cases.iter().map(|f| f.0).collect();
+                for piece in [1, 2, 7, 97] {
+                    let mut peaks = Peaks::new(&thresholds, d);
+                    for part in curve.chunks(piece) {
+                        peaks.push(part);
+                    }
+                    for ((threshold, _, want), got) in cases.iter().zip(peaks.finish()) {
+                        let got: Vec<usize> = got.iter().map(|p| p.sample).collect();
+                        assert_eq!(
+                            &got, want,
+                            "pieces of {piece}, threshold {threshold}, distance {d}"
+                        );
+                        checked += want.len();
+                    }
+                }
+            }
+        }
+        assert!(checked > 4 * 800, "{checked}");
     }
 
     #[test]

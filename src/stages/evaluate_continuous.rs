@@ -7,7 +7,10 @@
 //! does that for any trained picker ([`crate::labeling::continuous`]) on the whole traces of a
 //! labelled waveform set (the 60-s or 90-s labelled traces serve as pseudo-continuous data; a
 //! day-long miniSEED read by `fetch.waveforms` is one long trace), and counts true and false
-//! picks against the analyst picks for a range of thresholds.
+//! picks against the analyst picks for a range of thresholds. Each trace streams from the entry
+//! through the picker and the merge into the pick detectors
+//! ([`annotate_stream`], [`picks::Peaks`]), so a day-long trace costs the memory of a batch of
+//! windows, not of the day.
 //!
 //! # Inputs
 //! - `model`: a trained phase picker.
@@ -35,7 +38,7 @@ use serde_json::json;
 
 use crate::data;
 use crate::io::h5;
-use crate::labeling::continuous::{Merge, annotate};
+use crate::labeling::continuous::{Merge, annotate_stream};
 use crate::labeling::picks::{self, Tally};
 use crate::models::picker::{Scoring, Which, scoring};
 use crate::params::ParamError;
@@ -160,17 +163,37 @@ impl StageKind for EvaluateContinuous {
         let mut tallies = vec![[Tally::default(), Tally::default()]; thresholds.len()];
         ctx.progress.set_length(chosen.len() as u64);
         let n = set.samples();
+        let levels: Vec<f32> = thresholds.iter().map(|t| *t as f32).collect();
         for (done, &i) in chosen.iter().enumerate() {
             let t = set.meta(i);
-            let curves = annotate(&set.data(i)?, n, c.window, stride, p.merge, 32, &mut |x| {
-                Ok(picker(x, c.window))
-            })
+            // P and S curves go straight from the merge into the pick detectors: the trace is
+            // read a batch of windows at a time and never held whole.
+            let mut peaks = [
+                picks::Peaks::new(&levels, min_distance),
+                picks::Peaks::new(&levels, min_distance),
+            ];
+            annotate_stream(
+                n,
+                c.window,
+                stride,
+                p.merge,
+                32,
+                &mut |a, b| set.span(i, a, b),
+                &mut |x| Ok(picker(x, c.window)),
+                &mut |curves| {
+                    for (phase, peaks) in peaks.iter_mut().enumerate() {
+                        peaks.push(&curves[phase + 1]);
+                    }
+                },
+            )
             .map_err(|e| anyhow::anyhow!("trace `{}`: {e}", t.name))?;
-            for (k, &th) in thresholds.iter().enumerate() {
-                for (phase, truth) in [t.p_sample, t.s_sample].into_iter().enumerate() {
-                    let curve = &curves[(phase + 1) * n..(phase + 2) * n];
-                    let found = picks::detect(curve, th as f32, min_distance);
-                    let o = picks::score(&found, truth, tolerance);
+            let [p_found, s_found] = peaks.map(picks::Peaks::finish);
+            for (phase, (found, truth)) in [(p_found, t.p_sample), (s_found, t.s_sample)]
+                .into_iter()
+                .enumerate()
+            {
+                for (k, found) in found.iter().enumerate() {
+                    let o = picks::score(found, truth, tolerance);
                     tallies[k][phase].add(&o, found.len(), 1.0 / rate);
                 }
             }
