@@ -13,11 +13,17 @@ mod big_seisbench;
 mod common;
 use common::python;
 
+/// This process's peak resident memory: `VmHWM` of its own address space (`getrusage`'s
+/// `ru_maxrss` would include the parent's high-water mark, carried over the vfork + exec that
+/// started this process).
 fn peak_rss_mb() -> f64 {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `u` is valid for writing.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    u.ru_maxrss as f64 * 1024.0 / 1e6
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024.0 / 1e6
 }
 
 fn main() {

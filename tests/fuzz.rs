@@ -282,13 +282,10 @@ fn readers(runs: usize) {
         &files(&d.join("waveforms/mseed"), |n| !n.ends_with(".csv")),
         runs,
         |b| {
-            if let Ok(recs) = quakeline::io::mseed::records("f.mseed", b) {
-                let recs: Vec<_> = recs
-                    .into_iter()
-                    .map(|r| ("f.mseed".to_string(), r))
-                    .collect();
-                let _ = quakeline::io::mseed::assemble(&recs, 60_000_000_000);
-            }
+            let _ = quakeline::io::mseed::read_stations(
+                &[("f.mseed".to_string(), b.to_vec())],
+                60_000_000_000,
+            );
         },
     );
     fuzz(

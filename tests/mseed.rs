@@ -44,29 +44,32 @@ fn every_obspy_test_file_decodes_as_obspy_decodes_it() {
     assert_eq!(files.len(), 5);
     for (name, traces) in files {
         let bytes = std::fs::read(file(name)).unwrap();
-        let recs: Vec<(String, mseed::Record)> = mseed::records(name, &bytes)
-            .unwrap()
-            .into_iter()
-            .map(|r| (name.clone(), r))
-            .collect();
-        let stations = mseed::assemble(&recs, 60_000_000_000).unwrap();
+        let stations = mseed::read_stations(&[(name.clone(), bytes)], 60_000_000_000).unwrap();
         let traces = traces.as_array().unwrap();
         assert_eq!(stations.len(), 1, "{name}");
         let st = &stations[0];
         let first = &traces[0];
         let id = first["id"].as_str().unwrap();
-        assert_eq!(st.id, &id[..id.len() - 1], "{name}");
+        assert_eq!(st.station.id, &id[..id.len() - 1], "{name}");
         assert_eq!(
-            st.name,
-            format!("{}_{}", st.id, quakeline::time::format_rfc3339(st.start_ns))
+            st.station.name,
+            format!(
+                "{}_{}",
+                st.station.id,
+                quakeline::time::format_rfc3339(st.station.start_ns)
+            )
         );
-        assert_eq!(st.rate_hz, first["rate"].as_f64().unwrap(), "{name}");
+        assert_eq!(
+            st.station.rate_hz,
+            first["rate"].as_f64().unwrap(),
+            "{name}"
+        );
         let t0 = traces
             .iter()
             .map(|t| t["start_ns"].as_i64().unwrap())
             .min()
             .unwrap();
-        assert_eq!(st.start_ns, t0, "{name}");
+        assert_eq!(st.station.start_ns, t0, "{name}");
         let mut covered = [0usize; 3];
         for t in traces {
             let id = t["id"].as_str().unwrap();
@@ -75,9 +78,9 @@ fn every_obspy_test_file_decodes_as_obspy_decodes_it() {
                 'N' | '1' => 1,
                 _ => 2,
             };
-            assert!(st.present[comp], "{name} {id}");
-            let at =
-                ((t["start_ns"].as_i64().unwrap() - t0) as f64 * st.rate_hz / 1e9).round() as usize;
+            assert!(st.station.present[comp], "{name} {id}");
+            let at = ((t["start_ns"].as_i64().unwrap() - t0) as f64 * st.station.rate_hz / 1e9)
+                .round() as usize;
             let n = t["npts"].as_u64().unwrap() as usize;
             let seg: Vec<i64> = st.data[comp][at..at + n]
                 .iter()
@@ -113,12 +116,8 @@ fn every_obspy_test_file_decodes_as_obspy_decodes_it() {
     }
     // The file with gaps: four segments, three gaps between them, NaN.
     let bytes = std::fs::read(file("gaps.mseed")).unwrap();
-    let recs: Vec<_> = mseed::records("gaps.mseed", &bytes)
-        .unwrap()
-        .into_iter()
-        .map(|r| ("gaps.mseed".to_string(), r))
-        .collect();
-    let st = &mseed::assemble(&recs, 60_000_000_000).unwrap()[0];
+    let st =
+        &mseed::read_stations(&[("gaps.mseed".to_string(), bytes)], 60_000_000_000).unwrap()[0];
     let gaps = quakeline::signal::segments::gap_runs(&st.data[2]);
     assert_eq!(gaps.len(), 3, "{gaps:?}");
 }

@@ -209,28 +209,50 @@ pub fn serve(
     (port, rx)
 }
 
-/// Runs `cmd` to its end and returns its exit code and peak resident memory in bytes (`wait4`
-/// on this child alone: other tests' processes do not count).
-// The child is reaped by `wait4` below, which `Child::wait` cannot replace (it gives no rusage).
-#[allow(clippy::zombie_processes)]
+/// Runs `cmd` to its end and returns its exit code and the peak resident memory of the program
+/// it runs, in bytes: the kernel's high-water mark of that program's own address space
+/// (`VmHWM` in `/proc/PID/status`), read every few milliseconds while it runs.
+///
+/// Not `wait4`'s `ru_maxrss`: a child started by `posix_spawn` (vfork) runs on the test
+/// process's address space until it `exec`s, and Linux carries that space's high-water mark into
+/// the child's `ru_maxrss`, so it would report the test process's own peak (hundreds of MB when
+/// other tests of this binary have read large sets) whenever that is larger. Readings before the
+/// `exec` (while the child still has the test binary's name) are skipped for the same reason.
 pub fn peak_rss(mut cmd: std::process::Command, log: &Path) -> (i32, u64) {
     let out = std::fs::File::create(log).unwrap();
-    let child = cmd
+    let program = cmd.get_program().to_owned();
+    let name: String = Path::new(&program)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .chars()
+        .take(15) // the kernel's `comm` length
+        .collect();
+    let mut child = cmd
         .stdout(out.try_clone().unwrap())
         .stderr(out)
         .spawn()
         .expect("start quakeline");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own child, not waited for by anything else (`child` is never
-    // waited on; dropping it does not wait); `status` and `usage` are valid for writing.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (code, usage.ru_maxrss as u64 * 1024)
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            let field = |key: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .map(|v| v.trim().to_string())
+            };
+            if field("Name:").as_deref() == Some(name.as_str())
+                && let Some(kb) = field("VmHWM:")
+                    .and_then(|v| v.trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak = peak.max(kb * 1024);
+            }
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            assert!(peak > 0, "no reading of {status} while the program ran");
+            return (st.code().unwrap_or(-1), peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
 }

@@ -393,8 +393,12 @@ impl<'g> SetWriter<'g> {
     }
 
     /// Appends one trace (`[3, samples]`, Z, N, E) with the checks of [`WaveformSet::push`]
-    /// (their message is the error); a full block goes to the file.
+    /// (their message is the error); a full block goes to the file, and a trace of a block or
+    /// more (a station-day) goes there directly when nothing is pending, without a copy.
     pub fn push(&mut self, data: &[f32], trace: Trace, rate_hz: f64) -> anyhow::Result<()> {
+        if self.set.waveforms.is_empty() && data.len() * 4 >= BLOCK_BYTES {
+            return self.extend(data, std::slice::from_ref(&trace), rate_hz);
+        }
         self.set
             .push(data, trace, rate_hz)
             .map_err(|e| anyhow::anyhow!(e))?;

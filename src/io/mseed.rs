@@ -30,7 +30,9 @@ use crate::time;
 /// years from its neighbours must not become an allocation of that size.
 pub const MAX_TRACE_SAMPLES: usize = 50_000_000;
 
-/// One decoded data record.
+/// One data record, checked and decoded once by [`records`]; its samples are decoded again
+/// where they are placed ([`Station::read`]), so the records of many station-days are a few
+/// hundred bytes each in memory, not their samples.
 #[derive(Clone, Debug)]
 pub struct Record {
     pub network: String,
@@ -40,9 +42,11 @@ pub struct Record {
     /// Time of the first sample, ns since 1970 UTC.
     pub start_ns: i64,
     pub rate_hz: f64,
-    pub samples: Vec<f64>,
-    /// Where the record starts in its file (errors name it).
+    /// Number of samples.
+    pub samples: usize,
+    /// Where the record starts in its file (errors name it), and its length in bytes.
     pub byte: usize,
+    pub len: usize,
 }
 
 /// libmseed reports what is wrong with a record (`only decoded 5931 samples of 5980 expected`)
@@ -102,9 +106,10 @@ mod log {
     }
 }
 
-/// Decodes every data record of one file's bytes. Text (log) records carry no waveform and
-/// are skipped; zero bytes after the last record (block padding) are allowed; anything else
-/// that is not a record is an error naming its byte offset.
+/// Checks and decodes every data record of one file's bytes, keeping their headers. Text (log)
+/// records carry no waveform and are skipped; zero bytes after the last record (block padding)
+/// are allowed; anything else that is not a record is an error naming its byte offset. Every
+/// record is decoded here, so a damaged one is refused before anything is written.
 pub fn records(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Record>> {
     let mut out = Vec::new();
     let mut at = 0usize;
@@ -123,88 +128,102 @@ pub fn records(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Record>> {
                 rest.len()
             );
         };
-        if let Err(why) = check_ms2_data_offset(&rest[..len]) {
-            anyhow::bail!("{label}: record at byte {at}: {why}");
+        if let Some((record, _)) = decode(label, bytes, at, len)? {
+            out.push(record);
         }
-        let failed = |e: mseed::MSError| {
-            let said = log::take();
-            if said.is_empty() {
-                anyhow::anyhow!("{label}: record at byte {at}: {e}")
-            } else {
-                anyhow::anyhow!("{label}: record at byte {at}: {said}")
-            }
-        };
-        log::start();
-        let mut rec = MSRecord::parse(
-            &rest[..len],
-            MSControlFlags::MSF_UNPACKDATA | MSControlFlags::MSF_VALIDATECRC,
-        )
-        .map_err(failed)?;
-        rec.unpack_data().map_err(failed)?;
-        // Steim frames carry the last sample (Xn) as an integrity check; libmseed only warns
-        // when the decoded samples disagree with it, but those samples are wrong.
-        let warnings = log::take();
-        anyhow::ensure!(
-            !warnings.contains("integrity check"),
-            "{label}: record at byte {at}: damaged compressed data: {warnings}"
-        );
-        let located = |what: &str| format!("{label}: record at byte {at}: {what}");
-        let samples: Vec<f64> = match rec.sample_type() {
-            MSSampleType::Integer32 => rec
-                .data_samples::<i32>()
-                .unwrap_or_default()
-                .iter()
-                .map(|v| f64::from(*v))
-                .collect(),
-            MSSampleType::Float32 => rec
-                .data_samples::<f32>()
-                .unwrap_or_default()
-                .iter()
-                .map(|v| f64::from(*v))
-                .collect(),
-            MSSampleType::Float64 => rec.data_samples::<f64>().unwrap_or_default().to_vec(),
-            MSSampleType::Text => {
-                at += len;
-                continue;
-            }
-            MSSampleType::Unknown => {
-                if rec.sample_cnt() == 0 {
-                    at += len;
-                    continue;
-                }
-                anyhow::bail!(located("samples of an unknown type"));
-            }
-        };
-        if let Some(i) = samples.iter().position(|v| !v.is_finite()) {
-            anyhow::bail!(located(&format!("sample {i} is {}", samples[i])));
-        }
-        let rate_hz = rec.sample_rate_hz();
-        anyhow::ensure!(
-            rate_hz.is_finite() && rate_hz > 0.0,
-            located(&format!("sampling rate {rate_hz} Hz"))
-        );
-        let start_ns = rec
-            .start_time()
-            .ok()
-            .and_then(|t| i64::try_from(t.unix_timestamp_nanos()).ok())
-            .ok_or_else(|| anyhow::anyhow!(located("start time outside the time axis")))?;
-        let text = |r: mseed::MSResult<String>, what: &str| {
-            r.map_err(|e| anyhow::anyhow!(located(&format!("{what}: {e}"))))
-        };
-        out.push(Record {
-            network: text(rec.network(), "network")?,
-            station: text(rec.station(), "station")?,
-            location: text(rec.location(), "location")?,
-            channel: text(rec.channel(), "channel")?,
-            start_ns,
-            rate_hz,
-            samples,
-            byte: at,
-        });
         at += len;
     }
     anyhow::ensure!(!out.is_empty(), "{label}: no miniSEED data records");
     Ok(out)
+}
+
+/// Decodes the record `bytes[at..at + len]` of file `label`: its header and samples, or `None`
+/// for a record without samples (text).
+fn decode(
+    label: &str,
+    bytes: &[u8],
+    at: usize,
+    len: usize,
+) -> anyhow::Result<Option<(Record, Vec<f64>)>> {
+    let raw = bytes
+        .get(at..at.saturating_add(len))
+        .ok_or_else(|| anyhow::anyhow!("{label}: record at byte {at}: past the end of the file"))?;
+    if let Err(why) = check_ms2_data_offset(raw) {
+        anyhow::bail!("{label}: record at byte {at}: {why}");
+    }
+    let failed = |e: mseed::MSError| {
+        let said = log::take();
+        if said.is_empty() {
+            anyhow::anyhow!("{label}: record at byte {at}: {e}")
+        } else {
+            anyhow::anyhow!("{label}: record at byte {at}: {said}")
+        }
+    };
+    log::start();
+    let mut rec = MSRecord::parse(
+        raw,
+        MSControlFlags::MSF_UNPACKDATA | MSControlFlags::MSF_VALIDATECRC,
+    )
+    .map_err(failed)?;
+    rec.unpack_data().map_err(failed)?;
+    // Steim frames carry the last sample (Xn) as an integrity check; libmseed only warns
+    // when the decoded samples disagree with it, but those samples are wrong.
+    let warnings = log::take();
+    anyhow::ensure!(
+        !warnings.contains("integrity check"),
+        "{label}: record at byte {at}: damaged compressed data: {warnings}"
+    );
+    let located = |what: &str| format!("{label}: record at byte {at}: {what}");
+    let samples: Vec<f64> = match rec.sample_type() {
+        MSSampleType::Integer32 => rec
+            .data_samples::<i32>()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| f64::from(*v))
+            .collect(),
+        MSSampleType::Float32 => rec
+            .data_samples::<f32>()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| f64::from(*v))
+            .collect(),
+        MSSampleType::Float64 => rec.data_samples::<f64>().unwrap_or_default().to_vec(),
+        MSSampleType::Text => return Ok(None),
+        MSSampleType::Unknown => {
+            if rec.sample_cnt() == 0 {
+                return Ok(None);
+            }
+            anyhow::bail!(located("samples of an unknown type"));
+        }
+    };
+    if let Some(i) = samples.iter().position(|v| !v.is_finite()) {
+        anyhow::bail!(located(&format!("sample {i} is {}", samples[i])));
+    }
+    let rate_hz = rec.sample_rate_hz();
+    anyhow::ensure!(
+        rate_hz.is_finite() && rate_hz > 0.0,
+        located(&format!("sampling rate {rate_hz} Hz"))
+    );
+    let start_ns = rec
+        .start_time()
+        .ok()
+        .and_then(|t| i64::try_from(t.unix_timestamp_nanos()).ok())
+        .ok_or_else(|| anyhow::anyhow!(located("start time outside the time axis")))?;
+    let text = |r: mseed::MSResult<String>, what: &str| {
+        r.map_err(|e| anyhow::anyhow!(located(&format!("{what}: {e}"))))
+    };
+    let record = Record {
+        network: text(rec.network(), "network")?,
+        station: text(rec.station(), "station")?,
+        location: text(rec.location(), "location")?,
+        channel: text(rec.channel(), "channel")?,
+        start_ns,
+        rate_hz,
+        samples: samples.len(),
+        byte: at,
+        len,
+    };
+    Ok(Some((record, samples)))
 }
 
 /// Refuses a miniSEED 2 record whose "beginning of data" offset lies outside it, before libmseed
@@ -245,6 +264,23 @@ fn check_ms2_data_offset(rec: &[u8]) -> Result<(), String> {
 /// A station's three components on one sample grid.
 #[derive(Clone, Debug)]
 pub struct StationTrace {
+    /// Its name, codes, start, rate and components.
+    pub station: Station,
+    /// Z, N, E, each the same length; NaN where no record covers a sample.
+    pub data: [Vec<f64>; 3],
+}
+
+impl StationTrace {
+    pub fn samples(&self) -> usize {
+        self.data[0].len()
+    }
+}
+
+/// A station trace before its samples are read: what [`assemble`] decides from the records'
+/// headers (name, start, length, components, which record goes where). [`Station::read`] fills
+/// it in, so a caller can hold one station-day of samples at a time.
+#[derive(Clone, Debug)]
+pub struct Station {
     /// `NET.STA.LOC.BI_<start time>`, e.g. `BK.BKS..HH_2017-07-15T10:49:20.610Z`.
     pub name: String,
     /// `NET.STA.LOC.BI` (band and instrument codes), what pick files name.
@@ -255,15 +291,21 @@ pub struct StationTrace {
     pub channel: String,
     pub start_ns: i64,
     pub rate_hz: f64,
-    /// Z, N, E, each the same length; NaN where no record covers a sample.
-    pub data: [Vec<f64>; 3],
+    /// Samples per component.
+    pub samples: usize,
     pub present: [bool; 3],
+    parts: Vec<Part>,
 }
 
-impl StationTrace {
-    pub fn samples(&self) -> usize {
-        self.data[0].len()
-    }
+/// One record of a station: its file, place in the file, component and first sample.
+#[derive(Clone, Debug)]
+struct Part {
+    label: String,
+    byte: usize,
+    len: usize,
+    channel: String,
+    comp: usize,
+    offset: usize,
 }
 
 /// Component row (Z, N, E) of a channel code's last letter.
@@ -276,14 +318,11 @@ fn component(channel: &str) -> Option<usize> {
     }
 }
 
-/// Groups decoded records (`(file label, record)`) into station traces, by station and then in
-/// time: a record that starts more than `max_gap_ns` after everything before it of its station
-/// begins a new trace (event windows of one station are separate traces, not one trace of
-/// days of NaN). Traces come in the order of their station names, then in time.
-pub fn assemble(
-    records: &[(String, Record)],
-    max_gap_ns: i64,
-) -> anyhow::Result<Vec<StationTrace>> {
+/// Groups records (`(file label, record)`) into station traces, by station and then in time: a
+/// record that starts more than `max_gap_ns` after everything before it of its station begins a
+/// new trace (event windows of one station are separate traces, not one trace of days of NaN).
+/// Traces come in the order of their station names, then in time. Only headers are used.
+pub fn assemble(records: &[(String, Record)], max_gap_ns: i64) -> anyhow::Result<Vec<Station>> {
     let mut groups: BTreeMap<String, Vec<(&str, &Record, usize)>> = BTreeMap::new();
     for (label, r) in records {
         let comp = component(&r.channel).ok_or_else(|| {
@@ -309,20 +348,20 @@ pub fn assemble(
         for rec in recs {
             let r = rec.1;
             if !cluster.is_empty() && r.start_ns.saturating_sub(end_ns) > max_gap_ns {
-                out.push(station_trace(&name, &cluster)?);
+                out.push(station(&name, &cluster)?);
                 cluster.clear();
             }
-            let span = (r.samples.len() as f64 * 1e9 / r.rate_hz).min(i64::MAX as f64) as i64;
+            let span = (r.samples as f64 * 1e9 / r.rate_hz).min(i64::MAX as f64) as i64;
             end_ns = end_ns.max(r.start_ns.saturating_add(span));
             cluster.push(rec);
         }
-        out.push(station_trace(&name, &cluster)?);
+        out.push(station(&name, &cluster)?);
     }
     Ok(out)
 }
 
-fn station_trace(station: &str, recs: &[(&str, &Record, usize)]) -> anyhow::Result<StationTrace> {
-    let name = station;
+fn station(id: &str, recs: &[(&str, &Record, usize)]) -> anyhow::Result<Station> {
+    let name = id;
     let (first_label, first, _) = recs[0];
     let rate = first.rate_hz;
     let step_ns = 1e9 / rate;
@@ -341,7 +380,7 @@ fn station_trace(station: &str, recs: &[(&str, &Record, usize)]) -> anyhow::Resu
     let offset = |r: &Record| ((r.start_ns - start_ns) as f64 / step_ns).round() as usize;
     let end = recs
         .iter()
-        .map(|(_, r, _)| offset(r).saturating_add(r.samples.len()))
+        .map(|(_, r, _)| offset(r).saturating_add(r.samples))
         .max()
         .unwrap_or(0);
     anyhow::ensure!(
@@ -349,43 +388,115 @@ fn station_trace(station: &str, recs: &[(&str, &Record, usize)]) -> anyhow::Resu
         "{name}: its records span {end} samples ({:.1} days at {rate} Hz), more than the {MAX_TRACE_SAMPLES} a station trace may hold; give the files of one event window",
         end as f64 / rate / 86_400.0
     );
-    let mut data = [
-        vec![f64::NAN; end],
-        vec![f64::NAN; end],
-        vec![f64::NAN; end],
-    ];
     let mut present = [false; 3];
-    for (label, r, comp) in recs {
-        let at = offset(r);
-        present[*comp] = true;
-        for (k, v) in r.samples.iter().enumerate() {
-            let slot = &mut data[*comp][at + k];
-            if !slot.is_nan() && *slot != *v {
-                anyhow::bail!(
-                    "{label}: record at byte {} of {name} ({}) overlaps earlier data at {} with a different sample ({v} vs {slot}); give one copy of the data",
-                    r.byte,
-                    r.channel,
-                    time::format_rfc3339(start_ns + ((at + k) as f64 * step_ns) as i64)
-                );
+    let parts = recs
+        .iter()
+        .map(|(label, r, comp)| {
+            present[*comp] = true;
+            Part {
+                label: label.to_string(),
+                byte: r.byte,
+                len: r.len,
+                channel: r.channel.clone(),
+                comp: *comp,
+                offset: offset(r),
             }
-            *slot = *v;
-        }
-    }
-    let mut parts = station.split('.');
-    let network = parts.next().unwrap_or_default().to_string();
-    let station_code = parts.next().unwrap_or_default().to_string();
-    let channel = station.rsplit('.').next().unwrap_or_default().to_string();
-    Ok(StationTrace {
-        name: format!("{station}_{}", time::format_rfc3339(start_ns)),
-        id: station.to_string(),
+        })
+        .collect();
+    let mut codes = id.split('.');
+    let network = codes.next().unwrap_or_default().to_string();
+    let station_code = codes.next().unwrap_or_default().to_string();
+    let channel = id.rsplit('.').next().unwrap_or_default().to_string();
+    Ok(Station {
+        name: format!("{id}_{}", time::format_rfc3339(start_ns)),
+        id: id.to_string(),
         network,
         station: station_code,
         channel,
         start_ns,
         rate_hz: rate,
-        data,
+        samples: end,
         present,
+        parts,
     })
+}
+
+impl Station {
+    /// The station's samples, decoded from the files its records came from (`files`: the
+    /// `(label, bytes)` [`records`] read). Overlapping records must agree sample for sample.
+    pub fn read(&self, files: &[(String, Vec<u8>)]) -> anyhow::Result<StationTrace> {
+        let [z, n, e] = [0, 1, 2].map(|c| self.component(c, files));
+        Ok(StationTrace {
+            station: self.clone(),
+            data: [z?, n?, e?],
+        })
+    }
+
+    /// Component `c` (Z, N, E) of the station, NaN where no record covers a sample: a caller
+    /// that converts as it goes holds one component of a station-day at a time.
+    pub fn component(&self, c: usize, files: &[(String, Vec<u8>)]) -> anyhow::Result<Vec<f64>> {
+        let name = &self.id;
+        let step_ns = 1e9 / self.rate_hz;
+        let mut data = vec![f64::NAN; self.samples];
+        // A station's records come a file at a time: remember the last file found.
+        let mut file: Option<&(String, Vec<u8>)> = None;
+        for part in self.parts.iter().filter(|p| p.comp == c) {
+            let label = &part.label;
+            if file.is_none_or(|f| f.0 != *label) {
+                file = files.iter().find(|f| f.0 == *label);
+            }
+            let bytes = &file
+                .ok_or_else(|| anyhow::anyhow!("{label}: the file is no longer given"))?
+                .1;
+            let Some((_, samples)) = decode(label, bytes, part.byte, part.len)? else {
+                continue;
+            };
+            let at = part.offset;
+            anyhow::ensure!(
+                at + samples.len() <= self.samples,
+                "{label}: record at byte {}: {} samples where its header said fewer",
+                part.byte,
+                samples.len()
+            );
+            for (k, v) in samples.iter().enumerate() {
+                let slot = &mut data[at + k];
+                if !slot.is_nan() && *slot != *v {
+                    anyhow::bail!(
+                        "{label}: record at byte {} of {name} ({}) overlaps earlier data at {} with a different sample ({v} vs {slot}); give one copy of the data",
+                        part.byte,
+                        part.channel,
+                        time::format_rfc3339(self.start_ns + ((at + k) as f64 * step_ns) as i64)
+                    );
+                }
+                *slot = *v;
+            }
+        }
+        Ok(data)
+    }
+}
+
+/// Every station trace of `files` (`(label, bytes)`), decoded: [`records`], [`assemble`] and
+/// [`Station::read`] for callers that hold all traces at once (`quakeline predict`, tests).
+pub fn read_stations(
+    files: &[(String, Vec<u8>)],
+    max_gap_ns: i64,
+) -> anyhow::Result<Vec<StationTrace>> {
+    let mut records = Vec::new();
+    for (label, bytes) in files {
+        records.extend(records_of(label, bytes)?);
+    }
+    assemble(&records, max_gap_ns)?
+        .iter()
+        .map(|s| s.read(files))
+        .collect()
+}
+
+/// [`records`] of one file, each paired with the file's label.
+pub fn records_of(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<(String, Record)>> {
+    Ok(records(label, bytes)?
+        .into_iter()
+        .map(|r| (label.to_string(), r))
+        .collect())
 }
 
 /// One row of a pick file.

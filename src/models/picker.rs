@@ -581,7 +581,7 @@ fn read_inputs(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<InputTrace>> 
             .to_ascii_lowercase()
     };
     let mut out = Vec::new();
-    let mut records = Vec::new();
+    let mut mseed_files = Vec::new();
     let mut sacs = Vec::new();
     for p in paths {
         let label = p.display().to_string();
@@ -600,21 +600,19 @@ fn read_inputs(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<InputTrace>> 
             "sac" => sacs.push((label.clone(), sac::read(p)?)),
             _ => {
                 let bytes = std::fs::read(p).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
-                for r in mseed::records(&label, &bytes)? {
-                    records.push((label.clone(), r));
-                }
+                mseed_files.push((label, bytes));
             }
         }
     }
-    if !records.is_empty() {
-        for t in mseed::assemble(&records, 60_000_000_000)? {
+    if !mseed_files.is_empty() {
+        for t in mseed::read_stations(&mseed_files, 60_000_000_000)? {
             let n = t.samples();
             out.push(InputTrace {
-                name: t.name.clone(),
+                name: t.station.name.clone(),
                 data: t.data.iter().flatten().map(|v| *v as f32).collect(),
                 n,
-                rate_hz: t.rate_hz,
-                start_ns: Some(t.start_ns),
+                rate_hz: t.station.rate_hz,
+                start_ns: Some(t.station.start_ns),
             });
         }
     }
