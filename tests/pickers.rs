@@ -639,3 +639,116 @@ fn a_day_of_miniseed_is_fetched_and_annotated_in_bounded_memory() {
         "evaluate: peak resident memory {peak} bytes for a day of {day_bytes}: the trace was held whole"
     );
 }
+
+/// `evaluate.picks` scores a block of 512 windows at a time and runs its P-position sweep a
+/// block of traces (16 MiB) at a time: 150 copies of four real traces cut to 30 s (600
+/// windows, two blocks of each kind) score at every P position exactly as the four traces do,
+/// on 150 times the windows, and every one of the 600 windows is scored.
+#[test]
+fn evaluate_picks_in_blocks_scores_copies_as_the_traces_themselves() {
+    use quakeline::data::waveform_set::{Trace, WaveformSet};
+    let env = Env::new();
+    let dir = data_dir().join("waveforms/phasenet_npz");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let (mut one, mut many) = (WaveformSet::default(), WaveformSet::default());
+    for f in &files {
+        let t = phasenet_npz::parse(&f.display().to_string(), &std::fs::read(f).unwrap()).unwrap();
+        let m = t.data.len() / 3;
+        let from = t.trace.p_sample as usize - 1500;
+        let cut: Vec<f32> = (0..3)
+            .flat_map(|c| t.data[c * m + from..c * m + from + 3000].to_vec())
+            .collect();
+        let inside = |s: f64| {
+            let r = s - from as f64;
+            if (0.0..3000.0).contains(&r) {
+                r
+            } else {
+                f64::NAN
+            }
+        };
+        let trace = Trace {
+            split: "test".into(),
+            p_sample: inside(t.trace.p_sample),
+            s_sample: inside(t.trace.s_sample),
+            ..t.trace.clone()
+        };
+        one.push(&cut, trace.clone(), t.sampling_rate_hz).unwrap();
+        for k in 0..150 {
+            let copy = Trace {
+                name: format!("{}_{k}", trace.name),
+                ..trace.clone()
+            };
+            many.push(&cut, copy, t.sampling_rate_hz).unwrap();
+        }
+    }
+    for (name, set) in [("one", &one), ("many", &many)] {
+        let d = env.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let csv = quakeline::io::seisbench::write(set, &d.join("waveforms.hdf5")).unwrap();
+        std::fs::write(d.join("metadata.csv"), csv).unwrap();
+    }
+    let ckpt = phasenet_prefix();
+    let mut text = format!(
+        "[pipeline]\nname = \"blocks\"\nseed = 3\n\n[stage.phasenet]\nkind = \"import.weights\"\nmodel = \"phasenet\"\npaths = [{:?}, {:?}]\nwindow = 1000\n",
+        format!("{}.index", ckpt.display()),
+        format!("{}.data-00000-of-00001", ckpt.display()),
+    );
+    for name in ["one", "many"] {
+        text += &format!(
+            "\n[stage.{name}]\nkind = \"fetch.waveforms\"\nformat = \"seisbench\"\npaths = [{:?}]\n\n[stage.evaluate_{name}]\nkind = \"evaluate.picks\"\ninputs = {{ model = \"phasenet\", data = \"{name}\" }}\nposition_sweep = true\n",
+            env.path().join(name).join("*").display().to_string()
+        );
+    }
+    let p = env.write("blocks.toml", &text);
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let read = |stage: &str| -> Value {
+        let f = env
+            .path()
+            .join(format!("results/blocks/{stage}/evaluation.json"));
+        serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap()
+    };
+    let (a, b) = (read("evaluate_one"), read("evaluate_many"));
+    assert_eq!(
+        (a["windows"].as_u64(), b["windows"].as_u64()),
+        (Some(4), Some(600))
+    );
+    let (sa, sb) = (
+        a["position_sweep"].as_array().unwrap(),
+        b["position_sweep"].as_array().unwrap(),
+    );
+    assert_eq!(sa.len(), 9, "{a:#}");
+    assert_eq!(sa.len(), sb.len());
+    for (x, y) in sa.iter().zip(sb) {
+        assert_eq!(x["p_at_s"], y["p_at_s"]);
+        assert_eq!(
+            y["windows"].as_u64().unwrap(),
+            150 * x["windows"].as_u64().unwrap()
+        );
+        assert_eq!(
+            (&x["p_f1"], &x["s_f1"]),
+            (&y["p_f1"], &y["s_f1"]),
+            "{x} {y}"
+        );
+    }
+    // Every one of the 600 windows is scored: each window whose P lies inside it (its start is
+    // in the entry; every cut trace has P at 1500) is a P TP or FN.
+    let starts: Vec<u64> = env
+        .entry(&p, "evaluate_many")
+        .dataset("window_start")
+        .unwrap()
+        .read_raw()
+        .unwrap();
+    assert_eq!(starts.len(), 600);
+    let with_p = starts
+        .iter()
+        .filter(|&&s| s <= 1500 && 1500 < s + 1000)
+        .count() as u64;
+    let p_scored =
+        b["P"]["true_positives"].as_u64().unwrap() + b["P"]["false_negatives"].as_u64().unwrap();
+    assert_eq!(p_scored, with_p, "{b:#}");
+}

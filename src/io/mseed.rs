@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 
-use mseed::{MSControlFlags, MSRecord, MSSampleType};
+use mseed::{MSControlFlags, MSDataEncoding, MSRecord, MSSampleType};
 
 use crate::time;
 
@@ -30,9 +30,9 @@ use crate::time;
 /// years from its neighbours must not become an allocation of that size.
 pub const MAX_TRACE_SAMPLES: usize = 50_000_000;
 
-/// One data record, checked and decoded once by [`records`]; its samples are decoded again
-/// where they are placed ([`Station::read`]), so the records of many station-days are a few
-/// hundred bytes each in memory, not their samples.
+/// One data record's header, as [`records`] parses it; its samples are decoded where they are
+/// placed ([`Station::component`]), once, so the records of many station-days are a few hundred
+/// bytes each in memory, not their samples.
 #[derive(Clone, Debug)]
 pub struct Record {
     pub network: String,
@@ -106,10 +106,10 @@ mod log {
     }
 }
 
-/// Checks and decodes every data record of one file's bytes, keeping their headers. Text (log)
-/// records carry no waveform and are skipped; zero bytes after the last record (block padding)
-/// are allowed; anything else that is not a record is an error naming its byte offset. Every
-/// record is decoded here, so a damaged one is refused before anything is written.
+/// The data records of one file's bytes, headers only (CRC-checked where the format has one;
+/// the samples are decoded where they are placed, [`Station::component`]). Text (log) records
+/// carry no waveform and are skipped; zero bytes after the last record (block padding) are
+/// allowed; anything else that is not a record is an error naming its byte offset.
 pub fn records(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Record>> {
     let mut out = Vec::new();
     let mut at = 0usize;
@@ -128,7 +128,7 @@ pub fn records(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Record>> {
                 rest.len()
             );
         };
-        if let Some((record, _)) = decode(label, bytes, at, len)? {
+        if let Some((record, _)) = decode(label, bytes, at, len, false)? {
             out.push(record);
         }
         at += len;
@@ -137,13 +137,14 @@ pub fn records(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Record>> {
     Ok(out)
 }
 
-/// Decodes the record `bytes[at..at + len]` of file `label`: its header and samples, or `None`
-/// for a record without samples (text).
+/// Parses the record `bytes[at..at + len]` of file `label`: its header and, with `unpack`, its
+/// samples (without, an empty vector); `None` for a record without samples (text).
 fn decode(
     label: &str,
     bytes: &[u8],
     at: usize,
     len: usize,
+    unpack: bool,
 ) -> anyhow::Result<Option<(Record, Vec<f64>)>> {
     let raw = bytes
         .get(at..at.saturating_add(len))
@@ -151,21 +152,70 @@ fn decode(
     if let Err(why) = check_ms2_data_offset(raw) {
         anyhow::bail!("{label}: record at byte {at}: {why}");
     }
-    let failed = |e: mseed::MSError| {
-        let said = log::take();
-        if said.is_empty() {
-            anyhow::anyhow!("{label}: record at byte {at}: {e}")
-        } else {
-            anyhow::anyhow!("{label}: record at byte {at}: {said}")
-        }
-    };
     log::start();
-    let mut rec = MSRecord::parse(
-        raw,
-        MSControlFlags::MSF_UNPACKDATA | MSControlFlags::MSF_VALIDATECRC,
-    )
-    .map_err(failed)?;
-    rec.unpack_data().map_err(failed)?;
+    let mut rec = MSRecord::parse(raw, MSControlFlags::MSF_VALIDATECRC)
+        .map_err(|e| libmseed_error(label, at, e))?;
+    let located = |what: &str| format!("{label}: record at byte {at}: {what}");
+    let samples = if unpack {
+        match unpack_samples(&mut rec, label, at)? {
+            Some(v) => v,
+            None => return Ok(None),
+        }
+    } else {
+        if rec.sample_cnt() == 0 || matches!(rec.encoding(), Ok(MSDataEncoding::Text)) {
+            return Ok(None);
+        }
+        Vec::new()
+    };
+    let count = if unpack {
+        samples.len()
+    } else {
+        usize::try_from(rec.sample_cnt())
+            .map_err(|_| anyhow::anyhow!(located("a negative sample count")))?
+    };
+    let rate_hz = rec.sample_rate_hz();
+    anyhow::ensure!(
+        rate_hz.is_finite() && rate_hz > 0.0,
+        located(&format!("sampling rate {rate_hz} Hz"))
+    );
+    let start_ns = rec
+        .start_time()
+        .ok()
+        .and_then(|t| i64::try_from(t.unix_timestamp_nanos()).ok())
+        .ok_or_else(|| anyhow::anyhow!(located("start time outside the time axis")))?;
+    let text = |r: mseed::MSResult<String>, what: &str| {
+        r.map_err(|e| anyhow::anyhow!(located(&format!("{what}: {e}"))))
+    };
+    let record = Record {
+        network: text(rec.network(), "network")?,
+        station: text(rec.station(), "station")?,
+        location: text(rec.location(), "location")?,
+        channel: text(rec.channel(), "channel")?,
+        start_ns,
+        rate_hz,
+        samples: count,
+        byte: at,
+        len,
+    };
+    Ok(Some((record, samples)))
+}
+
+/// libmseed's error for the record at byte `at` of `label`: what its log said (the reason), else
+/// its error code's text.
+fn libmseed_error(label: &str, at: usize, e: mseed::MSError) -> anyhow::Error {
+    let said = log::take();
+    if said.is_empty() {
+        anyhow::anyhow!("{label}: record at byte {at}: {e}")
+    } else {
+        anyhow::anyhow!("{label}: record at byte {at}: {said}")
+    }
+}
+
+/// The samples of a parsed record, checked: libmseed's decoding errors and integrity warnings,
+/// and every sample finite; `None` for a record without samples.
+fn unpack_samples(rec: &mut MSRecord, label: &str, at: usize) -> anyhow::Result<Option<Vec<f64>>> {
+    rec.unpack_data()
+        .map_err(|e| libmseed_error(label, at, e))?;
     // Steim frames carry the last sample (Xn) as an integrity check; libmseed only warns
     // when the decoded samples disagree with it, but those samples are wrong.
     let warnings = log::take();
@@ -199,31 +249,7 @@ fn decode(
     if let Some(i) = samples.iter().position(|v| !v.is_finite()) {
         anyhow::bail!(located(&format!("sample {i} is {}", samples[i])));
     }
-    let rate_hz = rec.sample_rate_hz();
-    anyhow::ensure!(
-        rate_hz.is_finite() && rate_hz > 0.0,
-        located(&format!("sampling rate {rate_hz} Hz"))
-    );
-    let start_ns = rec
-        .start_time()
-        .ok()
-        .and_then(|t| i64::try_from(t.unix_timestamp_nanos()).ok())
-        .ok_or_else(|| anyhow::anyhow!(located("start time outside the time axis")))?;
-    let text = |r: mseed::MSResult<String>, what: &str| {
-        r.map_err(|e| anyhow::anyhow!(located(&format!("{what}: {e}"))))
-    };
-    let record = Record {
-        network: text(rec.network(), "network")?,
-        station: text(rec.station(), "station")?,
-        location: text(rec.location(), "location")?,
-        channel: text(rec.channel(), "channel")?,
-        start_ns,
-        rate_hz,
-        samples: samples.len(),
-        byte: at,
-        len,
-    };
-    Ok(Some((record, samples)))
+    Ok(Some(samples))
 }
 
 /// Refuses a miniSEED 2 record whose "beginning of data" offset lies outside it, before libmseed
@@ -448,7 +474,7 @@ impl Station {
             let bytes = &file
                 .ok_or_else(|| anyhow::anyhow!("{label}: the file is no longer given"))?
                 .1;
-            let Some((_, samples)) = decode(label, bytes, part.byte, part.len)? else {
+            let Some((_, samples)) = decode(label, bytes, part.byte, part.len, true)? else {
                 continue;
             };
             let at = part.offset;

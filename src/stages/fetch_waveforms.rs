@@ -34,10 +34,9 @@
 //! per-trace columns are what stays in memory (STEAD: 1.2 million rows). A downloaded (`urls`)
 //! set is held in memory once to be checked against its pin.
 //!
-//! miniSEED is laid out from the records' headers first (every record is checked and decoded
-//! once, its samples dropped): stations, lengths and picks. Then each station trace is decoded
-//! again one component at a time, converted (or resampled) into the set's float32 row and written
-//! before the next is read. A set of day-long stations holds the compressed files, one
+//! miniSEED is laid out from the records' headers first (stations, lengths, picks), then each
+//! station trace is decoded one component at a time, converted (or resampled) into the set's
+//! float32 row and written before the next is decoded. A set of day-long stations holds the compressed files, one
 //! station-day as float32 and one component as float64 (a day of 3-C 100 Hz: 56 MB of Steim2,
 //! a 287 MB peak), not every station's samples three times over.
 //!
