@@ -126,7 +126,7 @@ for name, build in (("phasenet", phasenet), ("r2unet", r2unet)):
 /// Continuous annotation speed: one hour of 3-C 100 Hz noise through the published-size
 /// PhaseNet, windows every 1 s and every 10 s, median-merged (Hong et al. 2023, Fig. 8).
 fn continuous() {
-    use quakeline::labeling::continuous::{Merge, annotate};
+    use quakeline::labeling::continuous::{Merge, Slide, annotate};
     let device = nn::device();
     let model = PhaseNet::new(1, &device);
     let n = 360_000;
@@ -134,7 +134,13 @@ fn continuous() {
     let data: Vec<f32> = (0..3 * n).map(|_| rng.normal() as f32).collect();
     for stride_s in [1usize, 10] {
         let t = time(1, || {
-            annotate(&data, n, N, stride_s * 100, Merge::Median, 32, &mut |x| {
+            let slide = Slide {
+                window: N,
+                stride: stride_s * 100,
+                merge: Merge::Median,
+                batch: 32,
+            };
+            annotate(&data, n, &slide, &mut |x| {
                 Ok(picker::predict(&model, x, N, 32, &device))
             })
             .unwrap()

@@ -387,6 +387,36 @@ fn tiny_picker_pipeline_imports_fine_tunes_evaluates_and_caches() {
         pr.stdout.contains("BK.BKS") && pr.stdout.contains("  P  2017-07-15T"),
         "{pr:?}"
     );
+    // Windows every 10 s instead of 1 s: the same P, and the stride in the timing line.
+    let pr10 = env.run(&[
+        "predict",
+        entry.to_str().unwrap(),
+        ms.to_str().unwrap(),
+        "--repeat",
+        "1",
+        "--stride",
+        "10",
+    ]);
+    assert_eq!(pr10.code, 0, "{pr10:?}");
+    assert!(pr10.stdout.contains("every 10 s"), "{pr10:?}");
+    let first_p = |out: &str| {
+        out.lines()
+            .find(|l| l.contains("  P  "))
+            .map(|l| l.split("  ").nth(2).unwrap_or_default()[..21].to_string())
+    };
+    assert_eq!(first_p(&pr10.stdout), first_p(&pr.stdout), "{pr10:?}");
+    let bad = env.run(&[
+        "predict",
+        entry.to_str().unwrap(),
+        ms.to_str().unwrap(),
+        "--stride",
+        "0",
+    ]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(
+        bad.stderr.contains("a positive number of seconds, got `0`"),
+        "{bad:?}"
+    );
 
     let history = env.path().join("results/picker-tiny/finetune/history.json");
     let first_history = std::fs::read_to_string(&history).unwrap();

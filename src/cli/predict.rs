@@ -24,9 +24,20 @@ pub(crate) struct Args {
     /// Timed repetitions after one warm-up run.
     #[arg(long, default_value_t = 20)]
     repeat: usize,
+    /// Pickers: step between the windows slid over each trace, s (outputs median-merged; Hong
+    /// et al. 2023 use 1, 5, 10 or 30).
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS", value_parser = positive_seconds)]
+    stride: f64,
     /// The compute device: cpu, cuda, cuda:N, torch-cpu [default: $QUAKELINE_DEVICE, else cpu].
     #[arg(long, value_name = "DEVICE")]
     device: Option<crate::nn::device::Choice>,
+}
+
+fn positive_seconds(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
+        _ => Err(format!("a positive number of seconds, got `{v}`")),
+    }
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
@@ -78,5 +89,6 @@ fn run(a: &Args) -> anyhow::Result<Vec<String>> {
         entry: &f,
         inputs: &a.input,
         repeat: a.repeat,
+        stride_s: a.stride,
     })
 }

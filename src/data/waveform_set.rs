@@ -207,11 +207,7 @@ pub trait Traces: Sync {
     fn span(&self, i: usize, a: usize, b: usize) -> anyhow::Result<Vec<f32>> {
         let n = self.samples();
         anyhow::ensure!(a <= b && b <= n, "samples {a}..{b} of a trace of {n}");
-        let d = self.data(i)?;
-        Ok((0..3)
-            .flat_map(|c| &d[c * n + a..c * n + b])
-            .copied()
-            .collect())
+        Ok(span(&self.data(i)?, n, a, b))
     }
     /// Traces `idx`, one after the other (`[idx.len(), 3, samples]`); a stored set reads each
     /// run of consecutive indices at once.
@@ -308,6 +304,14 @@ impl Traces for Stored {
         }
         Ok(out)
     }
+}
+
+/// Samples `a..b` of each component of a trace `[3, n]` held in memory (`[3, b - a]`).
+pub fn span(data: &[f32], n: usize, a: usize, b: usize) -> Vec<f32> {
+    (0..3)
+        .flat_map(|c| &data[c * n + a..c * n + b])
+        .copied()
+        .collect()
 }
 
 /// Bytes of samples a streaming stage holds at once (read, transformed, written): small against

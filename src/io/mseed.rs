@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 
 use mseed::{MSControlFlags, MSDataEncoding, MSRecord, MSSampleType};
 
+use crate::signal::resample::{Ratio, resample_with_gaps};
 use crate::time;
 
 /// Samples per component a station trace may span (about 5.8 days at 100 Hz): a record dated
@@ -458,6 +459,30 @@ impl Station {
         })
     }
 
+    /// The station as the float32 rows of a waveform set, `[3, len]` Z, N, E: each component
+    /// decoded, resampled by `ratio` unless it is 1 (`scipy.signal.resample_poly`, each gap-free
+    /// run alone), padded with NaN to `len` (at least [`Ratio::output_len`] of
+    /// [`samples`](Self::samples)). One component is held in float64 at a time.
+    pub fn rows(
+        &self,
+        files: &[(String, Vec<u8>)],
+        ratio: Ratio,
+        len: usize,
+    ) -> anyhow::Result<Vec<f32>> {
+        let mut flat = Vec::with_capacity(3 * len);
+        for c in 0..3 {
+            let x = self.component(c, files)?;
+            let start = flat.len();
+            if ratio.up == ratio.down {
+                flat.extend(x.iter().map(|v| *v as f32));
+            } else {
+                flat.extend(resample_with_gaps(&x, ratio).into_iter().map(|v| v as f32));
+            }
+            flat.resize(start + len, f32::NAN);
+        }
+        Ok(flat)
+    }
+
     /// Component `c` (Z, N, E) of the station, NaN where no record covers a sample: a caller
     /// that converts as it goes holds one component of a station-day at a time.
     pub fn component(&self, c: usize, files: &[(String, Vec<u8>)]) -> anyhow::Result<Vec<f64>> {
@@ -502,7 +527,7 @@ impl Station {
 }
 
 /// Every station trace of `files` (`(label, bytes)`), decoded: [`records`], [`assemble`] and
-/// [`Station::read`] for callers that hold all traces at once (`quakeline predict`, tests).
+/// [`Station::read`] for callers that hold all traces at once (tests, benches).
 pub fn read_stations(
     files: &[(String, Vec<u8>)],
     max_gap_ns: i64,

@@ -18,6 +18,8 @@
 use std::collections::VecDeque;
 
 use super::phase_windows::normalised_window;
+use super::picks::{Peaks, Pick};
+use crate::data::waveform_set::span;
 
 crate::choice! {
     /// How the outputs of overlapping windows are combined at one sample.
@@ -58,30 +60,31 @@ fn merged(values: &mut [f32], merge: Merge) -> f32 {
     }
 }
 
+/// How a picker is slid over a trace.
+#[derive(Clone, Copy, Debug)]
+pub struct Slide {
+    /// The picker's window, samples.
+    pub window: usize,
+    /// Step between window starts, samples.
+    pub stride: usize,
+    pub merge: Merge,
+    /// Windows per call of the picker.
+    pub batch: usize,
+}
+
 /// Merged probabilities `[3, n]` (noise, P, S) of trace `data` `[3, n]` (Z, N, E; NaN = gap,
 /// which normalisation turns into 0), held whole: [`annotate_stream`] over a trace in memory.
 pub fn annotate(
     data: &[f32],
     n: usize,
-    window: usize,
-    stride: usize,
-    merge: Merge,
-    batch: usize,
+    slide: &Slide,
     probabilities: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<f32>>,
 ) -> anyhow::Result<Vec<f32>> {
     let mut curves: [Vec<f32>; 3] = Default::default();
     annotate_stream(
         n,
-        window,
-        stride,
-        merge,
-        batch,
-        &mut |a, b| {
-            Ok((0..3)
-                .flat_map(|c| &data[c * n + a..c * n + b])
-                .copied()
-                .collect())
-        },
+        slide,
+        &mut |a, b| Ok(span(data, n, a, b)),
         probabilities,
         &mut |done| {
             for (curve, d) in curves.iter_mut().zip(done) {
@@ -92,23 +95,48 @@ pub fn annotate(
     Ok(curves.concat())
 }
 
+/// The P and S picks of a trace of `n` samples at each of `thresholds` (`[P, S][threshold]`),
+/// detected as the merged curves arrive ([`annotate_stream`] into [`Peaks`]): neither the trace
+/// nor its curves are held whole.
+pub fn detect_stream(
+    n: usize,
+    slide: &Slide,
+    read: &mut dyn FnMut(usize, usize) -> anyhow::Result<Vec<f32>>,
+    probabilities: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<f32>>,
+    thresholds: &[f32],
+    min_distance: usize,
+) -> anyhow::Result<[Vec<Vec<Pick>>; 2]> {
+    let mut peaks = [
+        Peaks::new(thresholds, min_distance),
+        Peaks::new(thresholds, min_distance),
+    ];
+    annotate_stream(n, slide, read, probabilities, &mut |curves| {
+        for (phase, peaks) in peaks.iter_mut().enumerate() {
+            peaks.push(&curves[phase + 1]);
+        }
+    })?;
+    Ok(peaks.map(Peaks::finish))
+}
+
 /// The annotation of a trace of `n` samples that is never held whole: `read(a, b)` gives samples
 /// `a..b` of each component (`[3, b - a]`, Z, N, E), `probabilities` maps normalised windows
-/// `[k, 3, window]` to their outputs `[k, 3, window]` (called with at most `batch` windows), and
-/// `merged` receives the merged curves in order, the next finished samples of noise, P and S
-/// each time (every sample once; a sample no window covers is 0). Memory: one batch of windows
-/// and the pending overlaps, whatever `n` is.
-#[allow(clippy::too_many_arguments)]
+/// `[k, 3, window]` to their outputs `[k, 3, window]` (called with at most `slide.batch`
+/// windows), and `merged` receives the merged curves in order, the next finished samples of
+/// noise, P and S each time (every sample once; a sample no window covers is 0). Memory: one
+/// batch of windows and the pending overlaps, whatever `n` is.
 pub fn annotate_stream(
     n: usize,
-    window: usize,
-    stride: usize,
-    merge: Merge,
-    batch: usize,
+    slide: &Slide,
     read: &mut dyn FnMut(usize, usize) -> anyhow::Result<Vec<f32>>,
     probabilities: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<f32>>,
     merged: &mut dyn FnMut(&[Vec<f32>; 3]),
 ) -> anyhow::Result<()> {
+    let Slide {
+        window,
+        stride,
+        merge,
+        batch,
+    } = *slide;
     let all = starts(n, window, stride);
     anyhow::ensure!(
         !all.is_empty(),
@@ -233,7 +261,13 @@ mod tests {
             Ok(out)
         };
         // stride 2: windows at 0, 2, 4, 6. Sample 4 is position 0 of window 4, 2 of window 2.
-        let mut get = |merge| annotate(&data, n, window, 2, merge, 3, &mut fake).unwrap();
+        let slide = |merge| Slide {
+            window,
+            stride: 2,
+            merge,
+            batch: 3,
+        };
+        let mut get = |merge| annotate(&data, n, &slide(merge), &mut fake).unwrap();
         let (mx, mean, med) = (get(Merge::Max), get(Merge::Mean), get(Merge::Median));
         assert_eq!(mx[n + 4], 2.0);
         assert_eq!(mean[n + 4], 1.0);
@@ -242,7 +276,7 @@ mod tests {
         assert_eq!((mx[n], mx[n + 9]), (0.0, 3.0));
         // Sample 5: positions 3 (window 2) and 1 (window 4).
         assert_eq!((mx[n + 5], mean[n + 5], med[n + 5]), (3.0, 2.0, 2.0));
-        assert!(annotate(&data, 3, window, 2, Merge::Max, 3, &mut fake).is_err());
+        assert!(annotate(&data, 3, &slide(Merge::Max), &mut fake).is_err());
     }
 
     /// The streamed merge equals merging, for every sample, the outputs of every window that
@@ -269,8 +303,18 @@ mod tests {
                     .collect())
             };
             for merge in [Merge::Max, Merge::Mean, Merge::Median] {
-                let got =
-                    annotate(&data, n, window, stride, merge, batch, &mut |x| picker(x)).unwrap();
+                let got = annotate(
+                    &data,
+                    n,
+                    &Slide {
+                        window,
+                        stride,
+                        merge,
+                        batch,
+                    },
+                    &mut |x| picker(x),
+                )
+                .unwrap();
                 let mut want = vec![0f32; 3 * n];
                 let ss = starts(n, window, stride);
                 for c in 0..3 {

@@ -127,6 +127,8 @@ pub struct PredictArgs<'a> {
     pub inputs: &'a [PathBuf],
     /// Timed repetitions after a warm-up.
     pub repeat: usize,
+    /// Pickers: step between windows over a continuous trace, s.
+    pub stride_s: f64,
 }
 
 /// `model summary`: `--set KEY=VALUE` settings → the layer table, or an error naming the setting.

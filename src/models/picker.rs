@@ -570,9 +570,14 @@ struct InputTrace {
     start_ns: Option<i64>,
 }
 
-/// The traces of `quakeline predict`'s input files: PhaseNet `.npz` files (one trace each),
-/// miniSEED files (every station trace in them), or the SAC files of one station's components.
-fn read_inputs(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<InputTrace>> {
+/// The traces of `quakeline predict`'s input files, handed to `each` one at a time: PhaseNet
+/// `.npz` files (one trace each), miniSEED files (every station trace in them, decoded one
+/// station at a time, so a day-long network needs the memory of one station-day), or the SAC
+/// files of one station's components.
+fn read_inputs(
+    paths: &[std::path::PathBuf],
+    each: &mut dyn FnMut(InputTrace) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     use crate::io::{mseed, phasenet_npz, sac};
     let ext = |p: &std::path::Path| {
         p.extension()
@@ -580,7 +585,6 @@ fn read_inputs(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<InputTrace>> 
             .unwrap_or("")
             .to_ascii_lowercase()
     };
-    let mut out = Vec::new();
     let mut mseed_files = Vec::new();
     let mut sacs = Vec::new();
     for p in paths {
@@ -589,13 +593,13 @@ fn read_inputs(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<InputTrace>> 
             "npz" => {
                 let bytes = std::fs::read(p).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
                 let t = phasenet_npz::parse(&label, &bytes)?;
-                out.push(InputTrace {
+                each(InputTrace {
                     name: t.trace.name.clone(),
                     n: t.data.len() / 3,
                     data: t.data,
                     rate_hz: t.sampling_rate_hz,
                     start_ns: None,
-                });
+                })?;
             }
             "sac" => sacs.push((label.clone(), sac::read(p)?)),
             _ => {
@@ -605,15 +609,19 @@ fn read_inputs(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<InputTrace>> 
         }
     }
     if !mseed_files.is_empty() {
-        for t in mseed::read_stations(&mseed_files, 60_000_000_000)? {
-            let n = t.samples();
-            out.push(InputTrace {
-                name: t.station.name.clone(),
-                data: t.data.iter().flatten().map(|v| *v as f32).collect(),
-                n,
-                rate_hz: t.station.rate_hz,
-                start_ns: Some(t.station.start_ns),
-            });
+        let mut records = Vec::new();
+        for (label, bytes) in &mseed_files {
+            records.extend(mseed::records_of(label, bytes)?);
+        }
+        for st in mseed::assemble(&records, 60_000_000_000)? {
+            let one = crate::signal::resample::Ratio::new(1, 1);
+            each(InputTrace {
+                name: st.name.clone(),
+                data: st.rows(&mseed_files, one, st.samples)?,
+                n: st.samples,
+                rate_hz: st.rate_hz,
+                start_ns: Some(st.start_ns),
+            })?;
         }
     }
     if !sacs.is_empty() {
@@ -650,33 +658,35 @@ fn read_inputs(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<InputTrace>> 
             }
         }
         let t = &sacs[0].1;
-        out.push(InputTrace {
+        each(InputTrace {
             name: format!("{}.{}", t.knetwk.trim(), t.kstnm.trim()),
             data,
             n,
             rate_hz: 1.0 / delta,
             start_ns: None,
-        });
+        })?;
     }
-    Ok(out)
+    Ok(())
 }
 
-/// `quakeline predict` for a picker: each input trace annotated whole (windows every second,
-/// outputs median-merged, Hong et al. 2023), picks at 0.3 at least 0.5 s apart, with the time
-/// the annotation took (median of `repeat` runs after a warm-up).
+/// `quakeline predict` for a picker: each input trace annotated whole (windows every
+/// `stride_s`, 1 s by default, outputs median-merged, Hong et al. 2023), streamed into the pick
+/// detector (picks at 0.3 at least 0.5 s apart), with the time the annotation took (median of
+/// `repeat` runs after a warm-up).
 pub fn predict_files<M: Picker>(
     arch: &Arch<M>,
     a: &super::PredictArgs<'_>,
 ) -> anyhow::Result<Vec<String>> {
-    use crate::labeling::continuous::{Merge, annotate};
+    use crate::data::waveform_set::span;
+    use crate::labeling::continuous::{Merge, Slide, detect_stream};
     use crate::labeling::picks;
     let device = nn::device();
     let model = load(arch, a.entry, "the entry", &device)?;
     let c = contract(a.entry, "the entry")?;
-    let traces = read_inputs(a.inputs)?;
-    anyhow::ensure!(!traces.is_empty(), "no 3-C trace in the input files");
     let mut lines = Vec::new();
-    for t in &traces {
+    let mut traces = 0;
+    read_inputs(a.inputs, &mut |t| {
+        traces += 1;
         anyhow::ensure!(
             (t.rate_hz - c.sampling_rate_hz).abs() <= 1e-9 * c.sampling_rate_hz,
             "{}: {} Hz; the picker was trained at {} Hz (resample the data first)",
@@ -684,19 +694,28 @@ pub fn predict_files<M: Picker>(
             t.rate_hz,
             c.sampling_rate_hz
         );
-        let stride = c.sampling_rate_hz.round().max(1.0) as usize;
-        let run = || {
-            annotate(
-                &t.data,
-                t.n,
-                c.window,
-                stride,
-                Merge::Median,
-                32,
+        let stride = (a.stride_s * c.sampling_rate_hz).round().max(1.0) as usize;
+        let min_distance = (0.5 * t.rate_hz).round() as usize;
+        let n = t.n;
+        let slide = Slide {
+            window: c.window,
+            stride,
+            merge: Merge::Median,
+            batch: 32,
+        };
+        let run = || -> anyhow::Result<[Vec<Vec<picks::Pick>>; 2]> {
+            detect_stream(
+                n,
+                &slide,
+                &mut |s, e| Ok(span(&t.data, n, s, e)),
                 &mut |x| Ok(picker::predict(&model, x, c.window, 32, &device)),
+                &[0.3],
+                min_distance,
             )
         };
-        let curves = run().map_err(|e| anyhow::anyhow!("{}: {e}", t.name))?;
+        let [p_picks, s_picks] = run()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", t.name))?
+            .map(|mut at| at.pop().unwrap_or_default());
         let mut times: Vec<f64> = (0..a.repeat.max(1))
             .map(|_| {
                 let t0 = std::time::Instant::now();
@@ -707,13 +726,11 @@ pub fn predict_files<M: Picker>(
         times.sort_by(f64::total_cmp);
         let took = times[times.len() / 2];
         let dt = 1.0 / t.rate_hz;
-        let min_distance = (0.5 * t.rate_hz).round() as usize;
-        let mut found = Vec::new();
-        for (phase, name) in [(1, "P"), (2, "S")] {
-            for p in picks::detect(&curves[phase * t.n..(phase + 1) * t.n], 0.3, min_distance) {
-                found.push((p.sample, name, p.probability));
-            }
-        }
+        let mut found: Vec<(usize, &str, f32)> = p_picks
+            .iter()
+            .map(|p| (p.sample, "P", p.probability))
+            .chain(s_picks.iter().map(|p| (p.sample, "S", p.probability)))
+            .collect();
         found.sort_by_key(|f| f.0);
         for (sample, phase, prob) in found {
             let secs = sample as f64 * dt;
@@ -724,16 +741,19 @@ pub fn predict_files<M: Picker>(
             lines.push(format!("{}  {phase}  {at}  probability {prob:.3}", t.name));
         }
         lines.push(format!(
-            "{}: {:.1} s of 3-C data annotated in {:.3} s ({:.0}x real time, {:.3} h of data per s; windows of {} every 1 s, median-merged; median of {} runs)",
+            "{}: {:.1} s of 3-C data annotated in {:.3} s ({:.0}x real time, {:.3} h of data per s; windows of {} every {} s, median-merged; median of {} runs)",
             t.name,
-            t.n as f64 * dt,
+            n as f64 * dt,
             took,
-            t.n as f64 * dt / took.max(1e-9),
-            t.n as f64 * dt / 3600.0 / took.max(1e-9),
+            n as f64 * dt / took.max(1e-9),
+            n as f64 * dt / 3600.0 / took.max(1e-9),
             c.window,
+            stride as f64 * dt,
             times.len()
         ));
-    }
+        Ok(())
+    })?;
+    anyhow::ensure!(traces > 0, "no 3-C trace in the input files");
     Ok(lines)
 }
 

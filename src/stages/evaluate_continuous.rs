@@ -9,7 +9,7 @@
 //! day-long miniSEED read by `fetch.waveforms` is one long trace), and counts true and false
 //! picks against the analyst picks for a range of thresholds. Each trace streams from the entry
 //! through the picker and the merge into the pick detectors
-//! ([`annotate_stream`], [`picks::Peaks`]), so a day-long trace costs the memory of a batch of
+//! ([`detect_stream`]), so a day-long trace costs the memory of a batch of
 //! windows, not of the day.
 //!
 //! # Inputs
@@ -38,7 +38,7 @@ use serde_json::json;
 
 use crate::data;
 use crate::io::h5;
-use crate::labeling::continuous::{Merge, annotate_stream};
+use crate::labeling::continuous::{Merge, Slide, detect_stream};
 use crate::labeling::picks::{self, Tally};
 use crate::models::picker::{Scoring, Which, scoring};
 use crate::params::ParamError;
@@ -164,30 +164,25 @@ impl StageKind for EvaluateContinuous {
         ctx.progress.set_length(chosen.len() as u64);
         let n = set.samples();
         let levels: Vec<f32> = thresholds.iter().map(|t| *t as f32).collect();
+        let slide = Slide {
+            window: c.window,
+            stride,
+            merge: p.merge,
+            batch: 32,
+        };
         for (done, &i) in chosen.iter().enumerate() {
             let t = set.meta(i);
-            // P and S curves go straight from the merge into the pick detectors: the trace is
-            // read a batch of windows at a time and never held whole.
-            let mut peaks = [
-                picks::Peaks::new(&levels, min_distance),
-                picks::Peaks::new(&levels, min_distance),
-            ];
-            annotate_stream(
+            // The trace is read a batch of windows at a time, and the merged curves go straight
+            // into the pick detectors: neither is held whole.
+            let [p_found, s_found] = detect_stream(
                 n,
-                c.window,
-                stride,
-                p.merge,
-                32,
+                &slide,
                 &mut |a, b| set.span(i, a, b),
                 &mut |x| Ok(picker(x, c.window)),
-                &mut |curves| {
-                    for (phase, peaks) in peaks.iter_mut().enumerate() {
-                        peaks.push(&curves[phase + 1]);
-                    }
-                },
+                &levels,
+                min_distance,
             )
             .map_err(|e| anyhow::anyhow!("trace `{}`: {e}", t.name))?;
-            let [p_found, s_found] = peaks.map(picks::Peaks::finish);
             for (phase, (found, truth)) in [(p_found, t.p_sample), (s_found, t.s_sample)]
                 .into_iter()
                 .enumerate()

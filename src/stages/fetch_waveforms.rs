@@ -299,18 +299,7 @@ fn read_mseed(
     }
     let longest = traces.iter().map(|t| t.1).max().unwrap_or(0);
     for (st, (ratio, _, trace)) in stations.iter().zip(traces) {
-        let mut flat = Vec::with_capacity(3 * longest);
-        for c in 0..3 {
-            let x = st.component(c, files)?;
-            let start = flat.len();
-            if ratio.up == ratio.down {
-                flat.extend(x.iter().map(|v| *v as f32));
-            } else {
-                flat.extend(resample_with_gaps(&x, ratio).into_iter().map(|v| v as f32));
-            }
-            flat.resize(start + longest, f32::NAN);
-        }
-        out.push(&flat, trace, rate)?;
+        out.push(&st.rows(files, ratio, longest)?, trace, rate)?;
     }
     Ok(())
 }
