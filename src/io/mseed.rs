@@ -459,6 +459,17 @@ impl Station {
         })
     }
 
+    /// The files its records are in (labels as [`records_of`] was given them), in record order.
+    pub fn files(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for p in &self.parts {
+            if !out.contains(&p.label.as_str()) {
+                out.push(&p.label);
+            }
+        }
+        out
+    }
+
     /// The station as the float32 rows of a waveform set, `[3, len]` Z, N, E: each component
     /// decoded, resampled by `ratio` unless it is 1 (`scipy.signal.resample_poly`, each gap-free
     /// run alone), padded with NaN to `len` (at least [`Ratio::output_len`] of
