@@ -537,17 +537,23 @@ impl Station {
     }
 }
 
-/// Every station trace of `files` (`(label, bytes)`), decoded: [`records`], [`assemble`] and
-/// [`Station::read`] for callers that hold all traces at once (tests, benches).
-pub fn read_stations(
-    files: &[(String, Vec<u8>)],
-    max_gap_ns: i64,
-) -> anyhow::Result<Vec<StationTrace>> {
+/// The station traces of `files` (`(label, bytes)`), laid out from their records' headers
+/// ([`records`], [`assemble`]) and not yet decoded.
+pub fn stations(files: &[(String, Vec<u8>)], max_gap_ns: i64) -> anyhow::Result<Vec<Station>> {
     let mut records = Vec::new();
     for (label, bytes) in files {
         records.extend(records_of(label, bytes)?);
     }
-    assemble(&records, max_gap_ns)?
+    assemble(&records, max_gap_ns)
+}
+
+/// Every station trace of `files`, decoded ([`stations`], [`Station::read`]): for callers that
+/// hold all traces at once (tests, benches).
+pub fn read_stations(
+    files: &[(String, Vec<u8>)],
+    max_gap_ns: i64,
+) -> anyhow::Result<Vec<StationTrace>> {
+    stations(files, max_gap_ns)?
         .iter()
         .map(|s| s.read(files))
         .collect()

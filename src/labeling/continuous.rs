@@ -121,7 +121,7 @@ pub fn detect_stream(
 /// The annotation of a trace of `n` samples that is never held whole: `read(a, b)` gives samples
 /// `a..b` of each component (`[3, b - a]`, Z, N, E), `probabilities` maps normalised windows
 /// `[k, 3, window]` to their outputs `[k, 3, window]` (called with at most `slide.batch`
-/// windows), and `merged` receives the merged curves in order, the next finished samples of
+/// windows), and `emit` receives the merged curves in order, the next finished samples of
 /// noise, P and S each time (every sample once; a sample no window covers is 0). Memory: one
 /// batch of windows and the pending overlaps, whatever `n` is.
 pub fn annotate_stream(
@@ -129,7 +129,7 @@ pub fn annotate_stream(
     slide: &Slide,
     read: &mut dyn FnMut(usize, usize) -> anyhow::Result<Vec<f32>>,
     probabilities: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<f32>>,
-    merged: &mut dyn FnMut(&[Vec<f32>; 3]),
+    emit: &mut dyn FnMut(&[Vec<f32>; 3]),
 ) -> anyhow::Result<()> {
     let Slide {
         window,
@@ -180,11 +180,11 @@ pub fn annotate_stream(
                 }
             }
         }
-        merged(&pending.done);
+        emit(&pending.done);
         pending.done.iter_mut().for_each(Vec::clear);
     }
     pending.finish(n);
-    merged(&pending.done);
+    emit(&pending.done);
     Ok(())
 }
 

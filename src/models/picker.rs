@@ -609,12 +609,8 @@ fn read_inputs(
         }
     }
     if !mseed_files.is_empty() {
-        let mut records = Vec::new();
-        for (label, bytes) in &mseed_files {
-            records.extend(mseed::records_of(label, bytes)?);
-        }
-        for st in mseed::assemble(&records, 60_000_000_000)? {
-            let one = crate::signal::resample::Ratio::new(1, 1);
+        let one = crate::signal::resample::Ratio::new(1, 1);
+        for st in mseed::stations(&mseed_files, 60_000_000_000)? {
             each(InputTrace {
                 name: st.name.clone(),
                 data: st.rows(&mseed_files, one, st.samples)?,
@@ -683,6 +679,13 @@ pub fn predict_files<M: Picker>(
     let device = nn::device();
     let model = load(arch, a.entry, "the entry", &device)?;
     let c = contract(a.entry, "the entry")?;
+    let slide = Slide {
+        window: c.window,
+        stride: (a.stride_s * c.sampling_rate_hz).round().max(1.0) as usize,
+        merge: Merge::Median,
+        batch: 32,
+    };
+    let min_distance = (0.5 * c.sampling_rate_hz).round() as usize;
     let mut lines = Vec::new();
     let mut traces = 0;
     read_inputs(a.inputs, &mut |t| {
@@ -694,15 +697,7 @@ pub fn predict_files<M: Picker>(
             t.rate_hz,
             c.sampling_rate_hz
         );
-        let stride = (a.stride_s * c.sampling_rate_hz).round().max(1.0) as usize;
-        let min_distance = (0.5 * t.rate_hz).round() as usize;
         let n = t.n;
-        let slide = Slide {
-            window: c.window,
-            stride,
-            merge: Merge::Median,
-            batch: 32,
-        };
         let run = || -> anyhow::Result<[Vec<Vec<picks::Pick>>; 2]> {
             detect_stream(
                 n,
@@ -748,7 +743,7 @@ pub fn predict_files<M: Picker>(
             n as f64 * dt / took.max(1e-9),
             n as f64 * dt / 3600.0 / took.max(1e-9),
             c.window,
-            stride as f64 * dt,
+            slide.stride as f64 * dt,
             times.len()
         ));
         Ok(())

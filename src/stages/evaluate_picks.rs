@@ -213,11 +213,12 @@ pub fn s_snr_db(set: &dyn Traces, i: usize, half: usize) -> anyhow::Result<f64> 
     if s < half || s + half > n {
         return Ok(f64::NAN);
     }
-    let data = set.data(i)?;
+    // Only the `2 half` samples around S are read, not the trace.
+    let data = set.span(i, s - half, s + half)?;
     let rms = |from: usize| {
         let (mut sum, mut count) = (0f64, 0usize);
         for c in 0..3 {
-            for v in &data[c * n + from..c * n + from + half] {
+            for v in &data[c * 2 * half + from..c * 2 * half + from + half] {
                 if v.is_finite() {
                     sum += f64::from(*v) * f64::from(*v);
                     count += 1;
@@ -226,7 +227,7 @@ pub fn s_snr_db(set: &dyn Traces, i: usize, half: usize) -> anyhow::Result<f64> 
         }
         (sum / count.max(1) as f64).sqrt()
     };
-    let (signal, noise) = (rms(s), rms(s - half));
+    let (signal, noise) = (rms(half), rms(0));
     Ok(if noise > 0.0 && signal > 0.0 {
         20.0 * (signal / noise).log10()
     } else {
