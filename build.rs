@@ -1,13 +1,13 @@
 //! Records, in a `tch` build, the libtorch version it is built against (`version.py` of the
 //! PyTorch install `$LIBTORCH` points into), so the binary can compare it with the libtorch it
-//! loads at run time (`src/nn/device.rs`). Nothing happens in the default build.
+//! loads at run time (`src/device/mod.rs`). Nothing happens in the default build.
 
-#[path = "src/nn/torch_version.rs"]
+#[path = "src/device/torch_version.rs"]
 mod torch_version;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
-    println!("cargo:rerun-if-changed=src/nn/torch_version.rs");
+    println!("cargo:rerun-if-changed=src/device/torch_version.rs");
     if std::env::var_os("CARGO_FEATURE_TCH").is_none() {
         return;
     }

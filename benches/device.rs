@@ -21,8 +21,8 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use quakeline::nn::device::{self, Choice};
-use quakeline::nn::picker::{self, Drop, Picker};
+use quakeline::device::{self, Choice};
+use quakeline::nn::picker::{Drop, Picker};
 use quakeline::nn::{optim, pm_cnn};
 use quakeline::rng::Rng;
 
@@ -144,7 +144,7 @@ impl Case for PhaseNetCase {
             })
             .collect();
         let y = Tensor::<3>::from_data(TensorData::new(y, [b, 3, PICKER_N]), device);
-        picker::loss(m.logits(x, &mut Drop::off()), y)
+        <Self::M as Picker>::loss(m.logits(x, &mut Drop::off()), y)
     }
 }
 

@@ -50,7 +50,7 @@ fn measure<M: Picker>(name: &str, model: M, dropout: f64) -> (f64, f64) {
         let yt = Tensor::<3>::from_data(TensorData::new(y.clone(), [TRAIN_BATCH, 3, N]), &ad);
         let mut drop = Drop::new(dropout, Rng::new(step, "bench/dropout"));
         step += 1;
-        let loss = picker::loss(m.logits(xt, &mut drop), yt);
+        let loss = M::loss(m.logits(xt, &mut drop), yt);
         let grads = GradientsParams::from_grads(loss.backward(), &m);
         m = opt.step(1e-3, m.clone(), grads);
     });

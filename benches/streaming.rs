@@ -84,11 +84,11 @@ fn stream(sb: &std::path::Path) {
     let bytes = std::fs::metadata(&h5).unwrap().len() as f64;
     let (pin, _) = quakeline::cache::hash_file(&h5).unwrap();
     let t = Instant::now();
-    let file = quakeline::io::h5::open_outside_pinned(&h5, "waveforms.hdf5", Some(&pin)).unwrap();
+    let file = quakeline::h5::open_outside_pinned(&h5, "waveforms.hdf5", Some(&pin)).unwrap();
     let checked = t.elapsed();
     let out = hdf5::File::create(sb.join("entry.h5")).unwrap();
     let mut writer = quakeline::data::waveform_set::SetWriter::new(&out);
-    quakeline::io::seisbench::stream_chunk(
+    quakeline::io::waveforms::seisbench::stream_chunk(
         "metadata.csv",
         &csv,
         "waveforms.hdf5",

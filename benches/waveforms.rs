@@ -61,7 +61,12 @@ fn readers(dir: &Path) -> WaveformSet {
     let bytes: usize = npz.iter().map(|(_, b)| b.len()).sum();
     let t = time(20, || {
         npz.iter()
-            .map(|(l, b)| quakeline::io::phasenet_npz::parse(l, b).unwrap().data.len())
+            .map(|(l, b)| {
+                quakeline::io::waveforms::npz::parse(l, b)
+                    .unwrap()
+                    .data
+                    .len()
+            })
             .sum::<usize>()
     });
     println!(
@@ -75,8 +80,14 @@ fn readers(dir: &Path) -> WaveformSet {
     let bytes = csv.len() + std::fs::metadata(&h5).unwrap().len() as usize;
     let t = time(20, || {
         let mut set = WaveformSet::default();
-        quakeline::io::seisbench::read_chunk("metadata.csv", &csv, "waveforms.hdf5", &h5, &mut set)
-            .unwrap();
+        quakeline::io::waveforms::seisbench::read_chunk(
+            "metadata.csv",
+            &csv,
+            "waveforms.hdf5",
+            &h5,
+            &mut set,
+        )
+        .unwrap();
         set.len()
     });
     println!(
@@ -86,7 +97,7 @@ fn readers(dir: &Path) -> WaveformSet {
     );
     let mut set = WaveformSet::default();
     for (l, b) in &npz {
-        let t = quakeline::io::phasenet_npz::parse(l, b).unwrap();
+        let t = quakeline::io::waveforms::npz::parse(l, b).unwrap();
         set.push(&t.data, t.trace, t.sampling_rate_hz).unwrap();
     }
     set
@@ -113,9 +124,11 @@ fn mseed(dir: &Path) {
         files
             .iter()
             .map(|f| {
-                let stations =
-                    quakeline::io::mseed::read_stations(std::slice::from_ref(f), 60_000_000_000)
-                        .unwrap();
+                let stations = quakeline::io::waveforms::mseed::read_stations(
+                    std::slice::from_ref(f),
+                    60_000_000_000,
+                )
+                .unwrap();
                 std::hint::black_box(&stations);
                 stations
                     .iter()

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cache::{Cache, Lookup};
-use crate::io::h5;
+use crate::h5;
 use crate::pipeline::Pipeline;
 use crate::plan::{Plan, State};
 use crate::stage::{Input, RunCtx};
@@ -188,36 +188,17 @@ fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<Repo
     let key_of = |u: &Unit| u.key(members);
     let results_dir = |u: &Unit, m: usize| u.results_dir(members, opts, m);
     let restore_all = |u: &Unit| u.restore_results(members, opts, cache);
+    let lines = StatusLines { width, kind_width };
     let say = |u: &Unit, outcome: &Outcome| {
-        let kind = kind_of(u);
-        let key = &key_of(u)[..12];
-        let label = &u.label;
-        let line = match outcome {
-            Outcome::Ran(d) => format!(
-                "ran      {label:width$}  {kind:kind_width$}  {:>8}  {key}",
-                secs(*d)
-            ),
-            Outcome::Cached(d) => format!(
-                "cached   {label:width$}  {kind:kind_width$}  {:>8}  {key}",
-                secs(*d)
-            ),
-            Outcome::Failed { after, .. } => format!(
-                "failed   {label:width$}  {kind:kind_width$}  {:>8}  {key}",
-                secs(*after)
-            ),
-            Outcome::Skipped { because } => {
-                format!("skipped  {label:width$}  {kind:kind_width$}  ({because})")
-            }
-            Outcome::Submitted { job } => {
-                format!("queued   {label:width$}  {kind:kind_width$}  job {job}")
-            }
-            Outcome::NotRequested => return,
+        let (kind, key) = (kind_of(u), key_of(u));
+        let Some(line) = lines.line(&u.label, kind, &key, outcome, None) else {
+            return;
         };
         if !opts.quiet {
             multi.suspend(|| outln!("{line}"));
         }
-        if let Outcome::Failed { error, .. } = outcome {
-            multi.suspend(|| eprintln!("error: stage `{label}` ({kind}) failed: {error}"));
+        if let Some(error) = StatusLines::error(&u.label, kind, outcome) {
+            multi.suspend(|| eprintln!("{error}"));
         }
     };
 
@@ -410,6 +391,62 @@ pub fn units(members: &[Member]) -> Vec<Unit> {
         };
     }
     units
+}
+
+/// The one status line per unit that every executor prints (`ran`, `cached`, `failed`,
+/// `skipped`, `queued`), in columns: label, kind, time, key, and on a cluster the job.
+pub struct StatusLines {
+    /// Width of the label column (the longest label of the run).
+    pub width: usize,
+    /// Width of the kind column.
+    pub kind_width: usize,
+}
+
+impl StatusLines {
+    /// The line for `outcome` of unit `label` (`None` for a unit the run did not ask for);
+    /// `job` names the scheduler's job where there is one.
+    pub fn line(
+        &self,
+        label: &str,
+        kind: &str,
+        key: &str,
+        outcome: &Outcome,
+        job: Option<&str>,
+    ) -> Option<String> {
+        let (w, kw) = (self.width, self.kind_width);
+        let key = &key[..12.min(key.len())];
+        let on = job.map_or(String::new(), |j| format!("  job {j}"));
+        Some(match outcome {
+            Outcome::Ran(d) => format!(
+                "ran      {label:w$}  {kind:kw$}  {:>8}  {key}{on}",
+                secs(*d)
+            ),
+            Outcome::Cached(d) => {
+                format!("cached   {label:w$}  {kind:kw$}  {:>8}  {key}", secs(*d))
+            }
+            Outcome::Failed { after, .. } => {
+                format!(
+                    "failed   {label:w$}  {kind:kw$}  {:>8}  {key}{on}",
+                    secs(*after)
+                )
+            }
+            Outcome::Skipped { because } => format!("skipped  {label:w$}  {kind:kw$}  ({because})"),
+            Outcome::Submitted { job } => {
+                format!("queued   {label:w$}  {kind:kw$}  {key}  job {job}")
+            }
+            Outcome::NotRequested => return None,
+        })
+    }
+
+    /// The error line of a failed unit (printed even when quiet).
+    pub fn error(label: &str, kind: &str, outcome: &Outcome) -> Option<String> {
+        match outcome {
+            Outcome::Failed { error, .. } => {
+                Some(format!("error: stage `{label}` ({kind}) failed: {error}"))
+            }
+            _ => None,
+        }
+    }
 }
 
 fn secs(d: Duration) -> String {

@@ -17,7 +17,7 @@
 //! - [`slurm`]: the SLURM executor: job arrays with dependencies, tracking by `squeue`, the cache
 //!   as the ground truth; the `worker` inside each job; site profiles.
 //! - [`metrics`]: typed metrics of a run, `metrics.json`, diffs between runs.
-//! - [`sweep`]: a parsed sweep → points (grid × zip − exclude, ids) and its summary tables.
+//! - [`study`]: a sweep resolved into points (grid × zip − exclude, ids) and its summary tables.
 //! - [`gates`]: gate evaluation against metrics and a baseline (`quakeline check`).
 //! - [`report`]: the self-contained `report.html` of a run.
 //! - [`stage`]: the trait a stage kind implements.
@@ -27,17 +27,42 @@
 //!
 //! Science:
 //! - [`stages`]: one file per stage kind and the [`stages::REGISTRY`].
-//! - [`labeling`]: labelling rules (precursor windows, P&M 2022 §4).
-//! - [`io`]: file formats (IAGA-2002, catalogs, Kp, SAC, PhaseNet npz, SeisBench, HTTP with
-//!   pinned digests, HDF5 helpers).
-//! - [`signal`]: DSP (Butterworth design, zero-phase filtering, NaN segments).
-//! - [`models`]: the model registry (pm-cnn, fmnet): citation, input contract, own parameters,
-//!   layer table, fit, predict.
+//! - [`labeling`]: labels and scores: precursor windows (P&M 2022 §4), picker training windows,
+//!   pick matching and F1, continuous annotation (sliding windows, merging, peak detection).
+//! - [`io`]: file formats: the waveform registry ([`io::waveforms`]: npz, SeisBench, miniSEED,
+//!   SAC) and pick files ([`io::picks`]); IAGA-2002, catalogs, Kp, TF checkpoints, FMNet event
+//!   files; HTTP with pinned digests and the `paths`/`urls` sources.
+//! - [`h5`]: HDF5 helpers shared by the cache and every layout; [`device`]: the compute device.
+//! - [`signal`]: DSP (Butterworth design, zero-phase filtering, NaN segments, resampling,
+//!   standardisation).
+//! - [`models`]: the model registry ([`models::MODELS`]; `quakeline model list`): citation,
+//!   typed contract, own parameters and version, layer table, fit, predict.
 //! - [`nn`]: networks, optimizers (AdaMax written here), the epoch loop, metrics, power-law fits.
 //! - [`plot`]: PNG line charts (histories, learning curves, comparisons) with an embedded font.
 //! - [`geo`], [`rng`]: WGS84 distances; seeded random streams.
 //! - [`series`]: the regularly sampled time series and its HDF5 layout.
 //! - [`time`], [`units`]: UTC calendar arithmetic and unit-bearing durations.
+//!
+//! # Layers
+//! Lowest first. A module uses modules of its own line and of the lines above it, never one below
+//! (`tests/layering.rs` reads this list and fails on a `crate::` path in code, outside unit
+//! tests, that points down it, and on any circle between the modules listed). The runner core is
+//! lines 1-6: it knows nothing about seismology.
+//! 1. foundations: `time`, `units`, `rng`, `geo`, `diag`, `stdout`, `focal`, `greens`, `plot`, `signal`
+//! 2. parameters: `params`
+//! 3. storage and device: `cache`, `machine`, `device`, `h5`
+//! 4. the stage seam: `stage`
+//! 5. pipelines: `dag`, `pipeline`, `plan`, `metrics`, `gates`
+//! 6. running: `exec`, `slurm`, `study`, `session`, `report`, `bundle`
+//! 7. file formats: `series`, `io`
+//! 8. synthesis: `synth`
+//! 9. networks: `nn`
+//! 10. data between stages: `data`
+//! 11. format registries that read into data: `io::waveforms`, `io::picks`
+//! 12. labelling: `labeling`
+//! 13. models: `models`
+//! 14. stage kinds: `stages`
+//! 15. commands: `cli`
 //!
 //! # Files quakeline reads and writes
 //! | path                                   | owner            | what                                   |
@@ -51,7 +76,7 @@
 //! | `<cache>/slurm/{jobs,logs}/`, `<cache>/slurm/starts.log` | [`slurm`] | job files and batch scripts, job logs, worker starts |
 //! | `results/<pipeline>/<stage>/`          | stages           | metrics, plots, reports for people (copies kept in the entry, restored on cached reruns) |
 //! | `results/<pipeline>/metrics.json`      | [`metrics`]      | the typed metrics of the last plain run (DVC-readable) |
-//! | `results/<pipeline>/<sweep>.{csv,md}`, `<sweep>-*.png`, `<sweep>/metrics.json`, `<sweep>/<point>/<stage>/` | [`sweep`] | a sweep's table, plots, seed-aggregated metrics, per-point results |
+//! | `results/<pipeline>/<sweep>.{csv,md}`, `<sweep>-*.png`, `<sweep>/metrics.json`, `<sweep>/<point>/<stage>/` | [`study`] | a sweep's table, plots, seed-aggregated metrics, per-point results |
 //! | `results/<pipeline>/report.html`       | [`report`]       | the self-contained run report |
 //!
 //! `<cache>` is `--cache DIR`, else `$QUAKELINE_CACHE`, else `./cache`.
@@ -64,31 +89,37 @@
 //!    outputs with their [`data`] kinds, metrics, stochastic) and `run`, which receives the typed
 //!    struct. Science goes in a library module ([`synth`], [`signal`], [`labeling`], …); a layout
 //!    another stage reads goes in [`data`] with its writer and reader. No stage file imports
-//!    another.
+//!    another. The module doc has the headings `# Purpose`, `# Inputs`, `# Outputs`,
+//!    `# Parameters`, `# Cache key`, `# References` (checked by the `docs::` tests).
 //! 2. One line in [`stages::REGISTRY`]. Then `QUAKELINE_BLESS=1 cargo test docs::` refreshes the
 //!    `quakeline stages` snapshot and the README's list of kinds; review the diff.
 //!
 //! # How to add a model
 //! 1. One file, `src/models/<name>.rs`: module doc with the full citation and DOI; the network
-//!    (or one from [`nn`]); its own `train` parameters with [`stage_params!`]; `pub const MODEL:`
-//!    [`models::Model`] with the input contract, the data kind it trains on, `layers` (tested
-//!    against the published parameter count), `fit` and, if it reads files, `predict`. A phase
-//!    picker also sets `fine_tunes` and `probabilities` and reuses [`models::picker`] (its
-//!    parameters, fit, predict) with an `Arch` of its network, as `phasenet.rs` does.
-//! 2. One line in [`models::MODELS`]: `train`'s `model` choice and parameters, `quakeline model
-//!    list|summary` and `quakeline predict` pick it up.
+//!    (or one from [`nn`]); its own `train` parameters with [`stage_params!`] and a changelog
+//!    (its version, which keys the entries it trains); `pub const MODEL:` [`models::Model`] with
+//!    the typed [`models::Contract`], the data kind it trains on, `layers` (tested against the
+//!    published parameter count), `fit` and, if it reads files, `predict`. A phase picker is an
+//!    [`nn::picker::Picker`] network (its classes, probabilities and loss), a
+//!    [`models::picker::PickerModel`] impl and `MODEL = models::picker::model::<Net>(About {…})`,
+//!    as `phasenet.rs` is: fit, fine-tuning, loading and predict are shared.
+//! 2. One line in [`models::MODELS`]: `train`'s `model` choice, accepted inputs and parameters,
+//!    `quakeline model list|summary` and `quakeline predict` pick it up; `QUAKELINE_BLESS=1 cargo
+//!    test docs::` refreshes the registry tables.
 
 pub mod bundle;
 pub mod cache;
 pub mod cli;
 pub mod dag;
 pub mod data;
+pub mod device;
 pub mod diag;
 pub mod exec;
 pub mod focal;
 pub mod gates;
 pub mod geo;
 pub mod greens;
+pub mod h5;
 pub mod io;
 pub mod labeling;
 pub mod machine;
@@ -108,7 +139,7 @@ pub mod slurm;
 pub mod stage;
 pub mod stages;
 pub mod stdout;
-pub mod sweep;
+pub mod study;
 pub mod synth;
 pub mod time;
 pub mod units;

@@ -30,8 +30,8 @@ pub fn describe() -> &'static str {
 /// [`describe`], plus the compute device when a run chose one other than the CPU
 /// (`, device cuda:0`): what an entry records as the machine that computed it.
 pub fn with_device() -> String {
-    match crate::nn::device::chosen() {
-        crate::nn::device::Choice::Cpu => describe().to_string(),
+    match crate::device::chosen() {
+        crate::device::Choice::Cpu => describe().to_string(),
         other => format!("{}, device {other}", describe()),
     }
 }

@@ -54,6 +54,13 @@ impl Plan {
                     continue;
                 }
             };
+            let plugin_version = match s.kind.plugin_version(&s.params) {
+                Ok(v) => v,
+                Err(e) => {
+                    errors.push(s.params.error(e));
+                    continue;
+                }
+            };
             let mut inputs = std::collections::BTreeMap::new();
             for (name, r) in &s.inputs {
                 match p.index_of(&r.stage).and_then(|u| slots[u].as_ref()) {
@@ -79,6 +86,7 @@ impl Plan {
                 seed: s.kind.info().stochastic.then_some(s.seed),
                 content: digests,
                 device: s.kind.device_class().map(str::to_string),
+                plugin_version,
             };
             let key = fields.key();
             let state = match cache.lookup(&key) {

@@ -28,6 +28,9 @@ pub enum Mark {
     Dashed,
     /// Vertical error bars: points come in pairs `(x, low), (x, high)`; no legend entry.
     ErrorBars,
+    /// A histogram: one bar per point, centred on x, as wide as the spacing of the points
+    /// (several bar series of a panel share each bin side by side).
+    Bars,
 }
 
 pub struct Series {
@@ -57,17 +60,75 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-/// A tick label without spurious decimals: 100, 0.25, 1.5e-5.
-fn tick(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
+/// Tick labels of one axis spanning `lo..hi`, all in one format (never `1.0e-4` beside
+/// `0.001`): scientific when the axis is below 1e-3 or reaches 1e6 in magnitude, otherwise as
+/// many decimals as a twentieth of the span needs; a value within a billionth of the span of zero
+/// is `0` (never `-5.6e-17`).
+fn axis_format(lo: f64, hi: f64) -> impl Fn(f64) -> String {
+    let span = (hi - lo).abs().max(f64::MIN_POSITIVE);
+    let top = lo.abs().max(hi.abs());
+    let scientific = top >= 1e6 || top < 1e-3;
+    // A twentieth of the span: enough for the finest step plotters picks (0.25 on a span of 1.5).
+    let decimals = (-(span / 20.0).log10()).ceil().clamp(0.0, 6.0) as usize;
+    move |v: f64| {
+        if v.abs() <= span * 1e-9 {
+            return "0".into();
+        }
+        if scientific {
+            format!("{v:.1e}")
+        } else {
+            format!("{v:.decimals$}")
+        }
     }
-    let a = v.abs();
-    if !(1e-3..1e6).contains(&a) {
-        return format!("{v:.1e}");
+}
+
+/// Whether every x of the panel is a whole number (epochs, sample counts): such an axis gets
+/// whole-number ticks only.
+fn integer_x(p: &Panel) -> bool {
+    let mut any = false;
+    for s in &p.series {
+        for q in s.points.iter().filter(|q| q.0.is_finite()) {
+            any = true;
+            if q.0.fract() != 0.0 {
+                return false;
+            }
+        }
     }
-    let s = format!("{v:.4}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+    any
+}
+
+/// The corner of the plot area with the fewest data points near it (within 40 % of each axis),
+/// for the legend: it covers as little of the data as a corner can.
+fn emptiest_corner(p: &Panel, x: (f64, f64), y: (f64, f64), log_x: bool) -> SeriesLabelPosition {
+    let fx = |v: f64| {
+        if log_x {
+            (v.max(f64::MIN_POSITIVE).ln() - x.0.ln()) / (x.1.ln() - x.0.ln())
+        } else {
+            (v - x.0) / (x.1 - x.0)
+        }
+    };
+    let fy = |v: f64| (v - y.0) / (y.1 - y.0);
+    let corners = [
+        (SeriesLabelPosition::UpperRight, true, true),
+        (SeriesLabelPosition::UpperLeft, false, true),
+        (SeriesLabelPosition::LowerRight, true, false),
+        (SeriesLabelPosition::LowerLeft, false, false),
+    ];
+    let near = |right: bool, upper: bool| {
+        p.series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|q| q.0.is_finite() && q.1.is_finite())
+            .filter(|q| {
+                let (a, b) = (fx(q.0), fy(q.1));
+                (if right { a > 0.6 } else { a < 0.4 }) && (if upper { b > 0.6 } else { b < 0.4 })
+            })
+            .count()
+    };
+    corners
+        .into_iter()
+        .min_by_key(|&(_, right, upper)| near(right, upper))
+        .map_or(SeriesLabelPosition::UpperRight, |c| c.0)
 }
 
 fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
@@ -130,9 +191,18 @@ where
         (-0.5, p.x_categories.len() as f64 - 0.5)
     };
     let categories = &p.x_categories;
+    let integer = categories.is_empty() && !p.log_x && integer_x(p);
+    let x_format = axis_format(x0, x1);
     let x_tick = |v: &f64| -> String {
-        if categories.is_empty() {
-            tick(*v)
+        if integer {
+            // Whole numbers only: no `1.5` epochs.
+            if (v - v.round()).abs() < 1e-6 {
+                x_format(v.round())
+            } else {
+                String::new()
+            }
+        } else if categories.is_empty() {
+            x_format(*v)
         } else if (v - v.round()).abs() < 1e-6 && v.round() >= 0.0 {
             categories
                 .get(v.round() as usize)
@@ -142,7 +212,16 @@ where
             String::new()
         }
     };
-    let (y0, y1) = range(ys(), false);
+    let bars = p.series.iter().filter(|s| s.mark == Mark::Bars).count();
+    // Bars stand on zero.
+    let (y0, y1) = range(ys().chain((bars > 0).then_some(0.0)), false);
+    let (y0, y1) = if bars > 0 {
+        (y0.max(0.0), y1)
+    } else {
+        (y0, y1)
+    };
+    let y_format = axis_format(y0, y1);
+    let legend_at = emptiest_corner(p, (x0, x1), (y0, y1), p.log_x);
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(&p.title, ("sans-serif", 18))
@@ -157,13 +236,15 @@ where
                 .configure_mesh()
                 .x_labels(if p.log_x {
                     4
+                } else if integer {
+                    ((x1 - x0).floor() as usize + 1).clamp(2, 10)
                 } else if categories.is_empty() {
                     10
                 } else {
                     categories.len() * 2 + 1
                 })
                 .x_label_formatter(&|v| x_tick(v))
-                .y_label_formatter(&|v| tick(*v))
+                .y_label_formatter(&|v| y_format(*v))
                 .light_line_style(RGBColor(238, 238, 238))
                 .x_desc(&p.x_label)
                 .y_desc(&p.y_label)
@@ -199,6 +280,29 @@ where
                 }
                 let anno = match s.mark {
                     Mark::ErrorBars => unreachable!("drawn above"),
+                    Mark::Bars => {
+                        // Bin width from the spacing of the points; bar series side by side.
+                        let width = pts
+                            .windows(2)
+                            .map(|w| (w[1].0 - w[0].0).abs())
+                            .filter(|d| *d > 0.0)
+                            .fold(f64::INFINITY, f64::min);
+                        let width = if width.is_finite() { width } else { 1.0 };
+                        let nth = p.series[..k]
+                            .iter()
+                            .filter(|s| s.mark == Mark::Bars)
+                            .count();
+                        let each = 0.9 * width / bars as f64;
+                        let left = -0.45 * width + nth as f64 * each;
+                        chart
+                            .draw_series(pts.iter().filter(|q| q.1 > 0.0).map(|&(x, y)| {
+                                Rectangle::new(
+                                    [(x + left, 0.0), (x + left + each, y)],
+                                    color.filled(),
+                                )
+                            }))
+                            .map_err(err)?
+                    }
                     Mark::Points => chart
                         .draw_series(pts.iter().map(|&q| Circle::new(q, 4, color.filled())))
                         .map_err(err)?,
@@ -230,7 +334,7 @@ where
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
                 .label_font(("sans-serif", 13))
-                .position(SeriesLabelPosition::UpperRight)
+                .position(legend_at)
                 .draw()
                 .map_err(err)?;
         }};
@@ -250,6 +354,41 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_axis_has_one_number_format_and_zero_is_zero() {
+        let f = axis_format(-0.5, 1.0);
+        assert_eq!(f(-5.6e-17), "0");
+        assert_eq!(f(0.25), "0.25");
+        assert_eq!(f(1.0), "1.00");
+        let f = axis_format(0.0, 0.0005);
+        assert_eq!(f(0.0001), "1.0e-4");
+        assert_eq!(f(0.0), "0");
+        let f = axis_format(0.0, 50.0);
+        assert_eq!(f(10.0), "10");
+    }
+
+    #[test]
+    fn the_legend_goes_where_the_data_is_not() {
+        // A falling loss curve fills the upper left and lower right: the legend goes elsewhere.
+        let panel = Panel {
+            title: String::new(),
+            x_label: String::new(),
+            y_label: String::new(),
+            series: vec![Series {
+                label: "loss".into(),
+                points: (0..20)
+                    .map(|i| (i as f64, 1.0 / (1.0 + i as f64)))
+                    .collect(),
+                mark: Mark::Line,
+            }],
+            log_x: false,
+            x_categories: Vec::new(),
+        };
+        let at = emptiest_corner(&panel, (0.0, 19.0), (0.0, 1.0), false);
+        assert!(matches!(at, SeriesLabelPosition::UpperRight));
+        assert!(integer_x(&panel));
+    }
 
     #[test]
     fn writes_a_png() {

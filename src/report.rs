@@ -12,7 +12,7 @@ use crate::cache::Lookup;
 use crate::metrics::{MetricsFile, fmt};
 use crate::pipeline::Pipeline;
 use crate::session::Session;
-use crate::sweep::summary::PointResult;
+use crate::study::summary::PointResult;
 
 /// Everything the report shows.
 pub struct Inputs<'a> {
@@ -94,7 +94,7 @@ fn stage_rows(inp: &Inputs<'_>) -> anyhow::Result<Vec<StageRow>> {
             if let Lookup::Hit(e) = cache.lookup(&sp.key) {
                 cached += 1;
                 if let Ok(f) = e.open()
-                    && let Ok(d) = crate::io::h5::read_attr::<f64>(&f, crate::stage::DURATION_ATTR)
+                    && let Ok(d) = crate::h5::read_attr::<f64>(&f, crate::stage::DURATION_ATTR)
                 {
                     *seconds.get_or_insert(0.0) += d;
                 }
@@ -345,7 +345,7 @@ table.p td.v{{font-family:monospace;overflow-wrap:anywhere;max-width:360px}}
             escape(&study.spec.name),
             study.points.len()
         );
-        h += &html_table(&crate::sweep::summary::point_rows(
+        h += &html_table(&crate::study::summary::point_rows(
             study,
             inp.points,
             false,

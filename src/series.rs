@@ -16,7 +16,7 @@
 //! Samples lie on the grid `start + i * interval`; missing rows are NaN rows, so positions and
 //! times never disagree.
 
-use crate::io::h5;
+use crate::h5;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Station {

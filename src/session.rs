@@ -17,8 +17,8 @@ use crate::metrics::{Metric, MetricsFile};
 use crate::pipeline::{Override, Pipeline};
 use crate::plan::{Plan, State};
 use crate::stage::{METRICS_ATTR, Stage};
-use crate::sweep::summary::{self, PointResult};
-use crate::sweep::{Point, Selection, Study};
+use crate::study::summary::{self, PointResult};
+use crate::study::{Point, Selection, Study};
 
 /// A pipeline resolved into planned members.
 pub struct Session {
@@ -438,7 +438,7 @@ fn from_entries(
             continue;
         };
         let file = entry.open()?;
-        let text = crate::io::h5::read_str_attr(&file, METRICS_ATTR)
+        let text = crate::h5::read_str_attr(&file, METRICS_ATTR)
             .map_err(|e| anyhow::anyhow!("the entry of stage `{}` has no metrics: {e}", s.id))?;
         let values: BTreeMap<String, Option<f64>> = serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("the metrics of stage `{}` are not valid: {e}", s.id))?;

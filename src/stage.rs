@@ -157,6 +157,9 @@ pub trait Stage: Send + Sync + 'static {
     /// Cross-field checks run before anything executes (e.g. bandpass needs two corners), the
     /// chosen plug-in's included.
     fn check(&self, params: &Params) -> Result<(), ParamError>;
+    /// The version of the plug-in these parameters choose, when it is versioned: it enters the
+    /// key ([`crate::cache::KeyFields::plugin_version`]).
+    fn plugin_version(&self, params: &Params) -> Result<Option<u32>, ParamError>;
     /// The class of the compute device the output depends on, when it is not the default: it
     /// enters the key ([`crate::cache::KeyFields::device`]).
     fn device_class(&self) -> Option<&'static str>;
@@ -199,7 +202,7 @@ pub trait StageKind: Send + Sync + 'static {
     ) -> Result<Vec<ContentDigest>, ParamError> {
         Ok(Vec::new())
     }
-    /// Kinds that compute with a model return [`crate::nn::device::key_class`]: a GPU-trained
+    /// Kinds that compute with a model return [`crate::device::key_class`]: a GPU-trained
     /// model is not bit-identical to a CPU one, so the device class (none for the default CPU)
     /// is part of their key; everything else computes the same anywhere.
     fn device_class(&self) -> Option<&'static str> {
@@ -235,10 +238,10 @@ impl<K: StageKind> Stage for K {
         for plugin in StageKind::plugins(self) {
             for spec in plugin.specs {
                 if !applies(spec.name) && !out.iter().any(|(n, _)| *n == spec.name) {
-                    let chosen = chosen.map_or("this choice".to_string(), |c| c.owner.to_string());
+                    let chosen = chosen.map_or("this choice".to_string(), PluginParams::owner);
                     out.push((
                         spec.name,
-                        format!("applies to {} only, not to {chosen}", plugin.owner),
+                        format!("applies to {} only, not to {chosen}", plugin.owner()),
                     ));
                 }
             }
@@ -252,6 +255,10 @@ impl<K: StageKind> Stage for K {
             Some(plugin) => (plugin.check)(params),
             None => Ok(()),
         }
+    }
+    fn plugin_version(&self, params: &Params) -> Result<Option<u32>, ParamError> {
+        let p = K::Params::from_params(params)?;
+        Ok(StageKind::plugin(self, &p).and_then(PluginParams::version))
     }
     fn device_class(&self) -> Option<&'static str> {
         StageKind::device_class(self)
@@ -277,31 +284,58 @@ impl<K: StageKind> Stage for K {
     }
 }
 
-/// The parameters one plug-in of a stage kind owns (a model's hyper-parameters in `train`): they
-/// are accepted only when the kind's parameters choose that plug-in, so no parameter is ignored
-/// yet hashed. Declared with [`crate::stage_params!`] where the owner lives.
+/// The parameters one plug-in of a stage kind owns (a model's hyper-parameters in `train`, a
+/// format's own settings in `fetch.waveforms`): they are accepted only when the kind's
+/// parameters choose that plug-in, so no parameter is ignored yet hashed. Declared with
+/// [`crate::stage_params!`] where the owner lives. A plug-in with a changelog is versioned: its
+/// version (the changelog's length) enters the key of the entries it makes
+/// ([`crate::cache::KeyFields::plugin_version`]), so changing one plug-in re-keys its entries
+/// only, not every entry of the kind.
 pub struct PluginParams {
-    /// Who owns them, for messages: `model "pm-cnn"`.
-    pub owner: &'static str,
+    /// What kind of plug-in it is, for messages: `model`, `format`.
+    pub of: &'static str,
+    /// Its name (`pm-cnn`, `mseed`).
+    pub name: &'static str,
     pub specs: &'static [ParamSpec],
     /// Cross-field checks of the owner's parameters (decoded from the stage's).
     pub check: fn(&Params) -> Result<(), ParamError>,
     /// Declaration bugs of the owner's parameter struct.
     pub type_mismatches: fn() -> Vec<String>,
+    /// One line per version, oldest first; empty for a plug-in versioned with its kind.
+    pub changelog: &'static [&'static str],
 }
 
 impl PluginParams {
-    /// The plug-in parameters of struct `P`, owned by `owner`, with cross-field checks `check`.
+    /// The plug-in parameters of struct `P`, owned by the `of` called `name`, with cross-field
+    /// checks `check`; unversioned until [`Self::with_changelog`].
     pub const fn of<P: StageParams>(
-        owner: &'static str,
+        of: &'static str,
+        name: &'static str,
         check: fn(&Params) -> Result<(), ParamError>,
     ) -> PluginParams {
         PluginParams {
-            owner,
+            of,
+            name,
             specs: P::SPECS,
             check,
             type_mismatches: P::type_mismatches,
+            changelog: &[],
         }
+    }
+
+    /// The same, versioned by `changelog` (one line per version, oldest first).
+    pub const fn with_changelog(self, changelog: &'static [&'static str]) -> PluginParams {
+        PluginParams { changelog, ..self }
+    }
+
+    /// The version that enters the key: the changelog's length, `None` when it has none.
+    pub fn version(&self) -> Option<u32> {
+        (!self.changelog.is_empty()).then_some(self.changelog.len() as u32)
+    }
+
+    /// `model "pm-cnn"`, for messages.
+    pub fn owner(&self) -> String {
+        format!("{} \"{}\"", self.of, self.name)
     }
 }
 
@@ -339,7 +373,7 @@ impl RunCtx<'_> {
     /// Writes a human-facing file `results/<pipeline>/<stage>/<name>` (atomically) and keeps a
     /// copy in the entry, from which a cached rerun restores it.
     pub fn write_result(&self, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
-        crate::io::h5::write_array(&self.results_group()?, name, &[bytes.len()], bytes)?;
+        crate::h5::write_array(&self.results_group()?, name, &[bytes.len()], bytes)?;
         write_results_file(&self.results_dir.join(name), bytes)
     }
 

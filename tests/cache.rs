@@ -293,6 +293,36 @@ fn gc_keeps_what_the_pipelines_use() {
         2,
         "a bare gc must not empty the cache"
     );
+    // A dry run lists the entry it would remove, with the size removing it frees, and removes
+    // nothing.
+    let before: u64 = env
+        .entries()
+        .iter()
+        .map(|e| std::fs::metadata(e).unwrap().len())
+        .sum();
+    let r = env.run(&["gc", "--keep-pipelines", p, "--dry-run"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let listed = lines_with(&r.stdout, "would remove ");
+    assert_eq!(listed.len(), 2, "one entry line and the total: {r:?}");
+    assert!(listed[0].contains("/smoothed ("), "{r:?}");
+    let mb = |line: &str| -> f64 {
+        let at = line.find(" MB").unwrap();
+        line[..at]
+            .rsplit([' ', '('])
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(mb(listed[0]) > 0.0, "{r:?}");
+    assert_eq!(mb(listed[0]), mb(listed[1]), "{r:?}");
+    assert_eq!(env.entries().len(), 5);
+    let after: u64 = env
+        .entries()
+        .iter()
+        .map(|e| std::fs::metadata(e).unwrap().len())
+        .sum();
+    assert_eq!(before, after);
     let r = env.run(&["gc", "--keep-pipelines", p]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.starts_with("removed 1 entry"), "{r:?}");

@@ -114,7 +114,7 @@ fn tiny_fmnet_workflow_trains_evaluates_and_predicts() {
         let x: Vec<f32> = (0..48 * 128)
             .map(|i| ((i % 128) as f32 * 0.1).sin())
             .collect();
-        quakeline::io::h5::write_array(&f, "waveforms", &[48, 128], &x).unwrap();
+        quakeline::h5::write_array(&f, "waveforms", &[48, 128], &x).unwrap();
     }
     let t = env.entry(&p, "train");
     let entry = t.filename();
@@ -259,12 +259,12 @@ fn event_file(
     let f = hdf5::File::create(path).unwrap();
     if wide {
         let w: Vec<f64> = x.iter().map(|v| *v as f64).collect();
-        quakeline::io::h5::write_array(&f, "waveforms", &shape, &w).unwrap();
+        quakeline::h5::write_array(&f, "waveforms", &shape, &w).unwrap();
     } else {
-        quakeline::io::h5::write_array(&f, "waveforms", &shape, x).unwrap();
+        quakeline::h5::write_array(&f, "waveforms", &shape, x).unwrap();
     }
     for (name, v) in attrs {
-        quakeline::io::h5::write_attr(&f, name, *v).unwrap();
+        quakeline::h5::write_attr(&f, name, *v).unwrap();
     }
 }
 

@@ -3,7 +3,7 @@
 //! time function) on fk's own 50 km Green's functions.
 
 use quakeline::focal::{Mechanism, kagan_angle, radiation};
-use quakeline::io::sac;
+use quakeline::io::waveforms::sac;
 
 use crate::util::data_dir;
 

@@ -249,7 +249,7 @@ fn readers(runs: usize) {
         &files(&d.join("greens/fk33_reference_hk_s15_d50"), |_| true),
         runs,
         |b| {
-            let _ = quakeline::io::sac::parse(b);
+            let _ = quakeline::io::waveforms::sac::parse(b);
         },
     );
     let pipelines = crate::util::repo_dir().join("pipelines");
@@ -273,7 +273,7 @@ fn readers(runs: usize) {
         &files(&d.join("waveforms/phasenet_npz"), |n| n.ends_with(".npz")),
         runs,
         |b| {
-            let _ = quakeline::io::phasenet_npz::parse("f.npz", b);
+            let _ = quakeline::io::waveforms::npz::parse("f.npz", b);
         },
     );
     // miniSEED: libmseed (C) decodes; the assembly of station traces and the pick file are ours.
@@ -282,7 +282,7 @@ fn readers(runs: usize) {
         &files(&d.join("waveforms/mseed"), |n| !n.ends_with(".csv")),
         runs,
         |b| {
-            let _ = quakeline::io::mseed::read_stations(
+            let _ = quakeline::io::waveforms::mseed::read_stations(
                 &[("f.mseed".to_string(), b.to_vec())],
                 60_000_000_000,
             );
@@ -293,7 +293,7 @@ fn readers(runs: usize) {
         &[d.join("waveforms/mseed/picks.csv")],
         runs,
         |b| {
-            let _ = quakeline::io::mseed::read_picks("picks.csv", b);
+            let _ = quakeline::io::picks::csv::read("picks.csv", b);
         },
     );
     let sb = d.join("waveforms/seisbench");
@@ -303,7 +303,7 @@ fn readers(runs: usize) {
         runs,
         |b| {
             let mut set = quakeline::data::waveform_set::WaveformSet::default();
-            let _ = quakeline::io::seisbench::read_chunk(
+            let _ = quakeline::io::waveforms::seisbench::read_chunk(
                 "metadata.csv",
                 b,
                 "waveforms.hdf5",
@@ -376,7 +376,7 @@ fn readers_survive_a_long_fuzzing_run() {
 /// so no other HDF5 call of the process ever returns. `tests/data/fmnet_event/
 /// hang_global_heap.h5` is the input the run found (the seed with a run of digits written into
 /// its global heap). quakeline now checks every collection before HDF5 opens a file from
-/// outside (`io::h5::check_global_heaps`): a located error, within the 10 s.
+/// outside (`h5::check_global_heaps`): a located error, within the 10 s.
 #[test]
 fn a_damaged_global_heap_is_refused_before_hdf5_loops_on_it() {
     let (tx, rx) = std::sync::mpsc::channel();

@@ -4,7 +4,7 @@
 //! its peak amplitude within 1 %, and start at fk's `b`.
 
 use quakeline::greens::{self, FkSettings, LayeredModel, TERM_SUFFIXES};
-use quakeline::io::sac;
+use quakeline::io::waveforms::sac;
 
 use crate::util::data_dir;
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use quakeline::data::waveform_set;
-use quakeline::io::mseed;
+use quakeline::io::waveforms::mseed;
 use serde_json::Value;
 
 use crate::util::{Env, data_dir};

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use burn::tensor::{Tensor, TensorData};
 use quakeline::data::waveform_set;
-use quakeline::io::{phasenet_npz, tf_checkpoint::Checkpoint};
-use quakeline::labeling::phase_windows;
+use quakeline::io::tf_checkpoint::Checkpoint;
+use quakeline::io::waveforms::npz;
+use quakeline::nn::picker::Picker;
 use quakeline::nn::{self, phasenet, picker};
 use serde_json::Value;
 
@@ -88,7 +89,7 @@ fn phasenet_on_real_windows_peaks_at_the_analyst_picks() {
             w["samples"].as_u64().unwrap() as usize,
         );
         let path = data_dir().join("waveforms/phasenet_npz").join(file);
-        let t = phasenet_npz::parse(file, &std::fs::read(path).unwrap()).unwrap();
+        let t = npz::parse(file, &std::fs::read(path).unwrap()).unwrap();
         let total = t.data.len() / 3;
         let mut x: Vec<f64> = (0..3)
             .flat_map(|c| {
@@ -97,7 +98,7 @@ fn phasenet_on_real_windows_peaks_at_the_analyst_picks() {
                     .map(|v| f64::from(*v))
             })
             .collect();
-        phase_windows::normalise(&mut x, n);
+        quakeline::signal::standardise::components(&mut x, n);
         let (_, want) = reference_array(&format!("x{n}"));
         let row = meta()["windows"]
             .as_array()
@@ -117,10 +118,7 @@ fn phasenet_on_real_windows_peaks_at_the_analyst_picks() {
             TensorData::new(x.iter().map(|v| *v as f32).collect::<Vec<_>>(), [1, 3, n]),
             &device,
         );
-        let p: Vec<f32> = picker::probabilities(&model, xt)
-            .into_data()
-            .try_to_vec()
-            .unwrap();
+        let p: Vec<f32> = model.probabilities(xt).into_data().try_to_vec().unwrap();
         let argmax = |c: usize| {
             (0..n)
                 .max_by(|&a, &b| p[c * n + a].total_cmp(&p[c * n + b]))
@@ -291,17 +289,14 @@ fn tiny_picker_pipeline_imports_fine_tunes_evaluates_and_caches() {
     let tuned = env.entry(&p, "finetune");
     let root: &hdf5::Location = &tuned;
     assert_eq!(
-        quakeline::io::h5::read_str_attr(root, "trainable").unwrap(),
+        quakeline::h5::read_str_attr(root, "trainable").unwrap(),
         "last"
     );
     let key = env.entry_path(&p, "phasenet");
     let key = key.file_stem().unwrap().to_str().unwrap();
-    assert_eq!(
-        quakeline::io::h5::read_str_attr(root, "init_key").unwrap(),
-        key
-    );
+    assert_eq!(quakeline::h5::read_str_attr(root, "init_key").unwrap(), key);
     assert!(
-        quakeline::io::h5::read_str_attr(root, "frozen")
+        quakeline::h5::read_str_attr(root, "frozen")
             .unwrap()
             .contains("everything but `out`")
     );
@@ -542,7 +537,7 @@ fn a_checkpoint_missing_or_misshaping_a_tensor_is_refused() {
 fn a_day_of_miniseed_is_fetched_and_annotated_in_bounded_memory() {
     let env = Env::new();
     let npz = data_dir().join("waveforms/phasenet_npz/BK_BKS_2017071510492061.npz");
-    let ev = phasenet_npz::parse("BK_BKS", &std::fs::read(&npz).unwrap()).unwrap();
+    let ev = npz::parse("BK_BKS", &std::fs::read(&npz).unwrap()).unwrap();
     let m = ev.data.len() / 3;
     let n: usize = 24 * 3600 * 100;
     let offset = 10 * 360_000 + 1_730;
@@ -686,7 +681,7 @@ fn evaluate_picks_in_blocks_scores_copies_as_the_traces_themselves() {
     files.sort();
     let (mut one, mut many) = (WaveformSet::default(), WaveformSet::default());
     for f in &files {
-        let t = phasenet_npz::parse(&f.display().to_string(), &std::fs::read(f).unwrap()).unwrap();
+        let t = npz::parse(&f.display().to_string(), &std::fs::read(f).unwrap()).unwrap();
         let m = t.data.len() / 3;
         let from = t.trace.p_sample as usize - 1500;
         let cut: Vec<f32> = (0..3)
@@ -718,7 +713,8 @@ fn evaluate_picks_in_blocks_scores_copies_as_the_traces_themselves() {
     for (name, set) in [("one", &one), ("many", &many)] {
         let d = env.path().join(name);
         std::fs::create_dir_all(&d).unwrap();
-        let csv = quakeline::io::seisbench::write(set, &d.join("waveforms.hdf5")).unwrap();
+        let csv =
+            quakeline::io::waveforms::seisbench::write(set, &d.join("waveforms.hdf5")).unwrap();
         std::fs::write(d.join("metadata.csv"), csv).unwrap();
     }
     let ckpt = phasenet_prefix();

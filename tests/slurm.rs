@@ -475,7 +475,7 @@ fn run_through(
         path,
         quakeline::stages::REGISTRY,
         &[],
-        quakeline::sweep::Selection::Default,
+        quakeline::study::Selection::Default,
         quakeline::cache::Cache::new(env.cache()),
     )
     .unwrap();

@@ -30,7 +30,7 @@ fn p_and_s_travel_times_match_fks_headers() {
         ("fk_reference_hk_s15", 30.0),
         ("fk33_reference_hk_s15_d50", 50.0),
     ] {
-        let sac = quakeline::io::sac::read(
+        let sac = quakeline::io::waveforms::sac::read(
             &data_dir()
                 .join("greens")
                 .join(dir)

@@ -11,6 +11,8 @@ mod cache;
 mod catalog;
 // Kp index readers (CelesTrak SW, GFZ) on real data.
 mod kp;
+// The module layering of src/lib.rs ("# Layers"): no use against it, no import circles.
+mod layering;
 // Generated docs: the `quakeline stages` snapshot and the README's list of kinds.
 mod docs;
 // Crash safety: kill -9 at random moments never leaves an entry that fails to verify or open;

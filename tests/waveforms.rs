@@ -384,7 +384,7 @@ fn bad_waveform_files_are_located_errors() {
     std::fs::create_dir_all(&dir).unwrap();
     {
         let f = hdf5::File::create(dir.join("waveforms.hdf5")).unwrap();
-        quakeline::io::h5::write_array(
+        quakeline::h5::write_array(
             &f.create_group("data").unwrap(),
             "bucket0",
             &[1, 3, 4],
@@ -687,7 +687,7 @@ fn a_seisbench_set_larger_than_the_memory_budget_streams_through_the_stages() {
     let out = env.path().join("results/wf/x");
     let mut exported = WaveformSet::default();
     let csv = std::fs::read(out.join("metadata.csv")).unwrap();
-    quakeline::io::seisbench::read_chunk(
+    quakeline::io::waveforms::seisbench::read_chunk(
         "metadata.csv",
         &csv,
         "waveforms.hdf5",

@@ -9,7 +9,8 @@
 //! | `inputs`   | input name → upstream key (a Merkle chain)            | any upstream change propagates           |
 //! | `seed`     | the stage's seed, only for stochastic kinds           | randomness is part of the output         |
 //! | `content`  | sorted BLAKE3 digests of external files/downloads     | data enters by content, never by path    |
-//! | `device`   | compute device class (`cuda`), only for kinds that compute with a model on a non-default device | a GPU result is not bit-identical to the CPU one ([`crate::nn::device`]); absent on the CPU, so CPU keys are unchanged |
+//! | `plugin_version` | the chosen plug-in's own version (`train`'s model), only for versioned plug-ins | a model's training changed: its entries only are recomputed |
+//! | `device`   | compute device class (`cuda`), only for kinds that compute with a model on a non-default device | a GPU result is not bit-identical to the CPU one ([`crate::device`]); absent on the CPU, so CPU keys are unchanged |
 //!
 //! Never in the key: paths, URLs, file names, mtimes, host names, thread counts (`-j`), the pipeline
 //! name or stage id (two pipelines that compute the same thing share the entry), and the seed of
@@ -39,6 +40,11 @@ pub struct KeyFields {
     /// Absent from the JSON (and the key) when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// The own version of the plug-in the parameters choose (a model of `train`), only for
+    /// versioned plug-ins ([`crate::stage::PluginParams::with_changelog`]); absent from the JSON
+    /// (and the key) when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_version: Option<u32>,
 }
 
 impl KeyFields {
@@ -82,6 +88,12 @@ impl KeyFields {
                     new: n.cloned(),
                 });
             }
+        }
+        if self.plugin_version != now.plugin_version {
+            out.push(KeyChange::PluginVersion {
+                old: self.plugin_version,
+                new: now.plugin_version,
+            });
         }
         if self.seed != now.seed {
             out.push(KeyChange::Seed {
@@ -132,6 +144,10 @@ pub enum KeyChange {
         old: u32,
         new: u32,
     },
+    PluginVersion {
+        old: Option<u32>,
+        new: Option<u32>,
+    },
     Param {
         name: String,
         old: Option<serde_json::Value>,
@@ -174,6 +190,15 @@ impl std::fmt::Display for KeyChange {
                 write!(
                     f,
                     "the stage implementation changed (version {old} → {new})"
+                )
+            }
+            KeyChange::PluginVersion { old, new } => {
+                let v = |v: &Option<u32>| v.map_or("none".to_string(), |v| v.to_string());
+                write!(
+                    f,
+                    "the chosen model's or format's own implementation changed (version {} → {})",
+                    v(old),
+                    v(new)
                 )
             }
             KeyChange::Param { name, old, new } => write!(
@@ -226,6 +251,7 @@ mod tests {
             seed: None,
             content: vec![],
             device: None,
+            plugin_version: None,
         }
     }
 

@@ -503,6 +503,16 @@ impl Cache {
     }
 
     /// Removes an entry (manifest first, so it stops counting before its data goes). Returns bytes freed.
+    /// The bytes an entry takes on disk (manifest, data, verification memo): what
+    /// [`Self::remove`] frees.
+    pub fn footprint(&self, key: &str) -> u64 {
+        ["json", "h5", "verified"]
+            .iter()
+            .filter_map(|ext| fs::metadata(self.object(key, ext)).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     pub fn remove(&self, key: &str) -> Result<u64, CacheError> {
         let mut freed = 0;
         for ext in ["json", "h5", "verified"] {
@@ -700,6 +710,7 @@ mod tests {
             seed: None,
             content: vec![],
             device: device.map(str::to_string),
+            plugin_version: None,
         };
         let manifest = |f: KeyFields| Manifest {
             format: 1,

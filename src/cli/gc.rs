@@ -6,7 +6,7 @@ use super::{CacheArgs, exit};
 use crate::cache::Cache;
 use crate::session::Session;
 use crate::stages::REGISTRY;
-use crate::sweep::Selection;
+use crate::study::Selection;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -55,13 +55,37 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     // hash to a kept key is kept (a GPU-trained model of a kept pipeline is not garbage).
     keep.extend(crate::cache::off_device_twins(&cache.manifests(), &keep));
     let (mut removed, mut freed, mut kept) = (0, 0u64, 0);
+    // A dry run lists what it would remove (key, what made it, size), as `git clean -n` does.
+    let made_by: std::collections::BTreeMap<String, String> = if a.dry_run {
+        cache
+            .manifests()
+            .into_iter()
+            .map(|m| {
+                (
+                    m.key.clone(),
+                    format!("{}/{} ({})", m.pipeline, m.stage, m.kind),
+                )
+            })
+            .collect()
+    } else {
+        Default::default()
+    };
     for key in cache.object_keys() {
         if keep.contains(&key) {
             kept += 1;
             continue;
         }
         removed += 1;
-        if !a.dry_run {
+        if a.dry_run {
+            let size = cache.footprint(&key);
+            freed += size;
+            outln!(
+                "would remove {}  {}  {:.1} MB",
+                &key[..12.min(key.len())],
+                made_by.get(&key).map_or("(no manifest)", String::as_str),
+                size as f64 / 1e6
+            );
+        } else {
             freed += cache.remove(&key)?;
         }
     }

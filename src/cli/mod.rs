@@ -55,7 +55,7 @@ pub(crate) struct PipelineArgs {
     /// device class is part of their keys [default: $QUAKELINE_DEVICE, else the site
     /// profile's [compute] device, else cpu].
     #[arg(long, value_name = "DEVICE")]
-    pub device: Option<crate::nn::device::Choice>,
+    pub device: Option<crate::device::Choice>,
 }
 
 impl PipelineArgs {
@@ -63,7 +63,7 @@ impl PipelineArgs {
     /// the site profile (`profile`, else `$QUAKELINE_SITE`), else the CPU. Once per process: a
     /// later call (the session after `run` chose with its `--site`) keeps the first choice.
     pub fn choose_device(&self, profile: Option<&std::path::Path>) -> miette::Result<()> {
-        use crate::nn::device;
+        use crate::device;
         if device::is_chosen() {
             return Ok(());
         }
@@ -104,7 +104,7 @@ pub(crate) fn session(
     sweep: &SweepArgs,
     cache: &CacheArgs,
 ) -> miette::Result<crate::session::Session> {
-    use crate::sweep::Selection;
+    use crate::study::Selection;
     args.choose_device(None)?;
     let select = Selection::from_flags(sweep.sweep.as_deref(), sweep.no_sweep);
     let s = crate::session::Session::open(
@@ -167,8 +167,8 @@ enum Command {
     /// Inspect the model registry: `quakeline model list`, `quakeline model summary pm-cnn --set window=7d`.
     #[command(subcommand)]
     Model(model::Command),
-    /// Predict with a trained entry from input files (fmnet: an HDF5 `waveforms` [48, 128] file
-    /// or 48 SAC files → strike/dip/rake and the time it took).
+    /// Predict with a trained entry from input files: picks (P, S, probability) from a phase
+    /// picker over continuous data or npz traces; strike/dip/rake from fmnet; and the time it took.
     Predict(predict::Args),
     /// Each unit's state on the cluster (cached / queued / running / failed with its job id /
     /// not started), without submitting anything.
@@ -260,7 +260,7 @@ pub(crate) fn plain_session(
         &args.pipeline,
         crate::stages::REGISTRY,
         &overrides(args)?,
-        crate::sweep::Selection::Off,
+        crate::study::Selection::Off,
         crate::cache::Cache::new(&cache.cache),
     )?)
 }

@@ -37,10 +37,9 @@ pub(crate) fn exec(c: Command) -> miette::Result<i32> {
                     m.citation.split_whitespace().collect::<Vec<_>>().join(" ")
                 );
                 outln!("  trains on {}", m.trains_on.name);
-                outln!("  channels  {}", m.input.channels);
-                outln!("  samples   {}", m.input.samples);
-                outln!("  sampling  {}", m.input.sampling);
-                outln!("  output    {}", m.input.labels);
+                for (what, text) in m.contract.describe() {
+                    outln!("  {what:<9} {text}");
+                }
                 let own: Vec<&str> = m.params.specs.iter().map(|s| s.name).collect();
                 if !own.is_empty() {
                     outln!("  own train parameters: {}", own.join(", "));

@@ -106,7 +106,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
 /// share is computed once.
 fn sweep_plan(
     base: &crate::pipeline::Pipeline,
-    study: &crate::sweep::Study,
+    study: &crate::study::Study,
     plans: &[Plan],
     json: bool,
 ) -> miette::Result<i32> {

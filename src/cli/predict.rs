@@ -17,8 +17,9 @@ use crate::models::{self, PredictArgs};
 pub(crate) struct Args {
     /// The HDF5 entry of a train stage.
     model: PathBuf,
-    /// The model's input files (fmnet: one HDF5 file with `waveforms` [48, 128], or 48 SAC
-    /// files in row order; pickers: `.npz` files, miniSEED files, or a station's 3 SAC files).
+    /// The model's input files, recognised by content (`quakeline model list` says what each
+    /// model reads): phase pickers take `.npz` traces, miniSEED files or one station's 3 SAC
+    /// files; fmnet one HDF5 event file with `waveforms` [48, 128] or 48 SAC files in row order.
     #[arg(required = true)]
     input: Vec<PathBuf>,
     /// Timed repetitions after one warm-up run.
@@ -30,7 +31,7 @@ pub(crate) struct Args {
     stride: f64,
     /// The compute device: cpu, cuda, cuda:N, torch-cpu [default: $QUAKELINE_DEVICE, else cpu].
     #[arg(long, value_name = "DEVICE")]
-    device: Option<crate::nn::device::Choice>,
+    device: Option<crate::device::Choice>,
 }
 
 fn positive_seconds(v: &str) -> Result<f64, String> {
@@ -41,10 +42,10 @@ fn positive_seconds(v: &str) -> Result<f64, String> {
 }
 
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
-    let choice = crate::nn::device::from_flag_or_env(a.device)
+    let choice = crate::device::from_flag_or_env(a.device)
         .map_err(|e| miette::miette!("{e}"))?
-        .unwrap_or(crate::nn::device::Choice::Cpu);
-    crate::nn::device::choose(choice).map_err(|e| miette::miette!("{e}"))?;
+        .unwrap_or(crate::device::Choice::Cpu);
+    crate::device::choose(choice).map_err(|e| miette::miette!("{e}"))?;
     match run(&a) {
         Ok(lines) => {
             for l in lines {

@@ -150,11 +150,28 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     let written = session
         .write_summaries(&a.results, &failed)
         .map_err(|e| miette::miette!("{e:#}"))?;
-    if session.study.is_some() && !a.quiet {
+    // Where the results are, as DVC and Snakemake users expect to be told at the end.
+    if !a.quiet {
+        let dir = session.results_dir(&a.results);
+        let what = if session.study.is_some() {
+            "sweep results"
+        } else {
+            "results"
+        };
+        if written.is_empty() {
+            eprintln!("{what}: {}", dir.display());
+        } else {
+            eprintln!("{what}: {} ({})", dir.display(), written.join(", "));
+        }
+        let flag = if a.results == std::path::Path::new("results") {
+            String::new()
+        } else {
+            format!(" --results {}", a.results.display())
+        };
         eprintln!(
-            "sweep results: {} ({})",
-            session.results_dir(&a.results).display(),
-            written.join(", ")
+            "report: quakeline report {}{flag} (writes {})",
+            a.pipeline.pipeline.display(),
+            dir.join("report.html").display()
         );
     }
     if ran.failures() == 0 {

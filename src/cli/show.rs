@@ -1,4 +1,4 @@
-use super::{CacheArgs, PipelineArgs, exit};
+use super::{CacheArgs, PipelineArgs, SweepArgs, exit};
 use crate::cache::Lookup;
 use crate::stdout::outln;
 
@@ -9,14 +9,42 @@ pub(crate) struct Args {
     /// The stage id to show.
     stage: String,
     #[command(flatten)]
+    sweep: SweepArgs,
+    #[command(flatten)]
     cache: CacheArgs,
 }
 
+/// One entry, or (with a sweep) the stage's entry of every point, each under its point's label.
 pub(crate) fn exec(a: Args) -> miette::Result<i32> {
-    let session = super::plain_session(&a.pipeline, &a.cache)?;
-    let (pipeline, plan, cache) = (&session.base, &session.plans[0], &session.cache);
-    let i = super::stage_index(pipeline, &a.stage)?;
-    let entry = match cache.lookup(&plan.stages[i].key) {
+    let session = super::session(&a.pipeline, &a.sweep, &a.cache)?;
+    let members = session.members();
+    let i = super::stage_index(members[0].pipeline, &a.stage)?;
+    for (n, member) in members.iter().enumerate() {
+        if let Some(point) = member.point {
+            if n > 0 {
+                outln!();
+            }
+            outln!("point     {} ({})", point.id, point.label);
+        }
+        show(
+            &a,
+            &session.cache,
+            member.pipeline,
+            &member.plan.stages[i].key,
+            i,
+        )?;
+    }
+    Ok(exit::OK)
+}
+
+fn show(
+    a: &Args,
+    cache: &crate::cache::Cache,
+    pipeline: &crate::pipeline::Pipeline,
+    key: &str,
+    i: usize,
+) -> miette::Result<()> {
+    let entry = match cache.lookup(key) {
         Lookup::Hit(e) => e,
         Lookup::Missing => {
             return Err(miette::miette!(
@@ -63,7 +91,7 @@ pub(crate) fn exec(a: Args) -> miette::Result<i32> {
     }
     outln!("datasets:");
     list(&file, "", &mut |line| outln!("  {line}"));
-    Ok(exit::OK)
+    Ok(())
 }
 
 fn attr_text(loc: &hdf5::Location, name: &str) -> String {

@@ -113,9 +113,9 @@ pub(crate) fn origin(p: &PipelineArgs, sw: &SweepArgs, c: &CacheArgs) -> miette:
         sweep: sw.sweep.clone(),
         no_sweep: sw.no_sweep,
         cache: abs(&c.cache)?,
-        device: crate::nn::device::key_class()
+        device: crate::device::key_class()
             .is_some()
-            .then(|| crate::nn::device::chosen().to_string()),
+            .then(|| crate::device::chosen().to_string()),
     })
 }
 

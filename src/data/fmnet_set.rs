@@ -16,7 +16,7 @@
 //! (training, validation, test), chunked along samples.
 
 use crate::focal::Mechanism;
-use crate::io::h5;
+use crate::h5;
 use crate::synth::fmnet::{Components, Generator, GridPoint, Labels, Path, Processing, Station};
 
 /// Stores a generator (the layout in the module doc).

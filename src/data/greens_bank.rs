@@ -14,7 +14,7 @@
 //! | attributes `dt_s`, `npts`, `samples_before`, `dk`, `kmax`, `taper` | | | fk's settings |
 
 use crate::greens::{Bank, FkSettings, LayeredModel, TERM_SUFFIXES, TERMS};
-use crate::io::h5;
+use crate::h5;
 
 /// Writes `bank`, computed in `model`, in the layout above.
 pub fn write(out: &hdf5::Group, bank: &Bank, model: &LayeredModel) -> anyhow::Result<()> {

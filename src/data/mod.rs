@@ -22,7 +22,7 @@
 //! | pick evaluation       | [`PICK_EVALUATION`]       | `evaluate.picks`'s doc         | `evaluate.picks` |
 //! | learning curve        | [`LEARNING_CURVE`]        | `learning-curve`'s doc         | `learning-curve` |
 //! | training comparison   | [`TRAINING_COMPARISON`]   | `compare.training`'s doc       | `compare.training` |
-//! | SeisBench export      | [`SEISBENCH_EXPORT`]      | [`crate::io::seisbench`]       | `export.seisbench` |
+//! | SeisBench export      | [`SEISBENCH_EXPORT`]      | [`crate::io::waveforms::seisbench`]       | `export.seisbench` |
 //!
 //! The last five are read by people (results files, `quakeline show`), not by other stages.
 

@@ -19,9 +19,10 @@
 //! synthesise anything.
 
 use crate::greens::LayeredModel;
-use crate::io::h5;
+use crate::h5;
 use crate::signal::butterworth::{Band, Section, butter_sos};
 use crate::signal::sos::filter_finite_runs;
+use crate::signal::standardise;
 use crate::synth::picks::{Generator, MIN_NOISE_SAMPLES, Noise, Settings};
 
 /// Name of the group.
@@ -217,4 +218,42 @@ pub fn read(g: &hdf5::Group, what: &str) -> anyhow::Result<Recipe> {
         int("count")? as usize,
     )
     .map_err(|e| bad(&e))
+}
+
+/// Real noise: the samples before each three-component trace's P pick, less `margin`, demeaned
+/// and scaled to unit RMS per component; traces without a P pick, without three components,
+/// with a gap in that stretch or with fewer than [`MIN_NOISE_SAMPLES`] (the generator's cross-fade needs that many) are skipped.
+pub fn noise_segments(set: &super::waveform_set::WaveformSet, margin: usize) -> Vec<[Vec<f32>; 3]> {
+    let n = set.samples;
+    let mut out = Vec::new();
+    for (i, t) in set.traces.iter().enumerate() {
+        if t.p_sample.is_nan() || t.present != [true; 3] {
+            continue;
+        }
+        let len = (t.p_sample.floor() as usize).saturating_sub(margin).min(n);
+        if len < MIN_NOISE_SAMPLES {
+            continue;
+        }
+        let x = set.trace(i);
+        let comps: Vec<Vec<f32>> = (0..3)
+            .filter_map(|c| {
+                let mut seg: Vec<f64> = x[c * n..c * n + len]
+                    .iter()
+                    .map(|v| f64::from(*v))
+                    .collect();
+                if seg.iter().any(|v| !v.is_finite()) {
+                    return None;
+                }
+                // Demeaned, unit standard deviation (= unit RMS); a flat segment stays zeros.
+                standardise::components(&mut seg, len);
+                seg.iter()
+                    .any(|v| *v != 0.0)
+                    .then(|| seg.iter().map(|v| *v as f32).collect())
+            })
+            .collect();
+        if let Ok(c) = <[Vec<f32>; 3]>::try_from(comps) {
+            out.push(c);
+        }
+    }
+    out
 }

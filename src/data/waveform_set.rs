@@ -29,7 +29,7 @@
 
 use hdf5::types::VarLenUnicode;
 
-use crate::io::h5;
+use crate::h5;
 
 /// Component order of `waveforms` (SeisBench's `component_order` convention).
 pub const COMPONENT_ORDER: &str = "ZNE";

@@ -18,7 +18,7 @@
 
 use hdf5::types::VarLenUnicode;
 
-use crate::io::h5;
+use crate::h5;
 use crate::nn::pm_cnn::Shape;
 use crate::nn::train::Windows;
 use crate::time::format_rfc3339;

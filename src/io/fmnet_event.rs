@@ -19,7 +19,7 @@
 use std::path::Path;
 
 use crate::focal::Mechanism;
-use crate::io::h5;
+use crate::h5;
 
 /// One prepared event.
 #[derive(Clone, Debug)]

@@ -199,24 +199,24 @@ pub fn merge(parts: Vec<(String, KpSeries)>) -> Result<KpSeries, String> {
 /// missing), attribute `interval_s` = 10800.
 pub fn write_h5(g: &hdf5::Group, series: &[(i64, f64)]) -> hdf5::Result<()> {
     let n = series.len();
-    crate::io::h5::write_array(
+    crate::h5::write_array(
         g,
         "time",
         &[n],
         &series.iter().map(|s| s.0).collect::<Vec<_>>(),
     )?;
-    crate::io::h5::write_array(
+    crate::h5::write_array(
         g,
         "kp",
         &[n],
         &series.iter().map(|s| s.1).collect::<Vec<_>>(),
     )?;
-    crate::io::h5::write_attr(g, "interval_s", INTERVAL_S)
+    crate::h5::write_attr(g, "interval_s", INTERVAL_S)
 }
 
 pub fn read_h5(g: &hdf5::Group) -> anyhow::Result<KpSeries> {
-    let (time, _) = crate::io::h5::read_array::<i64>(g, "time")?;
-    let (kp, _) = crate::io::h5::read_array::<f64>(g, "kp")?;
+    let (time, _) = crate::h5::read_array::<i64>(g, "time")?;
+    let (kp, _) = crate::h5::read_array::<f64>(g, "kp")?;
     anyhow::ensure!(
         time.len() == kp.len(),
         "Kp entry has {} times and {} values",

@@ -32,6 +32,7 @@
 
 use crate::data::waveform_set::Traces;
 use crate::rng::Rng;
+use crate::signal::standardise;
 
 /// Shape of the P and S label curves.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -157,35 +158,8 @@ pub fn labels(shape: LabelShape, samples: usize, p: f64, s: f64) -> Vec<f32> {
     y
 }
 
-/// Removes each component's mean and divides by its standard deviation, over its finite
-/// samples; NaN becomes 0, and a component with standard deviation 0 is all zeros.
-pub fn normalise(x: &mut [f64], samples: usize) {
-    for comp in x.chunks_mut(samples.max(1)) {
-        let finite = || comp.iter().filter(|v| v.is_finite());
-        let n = finite().count();
-        let mean = if n > 0 {
-            finite().sum::<f64>() / n as f64
-        } else {
-            0.0
-        };
-        let var = if n > 0 {
-            finite().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64
-        } else {
-            0.0
-        };
-        let std = var.sqrt();
-        for v in comp.iter_mut() {
-            *v = if v.is_finite() && std > 0.0 {
-                (*v - mean) / std
-            } else {
-                0.0
-            };
-        }
-    }
-}
-
 /// Samples `[start, start + w)` of each component of a trace `[3, n]`, normalised as
-/// [`normalise`] does: the input of a picker at inference (evaluation, continuous annotation).
+/// [`standardise::components`] does: the input of a picker at inference (evaluation, continuous annotation).
 pub fn normalised_window(data: &[f32], n: usize, start: usize, w: usize) -> Vec<f32> {
     let mut x: Vec<f64> = (0..3)
         .flat_map(|c| {
@@ -194,7 +168,7 @@ pub fn normalised_window(data: &[f32], n: usize, start: usize, w: usize) -> Vec<
                 .map(|v| f64::from(*v))
         })
         .collect();
-    normalise(&mut x, w);
+    standardise::components(&mut x, w);
     x.into_iter().map(|v| v as f32).collect()
 }
 
@@ -250,7 +224,7 @@ pub fn example<T: Traces + ?Sized>(
             }
         }
     }
-    normalise(&mut x, w);
+    standardise::components(&mut x, w);
     if present.len() > 1 && rng.uniform() < cfg.drop_probability {
         let mut order = present.clone();
         rng.shuffle(&mut order);
@@ -339,7 +313,7 @@ mod tests {
             2.0,
             2.0,
         ];
-        normalise(&mut x, 4);
+        standardise::components(&mut x, 4);
         // mean 2, population std sqrt(2/3) over the three finite samples.
         let s = (2.0f64 / 3.0).sqrt();
         assert_eq!(&x[..4], &[-1.0 / s, 0.0, 1.0 / s, 0.0]);

@@ -15,10 +15,12 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::{Fitted, InputContract, Model, PredictArgs, Summary};
+use super::{Contract, Fitted, Model, Output, OutputKind, PredictArgs, Samples, Summary};
 use crate::data::{self, fmnet_set};
 use crate::focal::{Mechanism, kagan_angle};
-use crate::io::{fmnet_event, h5, sac};
+use crate::h5;
+use crate::io::fmnet_event;
+use crate::io::waveforms::sac;
 use crate::nn::fmnet::{self, Fmnet, ROWS, SAMPLES};
 use crate::nn::{self, train::Config, weights};
 use crate::params::{ParamError, Params};
@@ -35,15 +37,21 @@ pub const MODEL: Model = Model {
     citation: "Kuang, W., Yuan, C. & Zhang, J. (2021). Real-time determination of earthquake focal \
                mechanism via deep learning. Nature Communications 12, 1432. \
                doi:10.1038/s41467-021-21670-x",
-    input: InputContract {
-        channels: "48: 16 stations x 3 components, in the component order trained with (ZRT)",
-        samples: "128, aligned on P, normalised to the maximum",
-        sampling: "1 s (the set's dt), band-passed 0.05-0.1 Hz",
-        labels: "3 Gaussian curves of 128 bins: strike, dip, rake",
+    contract: Contract {
+        channels: "48: 16 stations x 3 components, in the set's component order (ZRT or ZNE, stored in the entry)",
+        component_order: None,
+        sampling_rate_hz: Some(1.0),
+        samples: Samples::Fixed(128),
+        output: Output {
+            kind: OutputKind::GaussianBins(128),
+            names: &["strike", "dip", "rake"],
+        },
+        notes: "aligned on P, normalised to the maximum, band-passed 0.05-0.1 Hz",
     },
     trains_on: data::FMNET_SET,
     fine_tunes: false,
-    params: PluginParams::of::<FmnetParams>("model \"fmnet\"", no_check),
+    params: PluginParams::of::<FmnetParams>("model", "fmnet", no_check)
+        .with_changelog(&["first version (train version 4)"]),
     layers,
     fit,
     predict: Some(predict),

@@ -8,55 +8,34 @@
 //! weights come in through the `import.weights` stage, from which `train` can fine-tune
 //! (`init`).
 
-use super::picker::{self, Arch, PickerParams};
-use super::{Fitted, InputContract, Model, Summary};
-use crate::data;
-use crate::nn::phasenet::{self, PhaseNet};
-use crate::nn::train::Config;
-use crate::stage::{PluginParams, RunCtx};
+use super::picker::{self, About, PickerModel};
+use super::{Contract, Model, Output, OutputKind, Samples};
+use crate::nn::phasenet::PhaseNet;
 
-pub const ARCH: Arch<PhaseNet> = Arch {
-    name: "phasenet",
-    new: PhaseNet::new,
-};
+impl PickerModel for PhaseNet {
+    const NAME: &'static str = "phasenet";
+    /// PhaseNet's own code cuts 3001 samples.
+    const SUMMARY_SAMPLES: usize = 3001;
+}
 
-pub const MODEL: Model = Model {
-    name: "phasenet",
+pub const MODEL: Model = picker::model::<PhaseNet>(About {
     summary: "U-Net P/S phase picker on 3-C 100 Hz windows (Zhu & Beroza 2019; published weights via import.weights)",
     citation: "Zhu, W. & Beroza, G. C. (2019). PhaseNet: a deep-neural-network-based seismic \
                arrival-time picking method. Geophysical Journal International 216(1), 261-273. \
                doi:10.1093/gji/ggy423",
-    input: InputContract {
+    contract: Contract {
         channels: "3 components, Z, N, E (the published weights' E, N, Z input is reordered on import)",
-        samples: "any window length (3000 = 30 s in training, 3001 in PhaseNet's code)",
-        sampling: "100 Hz",
-        labels: "3 curves per sample: noise, P, S (softmax)",
+        component_order: Some("ZNE"),
+        sampling_rate_hz: None,
+        samples: Samples::Window {
+            min: 64,
+            default: 3000,
+        },
+        output: Output {
+            kind: OutputKind::ClassPerSample,
+            names: &["noise", "P", "S"],
+        },
+        notes: "trained at its training data's rate, stored in the entry (100 Hz in the paper); each component demeaned and divided by its standard deviation; 3000 samples = 30 s in training, 3001 in PhaseNet's code",
     },
-    trains_on: data::WAVEFORM_SET,
-    fine_tunes: true,
-    params: PluginParams::of::<PickerParams>("model \"phasenet\"", picker::check),
-    layers,
-    fit,
-    predict: Some(predict),
-    picker: Some(load_picker),
-};
-
-fn layers(settings: &[(&str, &str)]) -> Result<Summary, String> {
-    let n = picker::samples_setting(settings, 3001)?;
-    Ok(Summary {
-        input: format!("input [3 x {n}] (Z, N, E at 100 Hz); output [3 x {n}] (noise, P, S)"),
-        layers: phasenet::layers(&PhaseNet::new(0, &crate::nn::device()), n),
-    })
-}
-
-fn fit(ctx: &mut RunCtx<'_>, cfg: &Config) -> anyhow::Result<Fitted> {
-    picker::fit(&ARCH, ctx, cfg)
-}
-
-fn predict(a: &super::PredictArgs<'_>) -> anyhow::Result<Vec<String>> {
-    picker::predict_files(&ARCH, a)
-}
-
-fn load_picker(g: &hdf5::Group, what: &str) -> anyhow::Result<super::PickerFn> {
-    picker::loaded(&ARCH, g, what)
-}
+    changelog: &["first version: trains as every picker (models::picker)"],
+});

@@ -27,7 +27,7 @@ use serde_json::json;
 
 use super::Fitted;
 use crate::data::{self, waveform_set};
-use crate::io::h5;
+use crate::h5;
 use crate::labeling::phase_windows::{self, LabelShape, WindowConfig};
 use crate::nn::picker::{self, Drop, Picker};
 use crate::nn::train::{Config, Plateau, Score};
@@ -35,7 +35,7 @@ use crate::nn::{self, weights};
 use crate::params::typed::StageParams;
 use crate::params::{ParamError, Params};
 use crate::rng::Rng;
-use crate::stage::RunCtx;
+use crate::stage::{PluginParams, RunCtx};
 
 crate::choice! {
     /// The shape of the P and S label curves.
@@ -147,50 +147,87 @@ impl PickerParams {
     }
 }
 
-/// One picker architecture as the shared code needs it.
-pub struct Arch<M> {
+/// A picker network as a registry model: its [`Picker`] network plus the registry name and the
+/// window its layer table shows by default. A picker model file implements this for its network
+/// and builds its [`super::Model`] with [`model`].
+pub trait PickerModel: Picker + 'static {
     /// The registry name (`phasenet`).
-    pub name: &'static str,
-    /// A fresh network from a seed.
-    pub new: fn(u64, &Device) -> M,
+    const NAME: &'static str;
+    /// Samples of the window `quakeline model summary` shows without `--set window=…`.
+    const SUMMARY_SAMPLES: usize;
 }
 
-/// The network of a trained picker entry `g` of architecture `arch` (`what` names the entry).
-pub fn load<M: Picker>(
-    arch: &Arch<M>,
-    g: &hdf5::Group,
-    what: &str,
-    device: &Device,
-) -> anyhow::Result<M> {
+/// What a picker model file says about itself; [`model`] adds what every picker shares.
+pub struct About {
+    /// One line for listings.
+    pub summary: &'static str,
+    /// Full reference with DOI.
+    pub citation: &'static str,
+    pub contract: super::Contract,
+    /// One line per version of the model's own training, oldest first (its version enters the
+    /// key of the entries it trains).
+    pub changelog: &'static [&'static str],
+}
+
+/// The registry entry of picker `M`: trains on a labelled waveform set, fine-tunes, predicts
+/// from files and loads for the evaluations, all through the code below.
+pub const fn model<M: PickerModel>(about: About) -> super::Model {
+    super::Model {
+        name: M::NAME,
+        summary: about.summary,
+        citation: about.citation,
+        contract: about.contract,
+        trains_on: data::WAVEFORM_SET,
+        fine_tunes: true,
+        params: PluginParams::of::<PickerParams>("model", M::NAME, check)
+            .with_changelog(about.changelog),
+        layers: layers::<M>,
+        fit: fit::<M>,
+        predict: Some(predict_files::<M>),
+        picker: Some(loaded::<M>),
+    }
+}
+
+/// `model summary`: the layer table for `--set window=N` (default [`PickerModel::SUMMARY_SAMPLES`]).
+fn layers<M: PickerModel>(settings: &[(&str, &str)]) -> Result<super::Summary, String> {
+    let n = samples_setting(settings, M::SUMMARY_SAMPLES)?;
+    Ok(super::Summary {
+        input: format!(
+            "input [3 x {n}] (Z, N, E at 100 Hz); output [{} x {n}] ({})",
+            M::CLASSES.len(),
+            M::CLASSES.join(", ")
+        ),
+        layers: M::new(0, &nn::device()).layers(n),
+    })
+}
+
+/// The network of a trained picker entry `g` of model `M` (`what` names the entry).
+pub fn load<M: PickerModel>(g: &hdf5::Group, what: &str, device: &Device) -> anyhow::Result<M> {
     let model = super::of_entry(g, data::WAVEFORM_SET, what)?;
     anyhow::ensure!(
-        model.name == arch.name,
+        model.name == M::NAME,
         "{what} holds a `{}` picker; a `{}` cannot start from it (another architecture)",
         model.name,
-        arch.name
+        M::NAME
     );
     let w = g
         .group("weights")
         .map_err(|e| anyhow::anyhow!("{what}: no `weights` group: {e}"))?;
-    weights::load_named((arch.new)(0, device), &w).map_err(|e| anyhow::anyhow!("{what}: {e:#}"))
+    weights::load_named(M::new(0, device), &w).map_err(|e| anyhow::anyhow!("{what}: {e:#}"))
 }
 
 /// The picker in entry `g`, loaded once, as the registry's [`super::PickerFn`].
-pub fn loaded<M: Picker + 'static>(
-    arch: &Arch<M>,
-    g: &hdf5::Group,
-    what: &str,
-) -> anyhow::Result<super::PickerFn> {
+pub fn loaded<M: PickerModel>(g: &hdf5::Group, what: &str) -> anyhow::Result<super::PickerFn> {
     let device = nn::device();
-    let m = load(arch, g, what, &device)?;
+    let m = load::<M>(g, what, &device)?;
     Ok(Box::new(move |x: &[f32], samples: usize| {
         picker::predict(&m, x, samples, 32, &device)
     }))
 }
 
 crate::choice! {
-    /// Which traces of a labelled waveform set an evaluation scores, by their split column.
-    pub enum Which {
+    /// ScoredSplit traces of a labelled waveform set an evaluation scores, by their split column.
+    pub enum ScoredSplit {
         Test = "test",
         Dev = "dev",
         Train = "train",
@@ -204,13 +241,13 @@ crate::choice! {
 pub struct Scoring {
     pub model: &'static super::Model,
     pub picker: super::PickerFn,
-    pub contract: Contract,
+    pub contract: Stored,
     pub set: Box<dyn waveform_set::Traces>,
     pub chosen: Vec<usize>,
 }
 
 /// Opens inputs `model` and `data` of an evaluation stage as [`Scoring`] describes.
-pub fn scoring(ctx: &RunCtx<'_>, split: Which) -> anyhow::Result<Scoring> {
+pub fn scoring(ctx: &RunCtx<'_>, split: ScoredSplit) -> anyhow::Result<Scoring> {
     let what = format!("input `model` of `{}`", ctx.stage_id);
     let entry = ctx.input("model")?;
     let model = super::of_entry(entry, data::WAVEFORM_SET, &what)?;
@@ -237,7 +274,7 @@ pub fn scoring(ctx: &RunCtx<'_>, split: Which) -> anyhow::Result<Scoring> {
         c.window
     );
     let chosen: Vec<usize> = (0..set.len())
-        .filter(|&i| split == Which::All || set.meta(i).split == split.name())
+        .filter(|&i| split == ScoredSplit::All || set.meta(i).split == split.name())
         .collect();
     anyhow::ensure!(
         !chosen.is_empty(),
@@ -255,27 +292,39 @@ pub fn scoring(ctx: &RunCtx<'_>, split: Which) -> anyhow::Result<Scoring> {
     })
 }
 
-/// What a trained picker expects of its input.
+/// What a trained picker entry says it expects of its input: the model's [`super::Contract`]
+/// made concrete by its training (the rate and window it was trained at, the component order of
+/// its rows), stored as attributes by [`write_entry`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct Contract {
+pub struct Stored {
     pub sampling_rate_hz: f64,
     pub window: usize,
+    pub component_order: String,
 }
 
-/// The contract stored in a trained picker entry.
-pub fn contract(g: &hdf5::Group, what: &str) -> anyhow::Result<Contract> {
+/// The contract stored in a trained picker entry; one whose rows are not in the order of the
+/// labelled waveform sets ([`waveform_set::COMPONENT_ORDER`]) is refused by name.
+pub fn contract(g: &hdf5::Group, what: &str) -> anyhow::Result<Stored> {
     let bad = |e: hdf5::Error| anyhow::anyhow!("{what}: not a trained picker entry: {e}");
-    Ok(Contract {
+    let stored = Stored {
         sampling_rate_hz: h5::read_attr(g, "sampling_rate_hz").map_err(bad)?,
         window: h5::read_attr::<u64>(g, "window").map_err(bad)? as usize,
-    })
+        component_order: h5::read_str_attr(g, "component_order").map_err(bad)?,
+    };
+    anyhow::ensure!(
+        stored.component_order == waveform_set::COMPONENT_ORDER,
+        "{what}: the picker takes its rows in the order {}; labelled waveform sets are {}",
+        stored.component_order,
+        waveform_set::COMPONENT_ORDER
+    );
+    Ok(stored)
 }
 
 /// Writes weights and contract of a picker into a trained entry.
 pub fn write_entry<M: Picker>(
     out: &hdf5::Group,
     model: &M,
-    contract: &Contract,
+    contract: &Stored,
     trainable: &str,
     frozen: &str,
     init_key: &str,
@@ -284,7 +333,7 @@ pub fn write_entry<M: Picker>(
     let root: &hdf5::Location = out;
     h5::write_attr(root, "sampling_rate_hz", contract.sampling_rate_hz)?;
     h5::write_attr(root, "window", contract.window as u64)?;
-    h5::write_str_attr(root, "component_order", waveform_set::COMPONENT_ORDER)?;
+    h5::write_str_attr(root, "component_order", &contract.component_order)?;
     h5::write_str_attr(root, "trainable", trainable)?;
     h5::write_str_attr(root, "frozen", frozen)?;
     h5::write_str_attr(root, "init_key", init_key)?;
@@ -292,24 +341,24 @@ pub fn write_entry<M: Picker>(
 }
 
 /// Windows, labels and picks of a fixed (un-augmented) set of examples: the validation data.
-struct Fixed {
+struct ValidationWindows {
     x: Vec<f32>,
     y: Vec<f32>,
     picks: Vec<[f64; 2]>,
 }
 
-fn fixed(
+fn validation_windows(
     set: &dyn waveform_set::Traces,
     idx: &[usize],
     cfg: &WindowConfig,
     seed: u64,
-) -> Result<Fixed, String> {
+) -> Result<ValidationWindows, String> {
     let plain = WindowConfig {
         noise_probability: 0.0,
         drop_probability: 0.0,
         ..cfg.clone()
     };
-    let mut f = Fixed {
+    let mut f = ValidationWindows {
         x: Vec::new(),
         y: Vec::new(),
         picks: Vec::new(),
@@ -331,7 +380,7 @@ fn fixed(
 /// How many windows have every pick they contain (P, S) found: the maximum of its probability
 /// curve within `tol` samples of it. A window without picks counts when neither curve reaches
 /// 0.5 anywhere (nothing would be picked at PhaseNet's default threshold).
-fn windows_right(p: &[f32], picks: &[[f64; 2]], n: usize, tol: f64) -> usize {
+fn windows_with_every_pick_found(p: &[f32], picks: &[[f64; 2]], n: usize, tol: f64) -> usize {
     picks
         .iter()
         .enumerate()
@@ -352,15 +401,11 @@ fn windows_right(p: &[f32], picks: &[[f64; 2]], n: usize, tol: f64) -> usize {
         .count()
 }
 
-/// Fits a picker of architecture `arch` inside a `train` stage: from scratch or from input
+/// Fits picker `M` inside a `train` stage: from scratch or from input
 /// `init`, on the `train` traces of input `input`, validated on its `dev` traces.
-pub fn fit<M: Picker>(
-    arch: &Arch<M>,
-    ctx: &mut RunCtx<'_>,
-    cfg: &Config,
-) -> anyhow::Result<Fitted> {
+pub fn fit<M: PickerModel>(ctx: &mut RunCtx<'_>, cfg: &Config) -> anyhow::Result<Fitted> {
     let p = PickerParams::from_params(ctx.params).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let what = format!("the input of `{}` (model {})", ctx.stage_id, arch.name);
+    let what = format!("the input of `{}` (model {})", ctx.stage_id, M::NAME);
     // Trace by trace: an on-demand set (synth.picks) is generated as batches ask for it.
     let set = waveform_set::open(ctx.input("input")?, ctx.stage_id)?;
     let rate = set.sampling_rate_hz();
@@ -392,7 +437,7 @@ pub fn fit<M: Picker>(
                 .trim_end_matches(".h5")
                 .to_string();
             let iwhat = format!("input `init` of `{}`", ctx.stage_id);
-            let m = load(arch, &init.group, &iwhat, &device)?;
+            let m = load::<M>(&init.group, &iwhat, &device)?;
             let c = contract(&init.group, &iwhat)?;
             anyhow::ensure!(
                 (c.sampling_rate_hz - rate).abs() <= 1e-9 * rate,
@@ -407,7 +452,7 @@ pub fn fit<M: Picker>(
                 "`trainable = \"last\"` ({}) fine-tunes a trained picker: wire one as input `init`",
                 ctx.params.locate("trainable")
             );
-            ((arch.new)(cfg.seed, &device), String::new())
+            (M::new(cfg.seed, &device), String::new())
         }
     };
     let frozen = if p.trainable == Trainable::Last {
@@ -429,8 +474,8 @@ pub fn fit<M: Picker>(
             .map_err(|e| anyhow::anyhow!("{what}: trace `{}`: {e}", t.name))?;
     }
     let n = wcfg.samples;
-    let val =
-        fixed(set.as_ref(), &dev, &wcfg, cfg.seed).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+    let val = validation_windows(set.as_ref(), &dev, &wcfg, cfg.seed)
+        .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
     let tol = 0.5 * rate;
     ctx.progress.set_length(cfg.steps(train.len()) as u64);
     let ad = device.clone().autodiff();
@@ -450,7 +495,7 @@ pub fn fit<M: Picker>(
         model.train(),
         &train,
         &dev_idx,
-        &format!("nn/{}/batches", arch.name),
+        &format!("nn/{}/batches", M::NAME),
         &mut |m, epoch, idx| {
             let (mut x, mut y, mut picks) = (Vec::new(), Vec::new(), Vec::new());
             // In parallel (an on-demand trace is synthesised here), assembled in order.
@@ -489,8 +534,8 @@ pub fn fit<M: Picker>(
                 .try_to_vec::<f32>()
                 .expect("f32");
             (
-                picker::loss(logits, yt),
-                windows_right(&probs, &picks, n, tol),
+                M::loss(logits, yt),
+                windows_with_every_pick_found(&probs, &picks, n, tol),
             )
         },
         &mut |m, idx| {
@@ -512,7 +557,8 @@ pub fn fit<M: Picker>(
             let picks: Vec<[f64; 2]> = idx.iter().map(|&i| val.picks[i]).collect();
             Score {
                 loss: ce / (idx.len() * n) as f64,
-                accuracy: windows_right(&probs, &picks, n, tol) as f64 / idx.len() as f64,
+                accuracy: windows_with_every_pick_found(&probs, &picks, n, tol) as f64
+                    / idx.len() as f64,
             }
         },
         &mut super::progress(ctx.progress),
@@ -530,9 +576,10 @@ pub fn fit<M: Picker>(
         .enumerate()
         .min_by(|a, b| a.1.validation.loss.total_cmp(&b.1.validation.loss))
         .map_or(0, |(e, _)| e + 1);
-    let contract = Contract {
+    let contract = Stored {
         sampling_rate_hz: rate,
         window: n,
+        component_order: waveform_set::COMPONENT_ORDER.to_string(),
     };
     write_entry(
         ctx.output,
@@ -578,21 +625,17 @@ fn read_inputs(
     paths: &[std::path::PathBuf],
     each: &mut dyn FnMut(InputTrace) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    use crate::io::{mseed, phasenet_npz, sac};
-    let ext = |p: &std::path::Path| {
-        p.extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase()
-    };
+    use crate::io::waveforms::{self, Format, mseed, npz, sac};
     let mut mseed_files = Vec::new();
     let mut sacs = Vec::new();
     for p in paths {
         let label = p.display().to_string();
-        match ext(p).as_str() {
-            "npz" => {
+        // By content, through the format registry: an unrecognised file is an error naming the
+        // formats tried, never read as miniSEED on the off chance.
+        match waveforms::sniff_file(p)? {
+            Format::Npz => {
                 let bytes = std::fs::read(p).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
-                let t = phasenet_npz::parse(&label, &bytes)?;
+                let t = npz::parse(&label, &bytes)?;
                 each(InputTrace {
                     name: t.trace.name.clone(),
                     n: t.data.len() / 3,
@@ -601,11 +644,14 @@ fn read_inputs(
                     start_ns: None,
                 })?;
             }
-            "sac" => sacs.push((label.clone(), sac::read(p)?)),
-            _ => {
+            Format::Sac => sacs.push((label.clone(), sac::read(p)?)),
+            Format::Mseed => {
                 let bytes = std::fs::read(p).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
                 mseed_files.push((label, bytes));
             }
+            Format::Seisbench => anyhow::bail!(
+                "{label}: part of a SeisBench set; predict reads continuous data (miniSEED, SAC) and npz traces: read a SeisBench set with fetch.waveforms and evaluate it with evaluate.picks"
+            ),
         }
     }
     if !mseed_files.is_empty() {
@@ -669,15 +715,12 @@ fn read_inputs(
 /// `stride_s`, 1 s by default, outputs median-merged, Hong et al. 2023), streamed into the pick
 /// detector (picks at 0.3 at least 0.5 s apart), with the time the annotation took (median of
 /// `repeat` runs after a warm-up).
-pub fn predict_files<M: Picker>(
-    arch: &Arch<M>,
-    a: &super::PredictArgs<'_>,
-) -> anyhow::Result<Vec<String>> {
+pub fn predict_files<M: PickerModel>(a: &super::PredictArgs<'_>) -> anyhow::Result<Vec<String>> {
     use crate::data::waveform_set::span;
     use crate::labeling::continuous::{Merge, Slide, detect_stream};
     use crate::labeling::picks;
     let device = nn::device();
-    let model = load(arch, a.entry, "the entry", &device)?;
+    let model = load::<M>(a.entry, "the entry", &device)?;
     let c = contract(a.entry, "the entry")?;
     let slide = Slide {
         window: c.window,
@@ -783,9 +826,15 @@ mod tests {
         let mut p = vec![0f32; 3 * n];
         p[n + 3] = 0.9; // P peak at 3
         p[2 * n + 9] = 0.4; // S curve peaks at 9, below 0.5
-        assert_eq!(windows_right(&p, &[[4.0, 9.0]], n, 1.0), 1);
-        assert_eq!(windows_right(&p, &[[4.0, 5.0]], n, 1.0), 0);
-        assert_eq!(windows_right(&p, &[[4.0, f64::NAN]], n, 1.0), 1);
-        assert_eq!(windows_right(&p, &[[f64::NAN, f64::NAN]], n, 1.0), 0);
+        assert_eq!(windows_with_every_pick_found(&p, &[[4.0, 9.0]], n, 1.0), 1);
+        assert_eq!(windows_with_every_pick_found(&p, &[[4.0, 5.0]], n, 1.0), 0);
+        assert_eq!(
+            windows_with_every_pick_found(&p, &[[4.0, f64::NAN]], n, 1.0),
+            1
+        );
+        assert_eq!(
+            windows_with_every_pick_found(&p, &[[f64::NAN, f64::NAN]], n, 1.0),
+            0
+        );
     }
 }

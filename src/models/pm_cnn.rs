@@ -13,12 +13,12 @@
 
 use serde_json::json;
 
-use super::{Fitted, InputContract, Model, Summary};
+use super::{Contract, Fitted, Model, Output, OutputKind, Samples, Summary};
 use crate::data::trained::indices;
 use crate::data::{self, windows};
-use crate::io::h5;
+use crate::h5;
 use crate::nn::pm_cnn::{self, PmCnn, Shape};
-use crate::nn::train::{self as nt, Config, Part, SplitMethod};
+use crate::nn::train::{self as nt, Config, Part, SplitMethod, Windows};
 use crate::nn::{self, weights};
 use crate::params::typed::StageParams;
 use crate::params::{ParamError, Params};
@@ -52,15 +52,24 @@ pub const MODEL: Model = Model {
     citation: "Petrescu, L. & Moldovan, I.-A. (2022). Prospective Neural Network Model for Seismic \
                Precursory Signal Detection in Geomagnetic Field Records. Machine Learning and \
                Knowledge Extraction 4(4), 912-923. doi:10.3390/make4040046",
-    input: InputContract {
+    contract: Contract {
         channels: "3 geomagnetic components (any number of rows)",
-        samples: "window / sampling interval (10,080 for 7 days at 1 min), at least 4",
-        sampling: "the series' interval (1 min in the paper)",
-        labels: "2 classes (0 quiet, 1 precursor), softmax",
+        component_order: None,
+        sampling_rate_hz: None,
+        samples: Samples::Window {
+            min: 4,
+            default: 10_080,
+        },
+        output: Output {
+            kind: OutputKind::ClassPerWindow,
+            names: &["quiet", "precursor"],
+        },
+        notes: "samples = window / sampling interval (10,080 for 7 days at 1 min, the paper's interval)",
     },
     trains_on: data::LABELLED_WINDOWS,
     fine_tunes: false,
-    params: PluginParams::of::<PmCnnParams>("model \"pm-cnn\"", check),
+    params: PluginParams::of::<PmCnnParams>("model", "pm-cnn", check)
+        .with_changelog(&["first version (train version 4)"]),
     layers,
     fit,
     predict: None,
@@ -200,6 +209,107 @@ fn fit(ctx: &mut RunCtx<'_>, cfg: &Config) -> anyhow::Result<Fitted> {
 /// The trained network of an entry `fit` wrote, for an input `shape`.
 pub fn load(group: &hdf5::Group, shape: Shape) -> anyhow::Result<PmCnn> {
     weights::read(&group.group("weights")?, shape, &nn::device())
+}
+
+/// A `train` entry as `evaluate.classifier` and `learning-curve` read it: the hyper-parameters,
+/// input shape and split the writer above stored. The weights load on demand ([`Self::model`]).
+pub struct TrainEntry {
+    group: hdf5::Group,
+    pub shape: Shape,
+    pub parts: Vec<Part>,
+    /// The stored optimizer, learning rate, batch size and epochs (the seed is not stored here:
+    /// [`Self::config`] takes the reader's).
+    pub hyper: Config,
+}
+
+impl TrainEntry {
+    /// The training configuration, with a new seed (retraining draws its own).
+    pub fn config(&self, seed: u64) -> Config {
+        Config {
+            seed,
+            ..self.hyper.clone()
+        }
+    }
+
+    /// The trained network.
+    pub fn model(&self) -> anyhow::Result<crate::nn::pm_cnn::PmCnn> {
+        load(&self.group, self.shape)
+    }
+}
+
+/// Opens input `model` (a train entry) and input `data` (the labelled windows it was trained on),
+/// refusing any other windows: the split indices only mean something for that set.
+pub fn open_trained(
+    ctx: &RunCtx<'_>,
+    model: &str,
+    data: &str,
+) -> anyhow::Result<(TrainEntry, Windows)> {
+    let g = ctx.input(model)?;
+    let bad = |e: hdf5::Error| {
+        anyhow::anyhow!(
+            "input `{model}` of `{}` is not a train entry: {e}",
+            ctx.stage_id
+        )
+    };
+    let count = |name: &str| {
+        h5::read_attr::<u64>(g, name)
+            .map(|v| v as usize)
+            .map_err(bad)
+    };
+    let trained_on = h5::read_str_attr(g, "quakeline_inputs")
+        .ok()
+        .and_then(|s| serde_json::from_str::<std::collections::BTreeMap<String, String>>(&s).ok())
+        .and_then(|m| m.get("input").cloned());
+    let data_key = ctx
+        .inputs
+        .get(data)
+        .and_then(|i| h5::read_str_attr(&i.file, "quakeline_key").ok());
+    if let (Some(a), Some(b)) = (&trained_on, &data_key)
+        && a.split('/').next() != Some(b.as_str())
+    {
+        anyhow::bail!(
+            "input `{data}` is not the labelled set the model was trained on (keys {b} vs {a}): \
+             wire `{data}` to the stage the `train` stage reads"
+        );
+    }
+    super::of_entry(
+        g,
+        data::LABELLED_WINDOWS,
+        &format!("input `{model}` of `{}`", ctx.stage_id),
+    )?;
+    let (codes, _) = h5::read_array::<i8>(g, "split").map_err(bad)?;
+    let parts = codes
+        .iter()
+        .map(|&c| Part::from_code(c).ok_or_else(|| anyhow::anyhow!("bad split code {c}")))
+        .collect::<anyhow::Result<Vec<Part>>>()?;
+    let entry = TrainEntry {
+        group: g.clone(),
+        shape: Shape {
+            rows: count("rows")?,
+            samples: count("samples")?,
+        },
+        parts,
+        hyper: Config {
+            optimizer: h5::read_str_attr(g, "optimizer").map_err(bad)?,
+            lr: h5::read_attr::<f64>(g, "lr").map_err(bad)?,
+            batch: count("batch")?,
+            epochs: count("epochs")?,
+            seed: 0,
+            schedule: None,
+        },
+    };
+    let windows = windows::read(ctx.input(data)?, ctx.stage_id)?;
+    anyhow::ensure!(
+        windows.shape == entry.shape && windows.len() == entry.parts.len(),
+        "the model was trained on {} windows of {}x{}, `{data}` has {} of {}x{}",
+        entry.parts.len(),
+        entry.shape.rows,
+        entry.shape.samples,
+        windows.len(),
+        windows.shape.rows,
+        windows.shape.samples
+    );
+    Ok((entry, windows))
 }
 
 #[cfg(test)]

@@ -10,57 +10,35 @@
 //! The network is [`crate::nn::r2unet`] (81,099 parameters); training as every picker
 //! ([`super::picker`]).
 
-use super::picker::{self, Arch, PickerParams};
-use super::{Fitted, InputContract, Model, Summary};
-use crate::data;
-use crate::nn::r2unet::{self, R2Unet};
-use crate::nn::train::Config;
-use crate::stage::{PluginParams, RunCtx};
+use super::picker::{self, About, PickerModel};
+use super::{Contract, Model, Output, OutputKind, Samples};
+use crate::nn::r2unet::R2Unet;
 
-pub const ARCH: Arch<R2Unet> = Arch {
-    name: "r2unet",
-    new: R2Unet::new,
-};
+impl PickerModel for R2Unet {
+    const NAME: &'static str = "r2unet";
+    const SUMMARY_SAMPLES: usize = 3000;
+}
 
-pub const MODEL: Model = Model {
-    name: "r2unet",
+pub const MODEL: Model = picker::model::<R2Unet>(About {
     summary: "recurrent-residual U-Net P/S phase picker (ARRU code's R2U-Net; Hong et al. 2023's KFpicker)",
     citation: "Liao, W.-Y., Lee, E.-J., Mu, D., Chen, P. & Rau, R.-J. (2021). ARRU phase picker: \
                attention recurrent-residual U-Net for picking seismic P- and S-phase arrivals. \
                Seismological Research Letters 92(4), 2410-2428. doi:10.1785/0220200382 \
                (R2U-Net: Alom et al. 2018, arXiv:1802.06955; KFpicker: Hong et al. 2023, \
                doi:10.3389/feart.2023.1306488)",
-    input: InputContract {
+    contract: Contract {
         channels: "3 components, Z, N, E",
-        samples: "any window length (3000 = 30 s in Hong et al. 2023)",
-        sampling: "100 Hz",
-        labels: "3 curves per sample: noise, P, S (softmax)",
+        component_order: Some("ZNE"),
+        sampling_rate_hz: None,
+        samples: Samples::Window {
+            min: 64,
+            default: 3000,
+        },
+        output: Output {
+            kind: OutputKind::ClassPerSample,
+            names: &["noise", "P", "S"],
+        },
+        notes: "trained at its training data's rate, stored in the entry (100 Hz in the paper); each component demeaned and divided by its standard deviation; 3000 samples = 30 s in Hong et al. 2023",
     },
-    trains_on: data::WAVEFORM_SET,
-    fine_tunes: true,
-    params: PluginParams::of::<PickerParams>("model \"r2unet\"", picker::check),
-    layers,
-    fit,
-    predict: Some(predict),
-    picker: Some(load_picker),
-};
-
-fn layers(settings: &[(&str, &str)]) -> Result<Summary, String> {
-    let n = picker::samples_setting(settings, 3000)?;
-    Ok(Summary {
-        input: format!("input [3 x {n}] (Z, N, E at 100 Hz); output [3 x {n}] (noise, P, S)"),
-        layers: r2unet::layers(&R2Unet::new(0, &crate::nn::device()), n),
-    })
-}
-
-fn fit(ctx: &mut RunCtx<'_>, cfg: &Config) -> anyhow::Result<Fitted> {
-    picker::fit(&ARCH, ctx, cfg)
-}
-
-fn predict(a: &super::PredictArgs<'_>) -> anyhow::Result<Vec<String>> {
-    picker::predict_files(&ARCH, a)
-}
-
-fn load_picker(g: &hdf5::Group, what: &str) -> anyhow::Result<super::PickerFn> {
-    picker::loaded(&ARCH, g, what)
-}
+    changelog: &["first version: trains as every picker (models::picker)"],
+});

@@ -18,7 +18,6 @@
 //! | [`power_law`] | `err(n) = a·n^(−b) + c` fit and sample-size projection                |
 
 pub mod adamax;
-pub mod device;
 pub mod fmnet;
 pub mod metrics;
 pub mod optim;
@@ -27,7 +26,6 @@ pub mod picker;
 pub mod pm_cnn;
 pub mod power_law;
 pub mod r2unet;
-pub mod torch_version;
 pub mod train;
 pub mod weights;
 
@@ -36,7 +34,7 @@ use burn::tensor::Device;
 /// The run's compute device ([`device::device`]): burn's flex CPU backend unless `--device`
 /// chose another.
 pub fn device() -> Device {
-    device::device()
+    crate::device::device()
 }
 
 /// One row of a model's layer table (`quakeline model summary`), Keras `summary()` style.

@@ -126,6 +126,14 @@ impl PhaseNet {
 impl Picker for PhaseNet {
     const OUTPUT: &'static str = "out";
 
+    fn new(seed: u64, device: &Device) -> PhaseNet {
+        PhaseNet::new(seed, device)
+    }
+
+    fn layers(&self, samples: usize) -> Vec<LayerRow> {
+        layers(self, samples)
+    }
+
     fn logits(&self, x: Tensor<3>, drop: &mut Drop) -> Tensor<3> {
         let mut net = self.input.forward(x, drop);
         let mut skips = Vec::with_capacity(DEPTHS);

@@ -12,6 +12,7 @@
 //! `PaddingConfig1d::Same` computes the same way; up-sampling output is centre-cropped to the skip
 //! connection's length, as both published codes do, so any input length works.
 
+use super::LayerRow;
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig1d};
@@ -156,28 +157,35 @@ pub fn crop(x: Tensor<3>, len: usize) -> Tensor<3> {
     x.narrow(2, (n - len) / 2, len)
 }
 
-/// A U-Net phase picker as training and evaluation see it.
+/// A phase picker as training and evaluation see it: a network of windows `[batch, 3, samples]`
+/// to one curve per class and sample. The defaults are PhaseNet's (Zhu & Beroza 2019,
+/// doi:10.1093/gji/ggy423): classes (noise, P, S), softmax over them, cross-entropy; a network
+/// with other outputs (EQTransformer's sigmoid detection, P and S) overrides them.
 pub trait Picker: Module + Clone {
-    /// Logits `[batch, 3, samples]` of normalised windows `[batch, 3, samples]`.
+    /// Module path of the output convolution (recorded as what stays trainable).
+    const OUTPUT: &'static str;
+    /// The output curves, in order.
+    const CLASSES: &'static [&'static str] = &["noise", "P", "S"];
+    /// A fresh network with weights drawn from `seed`.
+    fn new(seed: u64, device: &Device) -> Self;
+    /// Logits `[batch, classes, samples]` of normalised windows `[batch, 3, samples]`.
     fn logits(&self, x: Tensor<3>, drop: &mut Drop) -> Tensor<3>;
     /// Every parameter and batch-norm statistic frozen except the output convolution's
     /// (fine-tuning the last layer, Hong et al. 2023).
     fn freeze_body(self) -> Self;
-    /// Module path of the output convolution (recorded as what stays trainable).
-    const OUTPUT: &'static str;
-}
-
-/// Probabilities `[batch, 3, samples]` (softmax over the classes).
-pub fn probabilities<M: Picker>(m: &M, x: Tensor<3>) -> Tensor<3> {
-    softmax(m.logits(x, &mut Drop::off()), 1)
-}
-
-/// Mean cross-entropy between the softmax of `logits` and label curves `y` (PhaseNet's
-/// `softmax_cross_entropy_with_logits`, averaged over samples and windows); one element.
-pub fn loss(logits: Tensor<3>, y: Tensor<3>) -> Tensor<1> {
-    let [b, _, n] = y.dims();
-    let per = (log_softmax(logits, 1) * y).sum_dim(1).neg();
-    per.sum().reshape([1]) / (b * n) as f32
+    /// The layer table for windows of `samples` (`quakeline model summary`).
+    fn layers(&self, samples: usize) -> Vec<LayerRow>;
+    /// Probabilities `[batch, classes, samples]`: softmax over the classes.
+    fn probabilities(&self, x: Tensor<3>) -> Tensor<3> {
+        softmax(self.logits(x, &mut Drop::off()), 1)
+    }
+    /// Mean cross-entropy between the softmax of `logits` and label curves `y` (PhaseNet's
+    /// `softmax_cross_entropy_with_logits`, averaged over samples and windows); one element.
+    fn loss(logits: Tensor<3>, y: Tensor<3>) -> Tensor<1> {
+        let [b, _, n] = y.dims();
+        let per = (log_softmax(logits, 1) * y).sum_dim(1).neg();
+        per.sum().reshape([1]) / (b * n) as f32
+    }
 }
 
 /// Probabilities of `n` windows `[n, 3, samples]` (flat, normalised) in batches of `batch`.
@@ -194,7 +202,7 @@ pub fn predict<M: Picker>(
         let b = chunk.len() / per;
         let t = Tensor::<3>::from_data(TensorData::new(chunk.to_vec(), [b, 3, samples]), device);
         out.extend(
-            probabilities(m, t)
+            m.probabilities(t)
                 .into_data()
                 .convert::<f32>()
                 .try_to_vec::<f32>()
@@ -247,7 +255,7 @@ mod tests {
             TensorData::new(vec![1f32, 0.2, 0.0, 0.8, 0.0, 0.0], [1, 3, 2]),
             &dev,
         );
-        let got = loss(logits, y).into_scalar::<f32>() as f64;
+        let got = <crate::nn::phasenet::PhaseNet as Picker>::loss(logits, y).into_scalar::<f32>() as f64;
         let lse = |v: [f64; 3]| v.iter().map(|x| x.exp()).sum::<f64>().ln();
         let s0 = -(1.0 - lse([1.0, 2.0, 0.5]));
         let s1 = -(0.2 * (0.0 - lse([0.0, -1.0, 0.5])) + 0.8 * (-1.0 - lse([0.0, -1.0, 0.5])));

@@ -127,6 +127,14 @@ fn upsample(x: Tensor<3>) -> Tensor<3> {
 impl Picker for R2Unet {
     const OUTPUT: &'static str = "out";
 
+    fn new(seed: u64, device: &Device) -> R2Unet {
+        R2Unet::new(seed, device)
+    }
+
+    fn layers(&self, samples: usize) -> Vec<LayerRow> {
+        layers(self, samples)
+    }
+
     fn logits(&self, x: Tensor<3>, drop: &mut Drop) -> Tensor<3> {
         let mut net = self.encoder[0].forward(x, drop);
         // The outputs the decoder concatenates: levels 0, 1, 2 (before each down-sampling).

@@ -14,7 +14,7 @@ use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::pm_cnn::{PmCnn, Shape};
-use crate::io::h5;
+use crate::h5;
 
 pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()

@@ -1,4 +1,4 @@
-//! `[sweep]` tables of a pipeline file: axes, zips, exclusions, limits and plots ([`crate::sweep`]
+//! `[sweep]` tables of a pipeline file: axes, zips, exclusions, limits and plots ([`crate::study`]
 //! expands them into points and runs them).
 //!
 //! ```toml

@@ -77,7 +77,7 @@ pub struct Slurm<'a> {
     pub detach: bool,
 }
 
-enum St {
+enum UnitState {
     Done(Outcome),
     Waiting {
         attempt: u32,
@@ -118,12 +118,12 @@ impl Executor for Slurm<'_> {
                 run.downstream[up].push(k);
             }
         }
-        run.go();
+        run.drive();
         let outcomes: Vec<Outcome> = run
             .state
             .into_iter()
             .map(|s| match s {
-                St::Done(o) => o,
+                UnitState::Done(o) => o,
                 _ => Outcome::Skipped {
                     because: "not decided".into(),
                 },
@@ -139,7 +139,7 @@ struct Run<'r> {
     cache: &'r Cache,
     opts: &'r RunOptions,
     units: &'r [Unit],
-    state: Vec<St>,
+    state: Vec<UnitState>,
     downstream: Vec<Vec<usize>>,
     started: Instant,
     width: usize,
@@ -154,7 +154,7 @@ struct Run<'r> {
 }
 
 impl Run<'_> {
-    fn go(&mut self) {
+    fn drive(&mut self) {
         if let Err(e) = self.cache.prepare() {
             return self.fail_all(format!("{e}"));
         }
@@ -172,17 +172,17 @@ impl Run<'_> {
                 State::Cached => {
                     u.restore_results(self.members, self.opts, self.cache);
                     let o = Outcome::Cached(Duration::ZERO);
-                    self.say(k, &o, "");
-                    St::Done(o)
+                    self.report(k, &o, "");
+                    UnitState::Done(o)
                 }
                 State::Invalid(reason) => {
                     eprintln!(
                         "warning: cache entry of stage `{}` failed verification ({reason}); recomputing",
                         u.label
                     );
-                    St::Waiting { attempt: 0 }
+                    UnitState::Waiting { attempt: 0 }
                 }
-                State::Pending => St::Waiting { attempt: 0 },
+                State::Pending => UnitState::Waiting { attempt: 0 },
             };
             self.state.push(st);
         }
@@ -210,15 +210,19 @@ impl Run<'_> {
     }
 
     fn any_waiting(&self) -> bool {
-        self.state.iter().any(|s| matches!(s, St::Waiting { .. }))
+        self.state
+            .iter()
+            .any(|s| matches!(s, UnitState::Waiting { .. }))
     }
     fn any_in_flight(&self) -> bool {
-        self.state.iter().any(|s| matches!(s, St::InFlight { .. }))
+        self.state
+            .iter()
+            .any(|s| matches!(s, UnitState::InFlight { .. }))
     }
     fn in_flight(&self) -> usize {
         self.state
             .iter()
-            .filter(|s| matches!(s, St::InFlight { .. }))
+            .filter(|s| matches!(s, UnitState::InFlight { .. }))
             .count()
     }
 
@@ -248,20 +252,20 @@ impl Run<'_> {
             // A job of an earlier run that ended between planning and the query above has
             // committed its entry already (a worker commits before it exits): no race is left
             // between "not queued any more" and "in the cache".
-            if let St::Waiting { .. } = self.state[k]
+            if let UnitState::Waiting { .. } = self.state[k]
                 && let Lookup::Hit(_) = self.cache.lookup(self.units[k].key(self.members))
             {
                 self.units[k].restore_results(self.members, self.opts, self.cache);
                 let o = Outcome::Cached(Duration::ZERO);
-                self.say(k, &o, "");
-                self.state[k] = St::Done(o);
+                self.report(k, &o, "");
+                self.state[k] = UnitState::Done(o);
                 continue;
             }
-            if let St::Waiting { attempt } = self.state[k]
+            if let UnitState::Waiting { attempt } = self.state[k]
                 && let Some((job, name)) = live.get(self.units[k].key(self.members))
             {
                 self.note(k, &format!("adopted  job {job} (queued by an earlier run)"));
-                self.state[k] = St::InFlight {
+                self.state[k] = UnitState::InFlight {
                     job: *job,
                     name: name.clone(),
                     since: Instant::now(),
@@ -278,7 +282,7 @@ impl Run<'_> {
         loop {
             let mut ready: Vec<usize> = Vec::new();
             for k in 0..self.units.len() {
-                if !matches!(self.state[k], St::Waiting { .. }) {
+                if !matches!(self.state[k], UnitState::Waiting { .. }) {
                     continue;
                 }
                 if let Some(bad) = self.failed_upstream(k) {
@@ -288,7 +292,7 @@ impl Run<'_> {
                 if self.units[k]
                     .upstream
                     .iter()
-                    .all(|&up| !matches!(self.state[up], St::Waiting { .. }))
+                    .all(|&up| !matches!(self.state[up], UnitState::Waiting { .. }))
                 {
                     ready.push(k);
                 }
@@ -488,10 +492,10 @@ impl Run<'_> {
         }
         for &k in chunk {
             let attempt = match self.state[k] {
-                St::Waiting { attempt } => attempt,
+                UnitState::Waiting { attempt } => attempt,
                 _ => 0,
             };
-            self.state[k] = St::InFlight {
+            self.state[k] = UnitState::InFlight {
                 job: JobRef {
                     array,
                     task: self.task_id(k),
@@ -511,7 +515,7 @@ impl Run<'_> {
         let mut per_array: BTreeMap<u64, Vec<(usize, JobRef)>> = BTreeMap::new();
         for &k in chunk {
             for &up in &self.units[k].upstream {
-                if let St::InFlight { job, .. } = self.state[up] {
+                if let UnitState::InFlight { job, .. } = self.state[up] {
                     per_array.entry(job.array).or_default().push((k, job));
                 }
             }
@@ -546,7 +550,7 @@ impl Run<'_> {
             .state
             .iter()
             .filter_map(|s| match s {
-                St::InFlight { name, .. } => Some(name.clone()),
+                UnitState::InFlight { name, .. } => Some(name.clone()),
                 _ => None,
             })
             .collect();
@@ -571,19 +575,19 @@ impl Run<'_> {
                     );
                     for k in 0..self.units.len() {
                         let o = match self.state[k] {
-                            St::InFlight { .. } => Outcome::Failed {
+                            UnitState::InFlight { .. } => Outcome::Failed {
                                 after: self.elapsed(k),
                                 error: error.clone(),
                             },
-                            St::Waiting { .. } => Outcome::Skipped {
+                            UnitState::Waiting { .. } => Outcome::Skipped {
                                 because: "SLURM did not answer".into(),
                             },
-                            St::Done(_) => continue,
+                            UnitState::Done(_) => continue,
                         };
                         // Not `fail`: nothing is cancelled, descendants are left to their jobs.
                         let job = self.job_label(k);
-                        self.say(k, &o, &job);
-                        self.state[k] = St::Done(o);
+                        self.report(k, &o, &job);
+                        self.state[k] = UnitState::Done(o);
                     }
                     return;
                 }
@@ -595,7 +599,7 @@ impl Run<'_> {
         };
         let by_job: HashMap<JobRef, &QueueRow> = rows.iter().map(|r| (r.job, r)).collect();
         for k in 0..self.units.len() {
-            let St::InFlight { job, .. } = self.state[k] else {
+            let UnitState::InFlight { job, .. } = self.state[k] else {
                 continue;
             };
             match by_job.get(&job) {
@@ -635,10 +639,10 @@ impl Run<'_> {
     fn unblock(&mut self, k: usize, job: JobRef) {
         self.pending_cancel.push(job);
         let attempt = match self.state[k] {
-            St::InFlight { attempt, .. } => attempt,
+            UnitState::InFlight { attempt, .. } => attempt,
             _ => 0,
         };
-        self.state[k] = St::Waiting { attempt };
+        self.state[k] = UnitState::Waiting { attempt };
         if let Some(bad) = self.failed_upstream(k) {
             self.skip_after(k, bad);
         } else {
@@ -651,7 +655,7 @@ impl Run<'_> {
 
     /// A task that left the queue (or that SLURM forgot): the cache decides.
     fn ended(&mut self, k: usize, row: Option<&QueueRow>) {
-        let St::InFlight {
+        let UnitState::InFlight {
             job,
             ref name,
             attempt,
@@ -666,12 +670,12 @@ impl Run<'_> {
             super::clear_failure(self.cache.root(), self.units[k].key(self.members));
             self.units[k].restore_results(self.members, self.opts, self.cache);
             let o = Outcome::Ran(after);
-            self.say(k, &o, &job.to_string());
-            self.state[k] = St::Done(o);
+            self.report(k, &o, &job.to_string());
+            self.state[k] = UnitState::Done(o);
             return;
         }
         // The task is over: nothing of it is left to cancel.
-        self.state[k] = St::Waiting { attempt };
+        self.state[k] = UnitState::Waiting { attempt };
         let ended = self.ex.scheduler.ended(job).ok().flatten();
         let log = super::log_path(self.cache.root(), &name, job);
         let tail = super::tail(&log, 15);
@@ -718,7 +722,7 @@ impl Run<'_> {
                 attempt + 1,
                 self.ex.retries
             );
-            self.state[k] = St::Waiting {
+            self.state[k] = UnitState::Waiting {
                 attempt: attempt + 1,
             };
             return;
@@ -741,15 +745,15 @@ impl Run<'_> {
             &error,
         );
         let o = Outcome::Failed { after, error };
-        if matches!(self.state[k], St::InFlight { .. }) {
+        if matches!(self.state[k], UnitState::InFlight { .. }) {
             self.finish(k, o);
         } else {
-            self.say(k, &o, job);
-            self.state[k] = St::Done(o);
+            self.report(k, &o, job);
+            self.state[k] = UnitState::Done(o);
         }
         let mut stack = self.downstream[k].clone();
         while let Some(d) = stack.pop() {
-            if matches!(self.state[d], St::Done(_)) {
+            if matches!(self.state[d], UnitState::Done(_)) {
                 continue;
             }
             self.skip_after(d, k);
@@ -757,7 +761,7 @@ impl Run<'_> {
         }
         if self.opts.fail_fast {
             for d in 0..self.units.len() {
-                if !matches!(self.state[d], St::Done(_)) {
+                if !matches!(self.state[d], UnitState::Done(_)) {
                     self.finish(
                         d,
                         Outcome::Skipped {
@@ -771,18 +775,18 @@ impl Run<'_> {
 
     /// Sets a final outcome; a unit still in flight is queued for `scancel`.
     fn finish(&mut self, k: usize, o: Outcome) {
-        if let St::InFlight { job, .. } = self.state[k] {
+        if let UnitState::InFlight { job, .. } = self.state[k] {
             self.pending_cancel.push(job);
         }
         let job = self.job_label(k);
-        self.say(k, &o, &job);
-        self.state[k] = St::Done(o);
+        self.report(k, &o, &job);
+        self.state[k] = UnitState::Done(o);
     }
 
     /// The job a unit is in (`12_3`), or empty.
     fn job_label(&self, k: usize) -> String {
         match self.state[k] {
-            St::InFlight { job, .. } => job.to_string(),
+            UnitState::InFlight { job, .. } => job.to_string(),
             _ => String::new(),
         }
     }
@@ -792,7 +796,7 @@ impl Run<'_> {
         self.units[k].upstream.iter().copied().find(|&up| {
             matches!(
                 self.state[up],
-                St::Done(Outcome::Failed { .. } | Outcome::Skipped { .. })
+                UnitState::Done(Outcome::Failed { .. } | Outcome::Skipped { .. })
             )
         })
     }
@@ -813,14 +817,14 @@ impl Run<'_> {
         }
         for k in 0..self.units.len() {
             match self.state[k] {
-                St::InFlight { job, .. } => {
+                UnitState::InFlight { job, .. } => {
                     let o = Outcome::Submitted {
                         job: job.to_string(),
                     };
-                    self.say(k, &o, &job.to_string());
-                    self.state[k] = St::Done(o);
+                    self.report(k, &o, &job.to_string());
+                    self.state[k] = UnitState::Done(o);
                 }
-                St::Waiting { .. } => self.finish(
+                UnitState::Waiting { .. } => self.finish(
                     k,
                     Outcome::Skipped {
                         because: format!(
@@ -830,7 +834,7 @@ impl Run<'_> {
                         ),
                     },
                 ),
-                St::Done(_) => {}
+                UnitState::Done(_) => {}
             }
         }
     }
@@ -838,10 +842,10 @@ impl Run<'_> {
     /// Every unit not yet decided fails with `error` (also before any state was set up).
     fn fail_all(&mut self, error: String) {
         self.state
-            .resize_with(self.units.len(), || St::Waiting { attempt: 0 });
+            .resize_with(self.units.len(), || UnitState::Waiting { attempt: 0 });
         for s in &mut self.state {
-            if !matches!(s, St::Done(_)) {
-                *s = St::Done(Outcome::Failed {
+            if !matches!(s, UnitState::Done(_)) {
+                *s = UnitState::Done(Outcome::Failed {
                     after: Duration::ZERO,
                     error: error.clone(),
                 });
@@ -852,7 +856,7 @@ impl Run<'_> {
 
     fn elapsed(&self, k: usize) -> Duration {
         match self.state[k] {
-            St::InFlight { since, .. } => since.elapsed(),
+            UnitState::InFlight { since, .. } => since.elapsed(),
             _ => self.started.elapsed(),
         }
     }
@@ -863,40 +867,24 @@ impl Run<'_> {
         }
     }
 
-    fn say(&self, k: usize, o: &Outcome, job: &str) {
+    fn report(&self, k: usize, o: &Outcome, job: &str) {
         let u = &self.units[k];
         let kind = u.kind(self.members);
-        let key = &u.key(self.members)[..12];
-        let label = &u.label;
-        let w = self.width;
-        let kw = self.kind_width;
-        let line = match o {
-            Outcome::Ran(d) => format!(
-                "ran      {label:w$}  {kind:kw$}  {:>8}  {key}  job {job}",
-                secs(*d)
-            ),
-            Outcome::Cached(_) => format!("cached   {label:w$}  {kind:kw$}  {key}"),
-            Outcome::Submitted { job } => {
-                format!("queued   {label:w$}  {kind:kw$}  {key}  job {job}")
-            }
-            Outcome::Failed { after, .. } => format!(
-                "failed   {label:w$}  {kind:kw$}  {:>8}  {key}  job {job}",
-                secs(*after)
-            ),
-            Outcome::Skipped { because } => format!("skipped  {label:w$}  {kind:kw$}  ({because})"),
-            Outcome::NotRequested => return,
+        let lines = crate::exec::StatusLines {
+            width: self.width,
+            kind_width: self.kind_width,
+        };
+        let job = (!job.is_empty()).then_some(job);
+        let Some(line) = lines.line(&u.label, kind, &u.key(self.members), o, job) else {
+            return;
         };
         if !self.opts.quiet {
             outln!("{line}");
         }
-        if let Outcome::Failed { error, .. } = o {
-            eprintln!("error: stage `{label}` ({kind}) failed: {error}");
+        if let Some(error) = crate::exec::StatusLines::error(&u.label, kind, o) {
+            eprintln!("{error}");
         }
     }
-}
-
-fn secs(d: Duration) -> String {
-    format!("{:.2}s", d.as_secs_f64())
 }
 
 fn indent(text: &str) -> String {

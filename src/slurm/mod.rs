@@ -51,7 +51,7 @@ pub struct Origin {
     pub no_sweep: bool,
     /// Absolute path of the cache root.
     pub cache: PathBuf,
-    /// The run's compute device (`--device`, [`crate::nn::device`]): keys depend on it, and
+    /// The run's compute device (`--device`, [`crate::device`]): keys depend on it, and
     /// the task must compute where the coordinator planned it. Absent: the CPU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,

@@ -19,7 +19,7 @@
 //! timeout = "30s"                   # connect, and each read/write (--remote-timeout)
 //!
 //! [compute]                         # any executor
-//! device = "cuda"                   # cpu | cuda | cuda:N | torch-cpu (--device; `crate::nn::device`)
+//! device = "cuda"                   # cpu | cuda | cuda:N | torch-cpu (--device; `crate::device`)
 //! ```
 
 use std::path::Path;
@@ -44,7 +44,7 @@ pub struct Site {
     /// The `[remote]` table: the lab's remote cache.
     pub remote: Option<crate::cache::remote::RemoteSettings>,
     /// `[compute] device`: the compute device of runs with this profile (`--device` overrides).
-    pub device: Option<crate::nn::device::Choice>,
+    pub device: Option<crate::device::Choice>,
 }
 
 impl Default for Site {
@@ -195,7 +195,7 @@ fn parse_compute(
     t: &dyn toml_edit::TableLike,
     span: std::ops::Range<usize>,
     errors: &mut Vec<crate::diag::SourceError>,
-) -> Option<crate::nn::device::Choice> {
+) -> Option<crate::device::Choice> {
     let mut device = None;
     for (k, v) in t.iter() {
         let at = v.span().unwrap_or(span.clone());

@@ -13,7 +13,7 @@ use crate::exec::{Done, run_stage};
 use crate::pipeline::{Override, Pipeline};
 use crate::plan::Plan;
 use crate::stage::Stage;
-use crate::sweep::{Selection, Study};
+use crate::study::{Selection, Study};
 
 /// Runs task `task` of `job_file`; the error says what failed (it ends up in the job's log).
 pub fn run(job_file: &Path, task: u32, registry: &[&'static dyn Stage]) -> anyhow::Result<Done> {
@@ -45,8 +45,8 @@ pub fn run(job_file: &Path, task: u32, registry: &[&'static dyn Stage]) -> anyho
     }
     // The device the coordinator planned with: the key of a model stage depends on it.
     if let Some(d) = &o.device {
-        let c: crate::nn::device::Choice = d.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        crate::nn::device::choose(c).map_err(|e| anyhow::anyhow!(e))?;
+        let c: crate::device::Choice = d.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        crate::device::choose(c).map_err(|e| anyhow::anyhow!(e))?;
     }
     let overrides = o
         .set

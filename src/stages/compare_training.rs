@@ -6,19 +6,31 @@
 //! differing only in `optimizer`), wired under a name of the user's choice:
 //! `inputs = { adam = "train_adam", sgd = "train_sgd" }`; the names label the curves.
 //!
+//! # Inputs
+//! Any number of `train` entries, each under a name of the user's choice (`inputs = { adam =
+//! "train_adam" }`); the names label the curves.
+//!
 //! # Outputs
 //! Attribute `comparison` (JSON: per input, final training/validation loss and accuracy, and the
 //! epoch of lowest validation loss); `results/<pipeline>/<stage>/comparison.{json,png}`
 //! (training and validation loss per epoch, all runs).
 //!
+//! # Parameters
+//! None: what is compared is the wiring.
+//!
 //! # Cache key
 //! The input keys (deterministic, no parameters).
+//!
+//! # References
+//! Petrescu, L. & Moldovan, I.-A. (2022). Prospective Neural Network Model for Seismic
+//! Precursory Signal Detection in Geomagnetic Field Records. Machine Learning and Knowledge
+//! Extraction 4(4), 912-923. doi:10.3390/make4040046
 
 use serde_json::json;
 
 use crate::data;
 use crate::data::trained::{finite, read_history};
-use crate::io::h5;
+use crate::h5;
 use crate::plot::{self, Mark, Panel, Series};
 use crate::stage::{ANY_INPUT, InputSpec, Outputs, RunCtx, StageInfo, StageKind};
 

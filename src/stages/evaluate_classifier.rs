@@ -17,12 +17,22 @@
 //! `metrics.json` ([`crate::metrics`]).
 //! Definitions: [`crate::nn::metrics`].
 //!
+//! # Parameters
+//! Declared with their types, ranges and defaults below (`quakeline stages` lists them):
+//! `part`, which part of the training split is scored (test by default).
+//!
 //! # Cache key
 //! Parameters and the two input keys (deterministic).
+//!
+//! # References
+//! Petrescu, L. & Moldovan, I.-A. (2022). Prospective Neural Network Model for Seismic
+//! Precursory Signal Detection in Geomagnetic Field Records. Machine Learning and Knowledge
+//! Extraction 4(4), 912-923. doi:10.3390/make4040046
 
 use crate::data;
-use crate::data::trained::{indices, open_trained};
-use crate::io::h5;
+use crate::data::trained::indices;
+use crate::h5;
+use crate::models::pm_cnn::open_trained;
 use crate::nn::train::{self as nt, Part};
 use crate::nn::{self, metrics};
 use crate::stage::{Direction, InputSpec, MetricSpec, Outputs, RunCtx, StageInfo, StageKind};
@@ -112,7 +122,7 @@ impl StageKind for EvaluateClassifier {
     };
 
     fn device_class(&self) -> Option<&'static str> {
-        crate::nn::device::key_class()
+        crate::device::key_class()
     }
     fn run(&self, ctx: &mut RunCtx<'_>, params: EvaluateClassifierParams) -> anyhow::Result<()> {
         let (t, data) = open_trained(ctx, "model", "data")?;

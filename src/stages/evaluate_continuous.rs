@@ -37,10 +37,10 @@
 use serde_json::json;
 
 use crate::data;
-use crate::io::h5;
+use crate::h5;
 use crate::labeling::continuous::{Merge, Slide, detect_stream};
 use crate::labeling::picks::{self, Tally};
-use crate::models::picker::{Scoring, Which, scoring};
+use crate::models::picker::{ScoredSplit, Scoring, scoring};
 use crate::params::ParamError;
 use crate::plot::{self, Mark, Panel, Series};
 use crate::stage::{Direction, InputSpec, MetricSpec, Outputs, RunCtx, StageInfo, StageKind};
@@ -51,7 +51,7 @@ crate::stage_params! {
     /// Parameters of this stage kind (see the module docs).
     pub struct EvaluateContinuousParams {
         /// traces evaluated, by their split column: test, dev, train or all
-        split: Which = Choice(Which::NAMES), Default("\"test\"");
+        split: ScoredSplit = Choice(ScoredSplit::NAMES), Default("\"test\"");
         /// step between windows, s (Hong et al. 2023: 1, 10, 30)
         stride_s: f64 = Float { positive: true }, Default("1.0");
         /// how overlapping outputs are merged per sample: max, mean or median
@@ -141,7 +141,7 @@ impl StageKind for EvaluateContinuous {
     }
 
     fn device_class(&self) -> Option<&'static str> {
-        crate::nn::device::key_class()
+        crate::device::key_class()
     }
     fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluateContinuousParams) -> anyhow::Result<()> {
         let Scoring {

@@ -24,14 +24,26 @@
 //! event has no reference) in the files' path order; results `evaluation.json`,
 //! `kagan_histogram.png`, `events.json` and `neighbours.json` when asked.
 //!
+//! # Parameters
+//! Declared with their types, ranges and defaults below (`quakeline stages` lists them):
+//! `good_deg` (the Kagan angle counted as a good solution), the event files to predict
+//! (`events`), and the encoder feature-space search (`neighbours`, `queries`, `search_samples`).
+//!
 //! # Cache key
 //! Parameters, the input keys, and the content of the event files (not their paths).
+//!
+//! # References
+//! Kuang, W., Yuan, C. & Zhang, J. (2021). Real-time determination of earthquake focal mechanism
+//! via deep learning. Nature Communications 12, 1432. doi:10.1038/s41467-021-21670-x
+//!
+//! Kagan, Y. Y. (1991). 3-D rotation of double-couple earthquake sources. Geophysical Journal
+//! International 106(3), 709-716. doi:10.1111/j.1365-246X.1991.tb06343.x
 
 use serde_json::json;
 
 use crate::data::{self, fmnet_set};
 use crate::focal::{Mechanism, kagan_angle};
-use crate::io::h5;
+use crate::h5;
 use crate::io::sources;
 use crate::params::ParamError;
 use crate::plot::{self, Mark, Panel, Series};
@@ -151,7 +163,7 @@ impl StageKind for EvaluateFocal {
     }
 
     fn device_class(&self) -> Option<&'static str> {
-        crate::nn::device::key_class()
+        crate::device::key_class()
     }
     fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluateFocalParams) -> anyhow::Result<()> {
         let device = crate::nn::device();

@@ -48,10 +48,10 @@ use crate::data::{
     self,
     waveform_set::{self, Traces},
 };
-use crate::io::h5;
+use crate::h5;
 use crate::labeling::phase_windows::{self, WindowConfig};
 use crate::labeling::picks::{self, Tally};
-use crate::models::picker::{Scoring, Which, scoring};
+use crate::models::picker::{ScoredSplit, Scoring, scoring};
 use crate::params::ParamError;
 use crate::plot::{self, Mark, Panel, Series};
 use crate::stage::{Direction, InputSpec, MetricSpec, Outputs, RunCtx, StageInfo, StageKind};
@@ -62,7 +62,7 @@ crate::stage_params! {
     /// Parameters of this stage kind (see the module docs).
     pub struct EvaluatePicksParams {
         /// traces evaluated, by their split column: test, dev, train or all
-        split: Which = Choice(Which::NAMES), Default("\"test\"");
+        split: ScoredSplit = Choice(ScoredSplit::NAMES), Default("\"test\"");
         /// a peak of a probability curve at or above this is a pick (Hong et al. 2023: 0.3)
         threshold: f64 = Float { positive: true }, Default("0.3");
         /// minimum time between two picks of one phase, s
@@ -303,7 +303,7 @@ impl StageKind for EvaluatePicks {
     }
 
     fn device_class(&self) -> Option<&'static str> {
-        crate::nn::device::key_class()
+        crate::device::key_class()
     }
     fn run(&self, ctx: &mut RunCtx<'_>, p: EvaluatePicksParams) -> anyhow::Result<()> {
         let Scoring {
@@ -554,7 +554,7 @@ impl StageKind for EvaluatePicks {
         let hist = |label: &str, r: &[f64]| Series {
             label: format!("{label} ({} TP)", r.len()),
             points: histogram(r, 0.02, 0.5),
-            mark: Mark::LinePoints,
+            mark: Mark::Bars,
         };
         let residual_panel = Panel {
             title: format!("{} residuals (predicted - analyst)", model.name),

@@ -8,7 +8,7 @@
 //! `input`: a labelled waveform set.
 //!
 //! # Outputs
-//! `results/<pipeline>/<stage>/metadata.csv` and `waveforms.hdf5` ([`crate::io::seisbench`]
+//! `results/<pipeline>/<stage>/metadata.csv` and `waveforms.hdf5` ([`crate::io::waveforms::seisbench`]
 //! documents the layout: one block `data/bucket0` `[n, 3, samples]` float32, `ZNE`, `CW`,
 //! `trace_name` = `bucket0$i,:3,:samples`, the trace's own name in `trace_name_original`); the
 //! entry keeps copies, so a cached rerun restores them. Attribute `traces`. The samples go from
@@ -26,7 +26,8 @@
 //! doi:10.1785/0220210324 (its "Data format" documentation).
 
 use crate::data::{self, waveform_set};
-use crate::io::{h5, seisbench};
+use crate::h5;
+use crate::io::waveforms::seisbench;
 use crate::stage::{InputSpec, Outputs, RunCtx, StageInfo, StageKind};
 
 pub struct ExportSeisbench;

@@ -28,8 +28,8 @@
 //! FDSN Web Service Specifications 1.2 (event service, text format); QuakeML 1.2; IASPEI IMS1.0.
 
 use crate::data;
+use crate::h5;
 use crate::io::catalog::{self, Event, Format};
-use crate::io::h5;
 use crate::io::sources;
 use crate::params::ParamError;
 use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};

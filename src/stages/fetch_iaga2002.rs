@@ -22,8 +22,9 @@
 //! IAGA-2002 format: <https://www.ngdc.noaa.gov/IAGA/vdat/IAGA2002/iaga2002format.html>.
 
 use crate::data;
+use crate::h5;
+use crate::io::iaga2002;
 use crate::io::sources;
-use crate::io::{h5, iaga2002};
 use crate::params::ParamError;
 use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
 

@@ -23,7 +23,8 @@
 //! Space Weather 19, e2020SW002641; CelesTrak SW format documentation.
 
 use crate::data;
-use crate::io::{h5, kp};
+use crate::h5;
+use crate::io::kp;
 use crate::params::ParamError;
 use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
 

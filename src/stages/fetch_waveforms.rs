@@ -5,7 +5,7 @@
 //! data; those sets are distributed in SeisBench's format, PhaseNet's own training data as
 //! `.npz` files, and a lab's own recordings as miniSEED. This stage reads any of them into one
 //! labelled waveform set, so a user with the files on disk runs the same pipeline
-//! ([`crate::io::seisbench`], [`crate::io::phasenet_npz`], [`crate::io::mseed`]).
+//! ([`crate::io::waveforms::seisbench`], [`crate::io::waveforms::npz`], [`crate::io::waveforms::mseed`]).
 //!
 //! # Inputs
 //! None.
@@ -16,12 +16,13 @@
 //! metadata and split. Attributes `traces`, `with_p`, `with_s`.
 //!
 //! # Parameters
-//! `paths` / `urls` + `blake3` as every fetch kind; `format` = `npz` (one trace per file) |
+//! `paths` / `urls` + `blake3` as every fetch kind; `format` (one of [`crate::io::waveforms::LABELLED`]) = `npz` (one trace per file) |
 //! `seisbench` (`metadata*.csv` with the `waveforms*.hdf5` of the same chunk name: give both,
 //! e.g. `paths = ["sb/*"]`) | `mseed` (miniSEED files, one station trace per network, station,
 //! location and band/instrument code and stretch of time — records more than `max_gap_s`
-//! (default 60) apart start a new trace — gaps NaN; picks from the `*.csv` pick files among the
-//! files, columns `trace,phase,time`, each placed in the trace of its station that contains its
+//! (default 60; the miniSEED format's own parameter, accepted and keyed only with `mseed`) apart
+//! start a new trace — gaps NaN; picks from the pick files among the files, recognised by their
+//! content ([`crate::io::picks`]), each placed in the trace of its station that contains its
 //! time; traces shorter than the longest are NaN at their end).
 //! `sampling_rate_hz`: the set's rate; a trace at another rate is resampled as
 //! `scipy.signal.resample_poly` does (Kaiser-windowed FIR anti-aliasing, each gap-free run alone;
@@ -52,32 +53,24 @@
 //! doi:10.1093/gji/ggy423.
 
 use crate::data::{self, waveform_set, waveform_set::Trace};
+use crate::h5;
+use crate::io::picks;
 use crate::io::sources::Sources;
-use crate::io::{h5, mseed, phasenet_npz, seisbench};
+use crate::io::waveforms::{self, Format, mseed, npz, seisbench};
 use crate::params::ParamError;
+use crate::params::typed::StageParams;
 use crate::signal::resample::{Ratio, resample_with_gaps};
-use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
+use crate::stage::{ContentDigest, Outputs, PlanCtx, PluginParams, RunCtx, StageInfo, StageKind};
 
 pub struct FetchWaveforms;
-
-crate::choice! {
-    /// The files' format.
-    pub enum Format {
-        Npz = "npz",
-        Seisbench = "seisbench",
-        Mseed = "mseed",
-    }
-}
 
 crate::source_params! {
     /// Parameters of this stage kind (see the module docs).
     pub struct FetchWaveformsParams {
         /// npz (PhaseNet, one trace per file), seisbench (metadata*.csv + waveforms*.hdf5) or mseed (miniSEED + *.csv pick files)
-        format: Format = Choice(Format::NAMES), Required;
+        format: Format = Choice(waveforms::LABELLED), Required;
         /// the set's sampling rate: traces at another rate are resampled (anti-aliased, as scipy's resample_poly)
         sampling_rate_hz: Option<f64> = Float { positive: true }, Optional;
-        /// mseed: records of a station further apart than this start a new trace (seconds)
-        max_gap_s: f64 = Float { positive: true }, Default("60.0");
     }
 }
 
@@ -104,6 +97,12 @@ impl StageKind for FetchWaveforms {
     fn check(&self, p: &FetchWaveformsParams) -> Result<(), ParamError> {
         p.sources().check()
     }
+    fn plugins(&self) -> Vec<&'static PluginParams> {
+        vec![&mseed::PARAMS]
+    }
+    fn plugin(&self, p: &FetchWaveformsParams) -> Option<&'static PluginParams> {
+        (p.format == Format::Mseed).then_some(&mseed::PARAMS)
+    }
     fn content_digests(
         &self,
         ctx: &PlanCtx<'_>,
@@ -117,9 +116,13 @@ impl StageKind for FetchWaveforms {
         // a block, miniSEED one station trace at a time.
         let mut out = waveform_set::SetWriter::new(ctx.output);
         let set = match p.format {
+            Format::Sac => anyhow::bail!(
+                "format \"sac\" carries no picks for a labelled set ({})",
+                ctx.params.locate("format")
+            ),
             Format::Npz => {
                 for (label, bytes) in &p.sources().read_all(ctx)? {
-                    let t = phasenet_npz::parse(label, bytes)?;
+                    let t = npz::parse(label, bytes)?;
                     let (data, trace, rate) =
                         to_rate(t.data, t.trace, t.sampling_rate_hz, p.sampling_rate_hz)
                             .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
@@ -138,7 +141,15 @@ impl StageKind for FetchWaveforms {
                 out.finish()?
             }
             Format::Mseed => {
-                read_mseed(ctx, &p.sources(), p.sampling_rate_hz, p.max_gap_s, &mut out)?;
+                let own =
+                    mseed::MseedParams::from_params(ctx.params).map_err(|e| ctx.params.error(e))?;
+                read_mseed(
+                    ctx,
+                    &p.sources(),
+                    p.sampling_rate_hz,
+                    own.max_gap_s,
+                    &mut out,
+                )?;
                 anyhow::ensure!(!out.is_empty(), "no traces in the files given");
                 out.finish()?
             }
@@ -199,13 +210,20 @@ fn read_mseed(
     ctx.progress.set_length(ctx.content.len() as u64);
     for c in ctx.content {
         let (label, bytes) = (&c.label, sources.read_one(ctx, c)?);
-        if base(label).to_ascii_lowercase().ends_with(".csv") {
-            picks.extend(
-                mseed::read_picks(label, &bytes)?
-                    .into_iter()
-                    .map(|p| (label, p)),
-            );
+        // A pick file is recognised by its content (its header), whatever its name.
+        if let Some(format) = picks::sniff(&bytes[..bytes.len().min(waveforms::HEAD_BYTES)]) {
+            picks.extend(format.read(label, &bytes)?.into_iter().map(|p| (label, p)));
         } else {
+            if !Format::Mseed.is(&bytes[..bytes.len().min(waveforms::HEAD_BYTES)]) {
+                let found = waveforms::sniff(label, &bytes).map_or_else(
+                    |e| format!("{e}"),
+                    |f| format!("{label}: a {} file", f.summary()),
+                );
+                anyhow::bail!(
+                    "{found}; format \"mseed\" reads miniSEED files and pick files ({})",
+                    ctx.params.locate("format")
+                );
+            }
             records.extend(mseed::records_of(label, &bytes)?);
             if keep {
                 kept.push((label.clone(), bytes));

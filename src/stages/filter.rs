@@ -33,7 +33,7 @@
 //! for seismic phase picking, Front. Earth Sci. 11:1306488, doi:10.3389/feart.2023.1306488.
 
 use crate::data::{self, waveform_set};
-use crate::io::h5;
+use crate::h5;
 use crate::params::ParamError;
 use crate::series::TimeSeries;
 use crate::signal::butterworth::{Band, butter_sos};

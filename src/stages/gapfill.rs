@@ -28,7 +28,7 @@
 //! signal detection in geomagnetic field records, Mach. Learn. Knowl. Extr. 4, 912–923.
 
 use crate::data;
-use crate::io::h5;
+use crate::h5;
 use crate::params::typed::DurationNs;
 use crate::series::TimeSeries;
 use crate::signal::segments::gap_runs;

@@ -34,8 +34,10 @@
 //! bundle format ([`crate::io::tf_checkpoint`]).
 
 use crate::data;
-use crate::io::{h5, tf_checkpoint::Checkpoint};
-use crate::models::picker::{self, Contract};
+use crate::data::waveform_set::COMPONENT_ORDER;
+use crate::h5;
+use crate::io::tf_checkpoint::Checkpoint;
+use crate::models::picker::{self, Stored};
 use crate::nn::{self, phasenet, weights};
 use crate::params::ParamError;
 use crate::stage::{ContentDigest, Outputs, PlanCtx, RunCtx, StageInfo, StageKind};
@@ -133,9 +135,10 @@ impl StageKind for ImportWeights {
             .filter(|(n, _, _)| !n.contains("running_"))
             .map(|(_, s, _)| s.iter().product::<usize>())
             .sum();
-        let contract = Contract {
+        let contract = Stored {
             sampling_rate_hz: p.sampling_rate_hz,
             window: p.window,
+            component_order: COMPONENT_ORDER.to_string(),
         };
         picker::write_entry(ctx.output, &model, &contract, "imported", "", "")?;
         let root: &hdf5::Location = ctx.output;

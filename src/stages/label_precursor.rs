@@ -20,12 +20,23 @@
 //! int64 `[n]` (ns), `event_id` string `[n]` (the event a positive precedes; empty for quiet),
 //! `norm` float64 `[n]` (the max |last channel| each window was divided by), and the counts above.
 //!
+//! # Parameters
+//! Declared with their types, ranges and defaults below (`quakeline stages` lists them):
+//! `window`, `stride` and `lead`; the detectability rule (`radius_km`, `max_depth_km`,
+//! `min_magnitude`); the storm screen (`max_kp`, `kp_screen`); `channels` and `balance` (§4).
+//!
 //! # Cache key
 //! Parameters, the three input keys, and the seed (balancing draws at random).
+//!
+//! # References
+//! Petrescu, L. & Moldovan, I.-A. (2022). Prospective Neural Network Model for Seismic
+//! Precursory Signal Detection in Geomagnetic Field Records. Machine Learning and Knowledge
+//! Extraction 4(4), 912-923. doi:10.3390/make4040046
 
 use crate::data;
+use crate::h5;
 use crate::io::catalog;
-use crate::io::{h5, kp};
+use crate::io::kp;
 use crate::labeling::precursor::{Detectability, Rules, balance, normalise, select};
 use crate::params::ParamError;
 use crate::params::typed::DurationNs;

@@ -21,14 +21,29 @@
 //! `[fractions]`; attribute `fit` (JSON: a, b, c, standard errors, projection);
 //! `results/<pipeline>/<stage>/learning_curve.{json,png}`.
 //!
+//! # Parameters
+//! Declared with their types, ranges and defaults below (`quakeline stages` lists them):
+//! `fractions` of the training part to retrain on, and the `target_accuracy` the projection
+//! asks the fitted law for.
+//!
 //! # Cache key
 //! Parameters, input keys and the seed (subset draws and initial weights).
+//!
+//! # References
+//! Petrescu, L. & Moldovan, I.-A. (2022). Prospective Neural Network Model for Seismic
+//! Precursory Signal Detection in Geomagnetic Field Records. Machine Learning and Knowledge
+//! Extraction 4(4), 912-923. doi:10.3390/make4040046
+//!
+//! Figueroa, R. L., Zeng-Treitler, Q., Kandula, S. & Ngo, L. H. (2012). Predicting sample size
+//! required for classification performance. BMC Medical Informatics and Decision Making 12, 8.
+//! doi:10.1186/1472-6947-12-8
 
 use serde_json::json;
 
 use crate::data;
-use crate::data::trained::{indices, open_trained};
-use crate::io::h5;
+use crate::data::trained::indices;
+use crate::h5;
+use crate::models::pm_cnn::open_trained;
 use crate::nn::power_law::{self, Projection};
 use crate::nn::train::{self as nt, Part};
 use crate::nn::{self};
@@ -113,7 +128,7 @@ impl StageKind for LearningCurve {
     }
 
     fn device_class(&self) -> Option<&'static str> {
-        crate::nn::device::key_class()
+        crate::device::key_class()
     }
     fn run(&self, ctx: &mut RunCtx<'_>, p: LearningCurveParams) -> anyhow::Result<()> {
         let (trained, data) = open_trained(ctx, "model", "data")?;

@@ -28,7 +28,7 @@
 use std::collections::BTreeSet;
 
 use crate::data::{self, waveform_set};
-use crate::io::h5;
+use crate::h5;
 use crate::params::ParamError;
 use crate::stage::{InputSpec, Outputs, RunCtx, StageInfo, StageKind};
 

@@ -38,7 +38,7 @@
 use std::collections::BTreeMap;
 
 use crate::data::{self, picks_recipe, waveform_set};
-use crate::io::h5;
+use crate::h5;
 use crate::params::ParamError;
 use crate::rng::Rng;
 use crate::stage::{InputSpec, Outputs, RunCtx, StageInfo, StageKind};

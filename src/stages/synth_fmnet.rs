@@ -29,10 +29,18 @@
 //!
 //! # Cache key
 //! Parameters, the bank's key and the seed.
+//!
+//! # References
+//! Kuang, W., Yuan, C. & Zhang, J. (2021). Real-time determination of earthquake focal mechanism
+//! via deep learning. Nature Communications 12, 1432. doi:10.1038/s41467-021-21670-x
+//!
+//! Zhu, L. & Rivera, L. A. (2002). A note on the dynamic and static displacements from a point
+//! source in multilayered media. Geophysical Journal International 148(3), 619-627.
+//! doi:10.1046/j.1365-246X.2002.01610.x
 
 use crate::data::{self, fmnet_set};
 use crate::focal::Mechanism;
-use crate::io::h5;
+use crate::h5;
 use crate::params::typed::{Table, grid};
 use crate::params::{ParamError, Value};
 use crate::rng::Rng;

@@ -9,15 +9,30 @@
 //! # Model
 //! See [`crate::synth::geomag`] (main field, Sq, Kp and storms, noise, gaps, catalog, precursor).
 //!
+//! # Inputs
+//! None: everything is drawn from the seed.
+//!
 //! # Outputs
 //! `series` (X, Y, Z time series), `catalog` (event table), `kp` (3-hourly Kp) and `truth`
 //! (`precursor_amplitude_nt` per catalog event, `storm_onset`, `storm_kp_max`).
 //!
+//! # Parameters
+//! Declared with their types, ranges and defaults below (`quakeline stages` lists them):
+//! the span and sampling of the series (`start`, `duration`, `interval`), the observatory, the
+//! daily variation, storm, noise and gap model, the catalog (rate, radius, depth, magnitudes,
+//! b-value) and the precursor (`precursor_strength`, `precursor_duration`, `precursor_band_hz`).
+//!
 //! # Cache key
 //! Parameters and the seed.
+//!
+//! # References
+//! Petrescu, L. & Moldovan, I.-A. (2022). Prospective Neural Network Model for Seismic
+//! Precursory Signal Detection in Geomagnetic Field Records. Machine Learning and Knowledge
+//! Extraction 4(4), 912-923. doi:10.3390/make4040046
 
 use crate::data;
-use crate::io::{catalog, h5, kp};
+use crate::h5;
+use crate::io::{catalog, kp};
 use crate::params::ParamError;
 use crate::params::typed::DurationNs;
 use crate::stage::{Outputs, RunCtx, StageInfo, StageKind};

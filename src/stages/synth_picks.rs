@@ -40,12 +40,13 @@
 //! doi:10.1046/j.1365-246X.2002.01610.x (fk). Brune (1970), JGR 75:4997; Hanks & Kanamori
 //! (1979), JGR 84:2348.
 
+use crate::data::picks_recipe::noise_segments;
 use crate::data::picks_recipe::{NoiseSpec, Recipe};
 use crate::data::{self, greens_bank, waveform_set};
-use crate::io::h5;
+use crate::h5;
 use crate::params::ParamError;
 use crate::stage::{InputSpec, Outputs, RunCtx, StageInfo, StageKind};
-use crate::synth::picks::{Settings, noise_segments};
+use crate::synth::picks::Settings;
 
 pub struct SynthPicks;
 

@@ -29,15 +29,31 @@
 //! - `results/<pipeline>/<stage>/history.png` (accuracy and loss per epoch, P&M Fig. 5)
 //!   and `history.json`.
 //!
+//! # Parameters
+//! The shared `model`, `optimizer`, `lr`, `batch`, `epochs` (declared below), and the chosen
+//! model's own (`quakeline model list`), accepted and keyed only with that model.
+//!
 //! # Cache key
 //! The shared parameters, the chosen model's own, the input key and the seed (initial weights,
 //! split and batch order).
+//!
+//! # References
+//! Petrescu, L. & Moldovan, I.-A. (2022). Prospective Neural Network Model for Seismic
+//! Precursory Signal Detection in Geomagnetic Field Records. Machine Learning and Knowledge
+//! Extraction 4(4), 912-923. doi:10.3390/make4040046
+//!
+//! Kuang, W., Yuan, C. & Zhang, J. (2021). Real-time determination of earthquake focal mechanism
+//! via deep learning. Nature Communications 12, 1432. doi:10.1038/s41467-021-21670-x
+//!
+//! Hong, Y., Byun, A.-H., Kim, S. & Sheen, D.-H. (2023). Customization of a deep neural network
+//! using local data for seismic phase picking. Frontiers in Earth Science 11, 1306488.
+//! doi:10.3389/feart.2023.1306488
 
 use serde_json::json;
 
 use crate::data;
 use crate::data::trained::{finite, write_history};
-use crate::io::h5;
+use crate::h5;
 use crate::models::{self, Fitted};
 use crate::nn::optim;
 use crate::nn::train::{Config, Epoch};
@@ -51,7 +67,7 @@ pub struct Train;
 crate::stage_params! {
     /// Parameters every model takes; a model's own follow from the [`crate::models`] registry.
     pub struct TrainParams {
-        /// network to train (`quakeline model summary NAME`; pm-cnn: Petrescu & Moldovan 2022; fmnet: Kuang et al. 2021, on a synth.fmnet input; phasenet, r2unet: phase pickers on a labelled waveform set)
+        /// network to train: a model of the registry (`quakeline model list`, `quakeline model summary NAME`)
         model: String = Choice(&models::NAMES), Default("\"pm-cnn\"");
         /// adam, adagrad, adamax, sgd or rmsprop (Keras defaults)
         optimizer: String = Choice(optim::NAMES), Default("\"adam\"");
@@ -155,17 +171,17 @@ impl StageKind for Train {
             "each model owns its parameters: validation_fraction, test_fraction and split are pm-cnn's and no longer enter fmnet's key (fmnet never read them; setting them with fmnet is now an error)",
             "phase pickers phasenet and r2unet on labelled waveform sets, optional input init (fine-tuning); history records each epoch's learning rate (history/lr)",
         ],
-        summary: "train a model of the registry (quakeline model summary): pm-cnn on labelled windows, fmnet on a synth.fmnet set, phasenet/r2unet pickers on a labelled waveform set (fine-tuned from input init); weights, per-epoch history",
+        summary: "train a model of the registry (quakeline model list) on the data kind it trains on, from scratch or fine-tuned from input init; weights, per-epoch history",
         inputs: &[
             InputSpec {
                 name: "input",
-                doc: "what the model trains on: labelled windows (label.precursor) for pm-cnn; a synth.fmnet set for fmnet; a labelled waveform set with train/dev splits for the pickers",
-                accepts: &[data::LABELLED_WINDOWS, data::FMNET_SET, data::WAVEFORM_SET],
+                doc: "what the chosen model trains on (its `trains on` in quakeline model list; pickers: a labelled waveform set with train/dev splits)",
+                accepts: &models::TRAINS_ON,
                 optional: false,
             },
             InputSpec {
                 name: "init",
-                doc: "a trained entry of the same model to start from (fine-tuning; pickers)",
+                doc: "a trained entry of the same model to start from (fine-tuning; models that fine-tune)",
                 accepts: &[data::TRAINED_MODEL],
                 optional: true,
             },
@@ -184,7 +200,7 @@ impl StageKind for Train {
     }
 
     fn device_class(&self) -> Option<&'static str> {
-        crate::nn::device::key_class()
+        crate::device::key_class()
     }
     fn run(&self, ctx: &mut RunCtx<'_>, p: TrainParams) -> anyhow::Result<()> {
         let model = models::get(&p.model).ok_or_else(|| {
@@ -196,7 +212,7 @@ impl StageKind for Train {
         })?;
         anyhow::ensure!(
             model.fine_tunes || !ctx.inputs.contains_key("init"),
-            "model `{}` trains from scratch only: input `init` is for the phase pickers ({})",
+            "model `{}` trains from scratch only: input `init` is for the models that fine-tune ({})",
             model.name,
             ctx.params.locate("model")
         );

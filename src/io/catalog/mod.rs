@@ -29,7 +29,7 @@ pub mod quakeml;
 
 use hdf5::types::VarLenUnicode;
 
-use crate::io::h5;
+use crate::h5;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {

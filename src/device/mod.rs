@@ -18,6 +18,8 @@
 //! the libtorch version it was built against: [`choose`] compares the two before any model
 //! runs, instead of failing inside the first tensor operation.
 
+pub mod torch_version;
+
 use std::sync::OnceLock;
 
 use burn::tensor::Device;
@@ -182,9 +184,7 @@ mod torch {
             .filter_map(|l| l.split_whitespace().nth(5))
             .find(|p| p.ends_with("/libtorch_cpu.so"))?;
         let torch = std::path::Path::new(lib).parent()?.parent()?;
-        super::super::torch_version::version_of(
-            &std::fs::read_to_string(torch.join("version.py")).ok()?,
-        )
+        torch_version::version_of(&std::fs::read_to_string(torch.join("version.py")).ok()?)
     }
 }
 
@@ -241,7 +241,7 @@ mod tests {
     fn pytorch_version_files_are_read() {
         let py = "from typing import Optional\n__version__ = '2.11.0+cu130'\ndebug = False\n";
         assert_eq!(
-            crate::nn::torch_version::version_of(py).as_deref(),
+            crate::device::torch_version::version_of(py).as_deref(),
             Some("2.11.0")
         );
     }

@@ -1,4 +1,4 @@
-//! The version in a PyTorch `version.py` (shared by `build.rs` and [`super::device`]).
+//! The version in a PyTorch `version.py` (shared by `build.rs` and [`super`]).
 
 /// `__version__` of a PyTorch `version.py`, without the local tag (`2.11.0+cu130` → `2.11.0`).
 pub fn version_of(py: &str) -> Option<String> {

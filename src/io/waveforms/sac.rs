@@ -8,6 +8,16 @@
 
 use std::path::Path;
 
+/// Whether a file's first bytes are a SAC binary header: at least [`HEADER`] bytes, with the
+/// header version `nvhdr` (integer word 6, byte 304) 6 in either byte order.
+pub fn is_sac(head: &[u8]) -> bool {
+    head.len() >= HEADER
+        && head.get(304..308).is_some_and(|w| {
+            let w: [u8; 4] = w.try_into().unwrap_or_default();
+            i32::from_le_bytes(w) == 6 || i32::from_be_bytes(w) == 6
+        })
+}
+
 const HEADER: usize = 632;
 const UNDEFINED: f32 = -12345.0;
 

@@ -20,6 +20,12 @@ use npyz::NpyFile;
 
 use crate::data::waveform_set::Trace;
 
+/// Whether a file's first bytes are a zip archive (a NumPy `.npz` is one: local file header
+/// `PK\x03\x04`).
+pub fn is_npz(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04")
+}
+
 /// One decoded file.
 pub struct NpzTrace {
     /// `[3, samples]`, Z, N, E.

@@ -25,7 +25,20 @@ use std::path::Path;
 use hdf5::types::{VarLenAscii, VarLenUnicode};
 
 use crate::data::waveform_set::{COMPONENT_ORDER, Trace, Traces, WaveformSet};
-use crate::io::h5;
+use crate::h5;
+
+/// Whether a file's first bytes are part of a SeisBench set: an HDF5 file (the signature
+/// `\x89HDF\r\n\x1a\n` at offset 0) or a metadata CSV, whose header has `trace_name`.
+pub fn is_seisbench(head: &[u8]) -> bool {
+    if head.starts_with(b"\x89HDF\r\n\x1a\n") {
+        return true;
+    }
+    let line = head.split(|b| *b == b'\n').next().unwrap_or(head);
+    std::str::from_utf8(line).is_ok_and(|l| {
+        l.split(',')
+            .any(|c| c.trim().trim_matches('"') == "trace_name")
+    })
+}
 
 /// What `data_format` says.
 struct Format {

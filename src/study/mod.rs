@@ -1,7 +1,8 @@
-//! Sweeps: one pipeline file, many resolved parameter sets ("points"), run together.
+//! Studies: a sweep of one pipeline file resolved into many parameter sets ("points"), run
+//! together ([`Study`]), and their summary tables ([`summary`]). The file syntax is
+//! [`crate::pipeline::sweep`]; this module is what a sweep becomes.
 //!
-//! The `[sweep]` syntax is parsed by [`crate::pipeline::sweep`] (documented there). Here: points
-//! are the grid (first key outermost) crossed with every zip group (its lists walked in step),
+//! Points are the grid (first key outermost) crossed with every zip group (its lists walked in step),
 //! minus excluded points. Each point is the set of overrides it applies; its id is the BLAKE3
 //! hash of the sorted `key → canonical value` map (the canonical form of the parameter, as in the
 //! cache key: `"24h"` and `"1d"` are one point), so it does not depend on the order the file
@@ -340,7 +341,20 @@ impl Study {
     ) -> Result<Option<Study>, Error> {
         let ad_hoc = overrides.iter().any(|o| o.stage == "sweep");
         let spec = match select {
-            Selection::Off => return Ok(None),
+            // `--set sweep.…` asks for a sweep that `--no-sweep` (or a command about one
+            // pipeline) turns off: a contradiction, and a malformed value must not pass unseen.
+            Selection::Off => match overrides.iter().find(|o| o.stage == "sweep") {
+                None => return Ok(None),
+                Some(o) => {
+                    return Err(Error::Source(Box::new(o.source.error(
+                        o.span.clone(),
+                        format!(
+                            "`--set sweep.{}` sweeps, but this runs the pipeline without a sweep (--no-sweep)",
+                            o.key
+                        ),
+                    ))));
+                }
+            },
             Selection::Named(name) => match base.sweeps.iter().find(|s| s.name == name) {
                 Some(s) => s.clone(),
                 None => {

@@ -1,4 +1,4 @@
-//! miniSEED: continuous 3-C records as station traces, with picks from a pick file.
+//! miniSEED: continuous 3-C records as station traces.
 //!
 //! miniSEED (FDSN SEED 2.4 data records and miniSEED 3, <https://docs.fdsn.org/projects/miniseed3/>)
 //! is what data centres serve and stations record. Records are decoded by EarthScope's libmseed
@@ -16,16 +16,42 @@
 //! station's records more than a maximum gap apart (e.g. event windows of several earthquakes)
 //! are separate traces, named by station and start time (`BK.BKS..HH_2017-07-15T10:49:20.610Z`).
 //!
-//! Picks come from a pick file, a SeisBench-style CSV with a header and the columns `trace`
-//! (the station id `NET.STA.LOC.BI`, e.g. `BK.BKS..HH`; the time decides which of its traces), `phase` (`P`, `Pg`, `Pn`, … or `S`, …: the first letter decides) and
-//! `time` (ISO 8601 UTC); the pick's sample index is fractional.
+//! Picks come from a pick file ([`crate::io::picks`]), each placed in the trace of its station
+//! whose data contains its time; the pick's sample index is fractional.
 
 use std::collections::BTreeMap;
 
 use mseed::{MSControlFlags, MSDataEncoding, MSRecord, MSSampleType};
 
 use crate::signal::resample::{Ratio, resample_with_gaps};
+use crate::stage::PluginParams;
 use crate::time;
+
+crate::stage_params! {
+    /// The miniSEED format's own parameters of `fetch.waveforms` (accepted, and keyed, only with
+    /// `format = "mseed"`).
+    pub struct MseedParams {
+        /// mseed: records of a station further apart than this start a new trace (seconds)
+        max_gap_s: f64 = Float { positive: true }, Default("60.0");
+    }
+}
+
+/// [`MseedParams`] as a plug-in of `fetch.waveforms`.
+pub const PARAMS: PluginParams = PluginParams::of::<MseedParams>("format", "mseed", |_| Ok(()));
+
+/// Whether a file's first bytes are a miniSEED record: miniSEED 3 (`MS` and format version 3),
+/// or a SEED 2.4 fixed header (six digits or spaces of sequence number, a data-quality code
+/// `D`, `R`, `Q` or `M`, then a space or NUL; FDSN SEED manual, ch. 8).
+pub fn is_mseed(head: &[u8]) -> bool {
+    if head.len() >= 3 && &head[..2] == b"MS" && head[2] == 3 {
+        return true;
+    }
+    head.len() >= 48
+        && head[..6].iter().all(|b| b.is_ascii_digit() || *b == b' ')
+        && head[..6].iter().any(u8::is_ascii_digit)
+        && matches!(head[6], b'D' | b'R' | b'Q' | b'M')
+        && matches!(head[7], b' ' | 0)
+}
 
 /// Samples per component a station trace may span (about 5.8 days at 100 Hz): a record dated
 /// years from its neighbours must not become an allocation of that size.
@@ -565,63 +591,4 @@ pub fn records_of(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<(String, Reco
         .into_iter()
         .map(|r| (label.to_string(), r))
         .collect())
-}
-
-/// One row of a pick file.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Pick {
-    pub trace: String,
-    /// `'P'` or `'S'`.
-    pub phase: char,
-    pub time_ns: i64,
-    /// 1-based line in the file.
-    pub line: u64,
-}
-
-/// Reads a pick file (`trace,phase,time` with a header; see the module docs).
-pub fn read_picks(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Pick>> {
-    let mut r = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let header = r
-        .headers()
-        .map_err(|e| anyhow::anyhow!("{label}: line 1: {e}"))?
-        .clone();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{label}: line 1: no `{name}` column (a pick file has the columns trace, phase, time; found {:?})",
-                    header.iter().collect::<Vec<_>>()
-                )
-            })
-    };
-    let (ct, cp, cm) = (col("trace")?, col("phase")?, col("time")?);
-    let mut out = Vec::new();
-    for row in r.records() {
-        let row = row.map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
-        let line = row.position().map_or(0, |p| p.line());
-        let field = |c: usize, name: &str| {
-            row.get(c)
-                .ok_or_else(|| anyhow::anyhow!("{label}: line {line}: no `{name}` field"))
-        };
-        let phase_text = field(cp, "phase")?;
-        let phase = match phase_text.chars().next().map(|c| c.to_ascii_uppercase()) {
-            Some(c @ ('P' | 'S')) => c,
-            _ => anyhow::bail!(
-                "{label}: line {line}, field `phase`: `{phase_text}` is neither a P nor an S phase"
-            ),
-        };
-        let time_ns = time::parse_iso8601(field(cm, "time")?)
-            .map_err(|e| anyhow::anyhow!("{label}: line {line}, field `time`: {e}"))?;
-        out.push(Pick {
-            trace: field(ct, "trace")?.to_string(),
-            phase,
-            time_ns,
-            line,
-        });
-    }
-    Ok(out)
 }
