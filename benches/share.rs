@@ -188,6 +188,7 @@ fn make_entry(cache: &Cache, size: usize) -> (String, u64) {
         seed: None,
         content: Vec::new(),
         device: None,
+        plugin_version: None,
     };
     let key = fields.key();
     if let Lookup::Hit(_) = cache.lookup(&key) {

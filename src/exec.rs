@@ -191,7 +191,7 @@ fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<Repo
     let lines = StatusLines { width, kind_width };
     let say = |u: &Unit, outcome: &Outcome| {
         let (kind, key) = (kind_of(u), key_of(u));
-        let Some(line) = lines.line(&u.label, kind, &key, outcome, None) else {
+        let Some(line) = lines.line(&u.label, kind, key, outcome, None) else {
             return;
         };
         if !opts.quiet {

@@ -67,7 +67,7 @@ const PALETTE: [RGBColor; 8] = [
 fn axis_format(lo: f64, hi: f64) -> impl Fn(f64) -> String {
     let span = (hi - lo).abs().max(f64::MIN_POSITIVE);
     let top = lo.abs().max(hi.abs());
-    let scientific = top >= 1e6 || top < 1e-3;
+    let scientific = !(1e-3..1e6).contains(&top);
     // A twentieth of the span: enough for the finest step plotters picks (0.25 on a span of 1.5).
     let decimals = (-(span / 20.0).log10()).ceil().clamp(0.0, 6.0) as usize;
     move |v: f64| {

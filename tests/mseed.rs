@@ -245,6 +245,70 @@ fn a_three_component_station_with_a_pick_file_becomes_a_labelled_trace() {
     );
 }
 
+/// Pick files are recognised by their content (the `trace,phase,time` header), whatever their
+/// name; a file that is neither miniSEED nor a pick file is refused, saying what it is; and
+/// `max_gap_s`, the miniSEED format's own parameter, is refused by name with another format.
+#[test]
+fn pick_files_are_known_by_their_header_and_other_files_are_refused_by_name() {
+    let env = Env::new();
+    let d = env.path();
+    std::fs::copy(file("picks.csv"), d.join("analyst-picks.txt")).unwrap();
+    let set = run_set(
+        &env,
+        &pipeline(
+            &[&file("three_component.mseed"), &d.join("analyst-picks.txt")],
+            "",
+        ),
+    );
+    let csv = run_set(
+        &Env::new(),
+        &pipeline(&[&file("three_component.mseed"), &file("picks.csv")], ""),
+    );
+    assert_eq!(set.traces[0].p_sample, csv.traces[0].p_sample);
+    assert_eq!(set.traces[0].s_sample, csv.traces[0].s_sample);
+    assert!(!set.traces[0].p_sample.is_nan());
+
+    // An npz trace among the miniSEED files: named as what it is (a fresh cache: `bad` checks
+    // that nothing was committed).
+    let env = Env::new();
+    let d = env.path();
+    let npz = data_dir().join("waveforms/phasenet_npz/BK_BKS_2017071510492061.npz");
+    bad(
+        &env,
+        &pipeline(&[&file("three_component.mseed"), &npz], ""),
+        &[
+            "BK_BKS_2017071510492061.npz: a PhaseNet .npz trace",
+            "format \"mseed\" reads miniSEED files and pick files",
+        ],
+    );
+    // A text file that is no format at all: every format tried is named.
+    std::fs::write(
+        d.join("notes.txt"),
+        "station notes\nBKS: new sensor in 2016\n",
+    )
+    .unwrap();
+    bad(
+        &env,
+        &pipeline(&[&file("three_component.mseed"), &d.join("notes.txt")], ""),
+        &[
+            "notes.txt: not a waveform file quakeline reads (tried npz",
+            "mseed (miniSEED",
+            "sac (",
+        ],
+    );
+    // max_gap_s belongs to miniSEED: with npz it is an error at plan time, not a silent key.
+    let p = env.write(
+        "gap.toml",
+        &crate::waveforms::fetch("npz", &[&npz], "max_gap_s = 10\n"),
+    );
+    let r = env.run(&["plan", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("max_gap_s") && r.stderr.contains("applies to format \"mseed\" only"),
+        "{r:?}"
+    );
+}
+
 /// steim2.mseed is 40 Hz; with `sampling_rate_hz = 100` it is resampled by 5/2 as
 /// `scipy.signal.resample_poly(x, 5, 2)` resamples it (every 100th sample committed).
 #[test]

@@ -413,6 +413,32 @@ fn tiny_picker_pipeline_imports_fine_tunes_evaluates_and_caches() {
         "{bad:?}"
     );
 
+    // Inputs are recognised by content: the miniSEED file under another name is read as before;
+    // a file of no known format is refused naming the formats tried (never read as miniSEED).
+    let renamed = env.path().join("bks-day.dat");
+    std::fs::copy(&ms, &renamed).unwrap();
+    let same = env.run(&[
+        "predict",
+        entry.to_str().unwrap(),
+        renamed.to_str().unwrap(),
+        "--repeat",
+        "1",
+    ]);
+    assert_eq!(same.code, 0, "{same:?}");
+    assert_eq!(first_p(&same.stdout), first_p(&pr.stdout), "{same:?}");
+    let notes = env.path().join("notes.txt");
+    std::fs::write(&notes, "not seismic data\n").unwrap();
+    let unknown = env.run(&["predict", entry.to_str().unwrap(), notes.to_str().unwrap()]);
+    assert_ne!(unknown.code, 0, "{unknown:?}");
+    assert!(
+        unknown
+            .stderr
+            .contains("notes.txt: not a waveform file quakeline reads (tried npz")
+            && unknown.stderr.contains("mseed (miniSEED 2 or 3 records)"),
+        "{unknown:?}"
+    );
+    assert!(!unknown.stderr.contains("panicked"), "{unknown:?}");
+
     let history = env.path().join("results/picker-tiny/finetune/history.json");
     let first_history = std::fs::read_to_string(&history).unwrap();
     let again = env.run(&["run", ps]);

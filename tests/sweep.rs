@@ -95,10 +95,55 @@ fn a_sweep_shares_upstream_entries_and_writes_its_tables() {
         assert!(pt.path().join("train/history.png").is_file());
     }
 
+    // The end of a run says where its results are and how to get the report.
+    assert!(
+        r.stderr.contains(&format!(
+            "sweep results: {}",
+            std::path::Path::new("results").join("tiny").display()
+        )),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("report: quakeline report "), "{r:?}");
+
     // Everything cached on a rerun.
     let again = env.run(&["run", p]);
     assert_eq!(again.code, 0, "{again:?}");
     assert!(ran(&again.stdout).is_empty(), "{}", again.stdout);
+
+    // `show` of a sweep: the stage's entry of every point, each under its point; --no-sweep:
+    // the pipeline as written (not run here, so not cached).
+    let shown = env.run(&["show", p, "train"]);
+    assert_eq!(shown.code, 0, "{shown:?}");
+    let points: Vec<&str> = shown
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("point "))
+        .collect();
+    assert_eq!(points.len(), 4, "{}", shown.stdout);
+    assert!(
+        points.iter().any(|l| l.contains("optimizer=sgd")),
+        "{points:?}"
+    );
+    assert_eq!(
+        shown
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("key "))
+            .count(),
+        4
+    );
+    let plain = env.run(&["show", p, "train", "--no-sweep"]);
+    assert!(!plain.stdout.contains("point "), "{plain:?}");
+    assert!(
+        plain.code == 0 || plain.stderr.contains("is not cached"),
+        "{plain:?}"
+    );
+    // A sweep asked for with --set under --no-sweep is an error, malformed or not.
+    for set in ["sweep.train.lr=[0.01", "sweep.train.lr=[0.01, 0.1]"] {
+        let r = env.run(&["plan", p, "--no-sweep", "--set", set]);
+        assert_eq!(r.code, 2, "{set}: {r:?}");
+        assert!(r.stderr.contains("--no-sweep"), "{set}: {r:?}");
+    }
 
     // metrics show reads the same numbers from the cache.
     let show = env.run(&["metrics", "show", p, "--json"]);

@@ -255,6 +255,27 @@ mod tests {
         }
     }
 
+    /// An unversioned plug-in adds nothing to the key; a versioned one (a model) keys its
+    /// entries by its version, and a new version of it is a named reason in `explain`.
+    #[test]
+    fn a_plugin_version_enters_the_key_and_is_explained() {
+        let plain = fields();
+        let json = String::from_utf8(serde_json::to_vec(&plain).unwrap()).unwrap();
+        assert!(!json.contains("plugin_version"), "{json}");
+        let mut v1 = fields();
+        v1.plugin_version = Some(1);
+        let mut v2 = fields();
+        v2.plugin_version = Some(2);
+        assert_ne!(plain.key(), v1.key());
+        assert_ne!(v1.key(), v2.key());
+        let back: KeyFields = serde_json::from_str(&serde_json::to_string(&v1).unwrap()).unwrap();
+        assert_eq!(back.key(), v1.key());
+        assert_eq!(
+            v1.diff(&v2)[0].to_string(),
+            "the chosen model's or format's own implementation changed (version 1 → 2)"
+        );
+    }
+
     /// The default CPU adds nothing to the key (every entry made before devices existed keeps
     /// its key); another device class makes another key and says why.
     #[test]

@@ -8,8 +8,8 @@
 //! weights come in through the `import.weights` stage, from which `train` can fine-tune
 //! (`init`).
 
+use super::Model;
 use super::picker::{self, About, PickerModel};
-use super::{Contract, Model, Output, OutputKind, Samples};
 use crate::nn::phasenet::PhaseNet;
 
 impl PickerModel for PhaseNet {
@@ -23,19 +23,9 @@ pub const MODEL: Model = picker::model::<PhaseNet>(About {
     citation: "Zhu, W. & Beroza, G. C. (2019). PhaseNet: a deep-neural-network-based seismic \
                arrival-time picking method. Geophysical Journal International 216(1), 261-273. \
                doi:10.1093/gji/ggy423",
-    contract: Contract {
-        channels: "3 components, Z, N, E (the published weights' E, N, Z input is reordered on import)",
-        component_order: Some("ZNE"),
-        sampling_rate_hz: None,
-        samples: Samples::Window {
-            min: 64,
-            default: 3000,
-        },
-        output: Output {
-            kind: OutputKind::ClassPerSample,
-            names: &["noise", "P", "S"],
-        },
-        notes: "trained at its training data's rate, stored in the entry (100 Hz in the paper); each component demeaned and divided by its standard deviation; 3000 samples = 30 s in training, 3001 in PhaseNet's code",
-    },
+    contract: picker::contract(
+        "3 components, Z, N, E (the published weights' E, N, Z input is reordered on import)",
+        "trained at its training data's rate, stored in the entry (100 Hz in the paper); each component demeaned and divided by its standard deviation; 3000 samples = 30 s in training, 3001 in PhaseNet's code",
+    ),
     changelog: &["first version: trains as every picker (models::picker)"],
 });

@@ -10,8 +10,8 @@
 //! The network is [`crate::nn::r2unet`] (81,099 parameters); training as every picker
 //! ([`super::picker`]).
 
+use super::Model;
 use super::picker::{self, About, PickerModel};
-use super::{Contract, Model, Output, OutputKind, Samples};
 use crate::nn::r2unet::R2Unet;
 
 impl PickerModel for R2Unet {
@@ -26,19 +26,9 @@ pub const MODEL: Model = picker::model::<R2Unet>(About {
                Seismological Research Letters 92(4), 2410-2428. doi:10.1785/0220200382 \
                (R2U-Net: Alom et al. 2018, arXiv:1802.06955; KFpicker: Hong et al. 2023, \
                doi:10.3389/feart.2023.1306488)",
-    contract: Contract {
-        channels: "3 components, Z, N, E",
-        component_order: Some("ZNE"),
-        sampling_rate_hz: None,
-        samples: Samples::Window {
-            min: 64,
-            default: 3000,
-        },
-        output: Output {
-            kind: OutputKind::ClassPerSample,
-            names: &["noise", "P", "S"],
-        },
-        notes: "trained at its training data's rate, stored in the entry (100 Hz in the paper); each component demeaned and divided by its standard deviation; 3000 samples = 30 s in Hong et al. 2023",
-    },
+    contract: picker::contract(
+        "3 components, Z, N, E",
+        "trained at its training data's rate, stored in the entry (100 Hz in the paper); each component demeaned and divided by its standard deviation; 3000 samples = 30 s in Hong et al. 2023",
+    ),
     changelog: &["first version: trains as every picker (models::picker)"],
 });

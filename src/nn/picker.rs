@@ -255,7 +255,8 @@ mod tests {
             TensorData::new(vec![1f32, 0.2, 0.0, 0.8, 0.0, 0.0], [1, 3, 2]),
             &dev,
         );
-        let got = <crate::nn::phasenet::PhaseNet as Picker>::loss(logits, y).into_scalar::<f32>() as f64;
+        let got =
+            <crate::nn::phasenet::PhaseNet as Picker>::loss(logits, y).into_scalar::<f32>() as f64;
         let lse = |v: [f64; 3]| v.iter().map(|x| x.exp()).sum::<f64>().ln();
         let s0 = -(1.0 - lse([1.0, 2.0, 0.5]));
         let s1 = -(0.2 * (0.0 - lse([0.0, -1.0, 0.5])) + 0.8 * (-1.0 - lse([0.0, -1.0, 0.5])));

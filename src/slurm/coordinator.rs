@@ -875,7 +875,7 @@ impl Run<'_> {
             kind_width: self.kind_width,
         };
         let job = (!job.is_empty()).then_some(job);
-        let Some(line) = lines.line(&u.label, kind, &u.key(self.members), o, job) else {
+        let Some(line) = lines.line(&u.label, kind, u.key(self.members), o, job) else {
             return;
         };
         if !self.opts.quiet {

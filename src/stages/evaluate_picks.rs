@@ -44,13 +44,13 @@
 
 use serde_json::{Value, json};
 
-use crate::data::{
-    self,
-    waveform_set::{self, Traces},
-};
+use crate::data;
 use crate::h5;
 use crate::labeling::phase_windows::{self, WindowConfig};
-use crate::labeling::picks::{self, Tally};
+use crate::labeling::pick_evaluation::{
+    self, BLOCK_WINDOWS, MatchRule, SweepPoint, WindowScores, histogram, s_snr_db,
+};
+use crate::labeling::picks::Tally;
 use crate::models::picker::{ScoredSplit, Scoring, scoring};
 use crate::params::ParamError;
 use crate::plot::{self, Mark, Panel, Series};
@@ -152,89 +152,6 @@ static METRICS: &[MetricSpec] = &[
 ];
 
 /// One point of the P-position sweep: P position (s), windows, P F1, S F1.
-type SweepPoint = (f64, usize, f64, f64);
-
-/// The evaluation windows and what the picker made of them.
-#[derive(Default)]
-struct Scored {
-    p: Tally,
-    s: Tally,
-    /// `(window, phase 1|2, sample, probability)`.
-    picks: Vec<(usize, u8, usize, f32)>,
-    /// FP and FN per window and phase: `[window][phase 0 P, 1 S] = (fp, fn)`.
-    errors: Vec<[(usize, usize); 2]>,
-}
-
-/// Windows per call of the picker: a multiple of its batch of 32 (so blocking changes no batch),
-/// 37 MB of inputs and outputs at 3000 samples, whatever the size of the evaluated set.
-const BLOCK_WINDOWS: usize = 512;
-
-/// How a window's picks are found and matched.
-struct Rule {
-    threshold: f32,
-    min_distance: usize,
-    tolerance: f64,
-    dt: f64,
-}
-
-impl Scored {
-    /// Scores the next windows: `probs` `[k, 3, n]` and their true picks (window samples).
-    fn add(&mut self, probs: &[f32], truth: &[[f64; 2]], n: usize, rule: &Rule) {
-        let first = self.errors.len();
-        for (k, t) in truth.iter().enumerate() {
-            let mut errs = [(0, 0); 2];
-            for phase in 0..2 {
-                let curve = &probs[(k * 3 + phase + 1) * n..(k * 3 + phase + 2) * n];
-                let found = picks::detect(curve, rule.threshold, rule.min_distance);
-                let o = picks::score(&found, t[phase], rule.tolerance);
-                let tally = if phase == 0 { &mut self.p } else { &mut self.s };
-                tally.add(&o, found.len(), rule.dt);
-                errs[phase] = (o.false_positives, o.false_negatives);
-                self.picks.extend(
-                    found
-                        .iter()
-                        .map(|p| (first + k, phase as u8 + 1, p.sample, p.probability)),
-                );
-            }
-            self.errors.push(errs);
-        }
-    }
-}
-
-/// Signal-to-noise ratio of a trace's S (Hong et al. 2023): RMS of the three components in the
-/// `half` samples from the true S over the `half` samples before it, dB; NaN without S or data.
-pub fn s_snr_db(set: &dyn Traces, i: usize, half: usize) -> anyhow::Result<f64> {
-    let s = set.meta(i).s_sample;
-    let n = set.samples();
-    if s.is_nan() || half == 0 {
-        return Ok(f64::NAN);
-    }
-    let s = s.round() as usize;
-    if s < half || s + half > n {
-        return Ok(f64::NAN);
-    }
-    // Only the `2 half` samples around S are read, not the trace.
-    let data = set.span(i, s - half, s + half)?;
-    let rms = |from: usize| {
-        let (mut sum, mut count) = (0f64, 0usize);
-        for c in 0..3 {
-            for v in &data[c * 2 * half + from..c * 2 * half + from + half] {
-                if v.is_finite() {
-                    sum += f64::from(*v) * f64::from(*v);
-                    count += 1;
-                }
-            }
-        }
-        (sum / count.max(1) as f64).sqrt()
-    };
-    let (signal, noise) = (rms(half), rms(0));
-    Ok(if noise > 0.0 && signal > 0.0 {
-        20.0 * (signal / noise).log10()
-    } else {
-        f64::NAN
-    })
-}
-
 fn tally_json(t: &Tally) -> Value {
     let [mean, std, mae] = t.residual_stats();
     let f = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
@@ -244,23 +161,6 @@ fn tally_json(t: &Tally) -> Value {
         "f1": f(t.f1()), "residual_mean_s": f(mean), "residual_std_s": f(std), "mae_s": f(mae),
         "windows_with_several_picks": t.multiple,
     })
-}
-
-/// Histogram of residuals (s) in bins of `width` over ±`range`: `(bin centre, count)`.
-fn histogram(r: &[f64], width: f64, range: f64) -> Vec<(f64, f64)> {
-    let bins = (2.0 * range / width).round() as usize;
-    let mut counts = vec![0f64; bins];
-    for v in r {
-        let b = ((v + range) / width).floor();
-        if b >= 0.0 && (b as usize) < bins {
-            counts[b as usize] += 1.0;
-        }
-    }
-    counts
-        .into_iter()
-        .enumerate()
-        .map(|(b, c)| (-range + (b as f64 + 0.5) * width, c))
-        .collect()
 }
 
 impl StageKind for EvaluatePicks {
@@ -325,14 +225,14 @@ impl StageKind for EvaluatePicks {
             drop_probability: 0.0,
             ..WindowConfig::default()
         };
-        let rule = Rule {
+        let rule = MatchRule {
             threshold,
             min_distance,
             tolerance,
             dt,
         };
         // A block of windows at a time: a STEAD-size test split needs the memory of one block.
-        let mut scored = Scored::default();
+        let mut scored = WindowScores::default();
         let mut starts = Vec::with_capacity(chosen.len());
         ctx.progress.set_length(chosen.len() as u64);
         for block in chosen.chunks(BLOCK_WINDOWS) {
@@ -351,27 +251,14 @@ impl StageKind for EvaluatePicks {
 
         // FP/FN by S SNR and by distance.
         let half = (0.5 * rate).round() as usize;
-        let mut by_snr = [[0usize; 4]; 3];
-        let mut by_distance = [[0usize; 4]; 3];
-        let class = |v: f64, split: f64| {
-            if v.is_nan() {
-                2
-            } else if v < split {
-                0
-            } else {
-                1
-            }
-        };
-        for (w, &i) in chosen.iter().enumerate() {
-            let e = scored.errors[w];
-            let counts = [e[0].0, e[0].1, e[1].0, e[1].1];
-            let snr = class(s_snr_db(set.as_ref(), i, half)?, p.snr_split_db);
-            let dist = class(set.meta(i).distance_km, p.distance_split_km);
-            for k in 0..4 {
-                by_snr[snr][k] += counts[k];
-                by_distance[dist][k] += counts[k];
-            }
-        }
+        let (by_snr, by_distance) = pick_evaluation::errors_by(
+            set.as_ref(),
+            &chosen,
+            &scored,
+            |i| s_snr_db(set.as_ref(), i, half),
+            p.snr_split_db,
+            p.distance_split_km,
+        )?;
         let split_json = |rows: &[[usize; 4]; 3], names: [&str; 3]| -> Value {
             let mut m = serde_json::Map::new();
             for (r, name) in rows.iter().zip(names) {
@@ -394,58 +281,11 @@ impl StageKind for EvaluatePicks {
         ];
 
         // The P-position sweep: each block of traces read once, windowed at every position.
-        let mut sweep = Vec::new();
-        if p.position_sweep {
-            let last = (n as f64 * dt).floor() as usize;
-            let mut at: Vec<Scored> = (1..last).map(|_| Scored::default()).collect();
-            let samples = set.samples();
-            let with_p: Vec<usize> = chosen
-                .iter()
-                .copied()
-                .filter(|&i| !set.meta(i).p_sample.is_nan())
-                .collect();
-            for block in waveform_set::blocks(&with_p, samples) {
-                let data = set.gather(block)?;
-                for (pos, acc) in (1..last).zip(&mut at) {
-                    let mut xs = Vec::new();
-                    let mut tr = Vec::new();
-                    for (k, &i) in block.iter().enumerate() {
-                        let t = set.meta(i);
-                        let start = t.p_sample - pos as f64 * rate;
-                        if start < 0.0 || start.round() as usize + n > samples {
-                            continue;
-                        }
-                        let start = start.round() as usize;
-                        let trace = &data[k * 3 * samples..(k + 1) * 3 * samples];
-                        xs.extend(phase_windows::normalised_window(trace, samples, start, n));
-                        let rel = |s: f64| {
-                            let r = s - start as f64;
-                            if (0.0..n as f64).contains(&r) {
-                                r
-                            } else {
-                                f64::NAN
-                            }
-                        };
-                        tr.push([rel(t.p_sample), rel(t.s_sample)]);
-                    }
-                    for (x, t) in xs
-                        .chunks(BLOCK_WINDOWS * 3 * n)
-                        .zip(tr.chunks(BLOCK_WINDOWS))
-                    {
-                        acc.add(&picker(x, n), t, n, &rule);
-                    }
-                }
-            }
-            for (pos, s) in (1..last).zip(&at) {
-                if !s.errors.is_empty() {
-                    sweep.push((pos as f64, s.errors.len(), s.p.f1(), s.s.f1()));
-                }
-            }
-            anyhow::ensure!(
-                !sweep.is_empty(),
-                "position_sweep: no evaluated trace has a P with {n} samples of room around it"
-            );
-        }
+        let sweep = if p.position_sweep {
+            pick_evaluation::position_sweep(set.as_ref(), &chosen, &*picker, n, &rule)?
+        } else {
+            Vec::new()
+        };
 
         // Outputs.
         let out = ctx.output;
@@ -590,19 +430,5 @@ impl StageKind for EvaluatePicks {
         }
         ctx.progress.set_position(chosen.len() as u64);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn histogram_bins_residuals() {
-        let h = histogram(&[-0.01, 0.005, 0.015, 0.6], 0.02, 0.1);
-        assert_eq!(h.len(), 10);
-        assert!((h[4].0 + 0.01).abs() < 1e-12 && h[4].1 == 1.0, "{h:?}");
-        assert!((h[5].0 - 0.01).abs() < 1e-12 && h[5].1 == 2.0, "{h:?}");
-        assert_eq!(h.iter().map(|b| b.1).sum::<f64>(), 3.0, "0.6 lies outside");
     }
 }
