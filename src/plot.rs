@@ -60,16 +60,23 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-/// Tick labels of one axis spanning `lo..hi`, all in one format (never `1.0e-4` beside
-/// `0.001`): scientific when the axis is below 1e-3 or reaches 1e6 in magnitude, otherwise as
-/// many decimals as a twentieth of the span needs; a value within a billionth of the span of zero
-/// is `0` (never `-5.6e-17`).
-fn axis_format(lo: f64, hi: f64) -> impl Fn(f64) -> String {
+/// Tick labels of one axis spanning `lo..hi` with at most `labels` ticks, all in one format
+/// (never `1.0e-4` beside `0.001`, nor `0.9` beside `0.88`): scientific when the axis is below
+/// 1e-3 or reaches 1e6 in magnitude, otherwise the decimals of the tick step plotters takes
+/// (1, 2 or 5 × 10^k, the smallest that gives at most `labels` ticks); a value within a
+/// billionth of the span of zero is `0` (never `-5.6e-17`).
+fn axis_format(lo: f64, hi: f64, labels: usize) -> impl Fn(f64) -> String {
     let span = (hi - lo).abs().max(f64::MIN_POSITIVE);
     let top = lo.abs().max(hi.abs());
     let scientific = !(1e-3..1e6).contains(&top);
-    // A twentieth of the span: enough for the finest step plotters picks (0.25 on a span of 1.5).
-    let decimals = (-(span / 20.0).log10()).ceil().clamp(0.0, 6.0) as usize;
+    let wanted = span / labels.max(1) as f64;
+    let decade = 10f64.powf(wanted.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * decade)
+        .find(|s| *s >= wanted * (1.0 - 1e-12))
+        .unwrap_or(10.0 * decade);
+    let decimals = (-step.log10().floor()).clamp(0.0, 9.0) as usize;
     move |v: f64| {
         if v.abs() <= span * 1e-9 {
             return "0".into();
@@ -97,9 +104,37 @@ fn integer_x(p: &Panel) -> bool {
     any
 }
 
-/// The corner of the plot area with the fewest data points near it (within 40 % of each axis),
-/// for the legend: it covers as little of the data as a corner can.
-fn emptiest_corner(p: &Panel, x: (f64, f64), y: (f64, f64), log_x: bool) -> SeriesLabelPosition {
+/// The legend's size as a fraction of the plot area (width, height): 7 px per character of the
+/// longest label plus the sample line, 18 px per row, at the panel sizes [`png`] draws.
+fn legend_extent(p: &Panel) -> (f64, f64) {
+    let longest = p
+        .series
+        .iter()
+        .map(|s| s.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let rows = p
+        .series
+        .iter()
+        .filter(|s| s.mark != Mark::ErrorBars)
+        .count();
+    let (w, h) = (500.0, 330.0);
+    (
+        ((longest as f64 * 7.0 + 44.0) / w).min(1.0),
+        ((rows as f64 * 18.0 + 12.0) / h).min(1.0),
+    )
+}
+
+/// Where the legend goes: the corner of the plot area whose legend-sized box holds no data
+/// (points, and lines sampled along their segments), preferring upper right; when every corner
+/// holds some, the upper left above the data, with the y axis raised to make that band empty
+/// (the second value: how far to raise the top, as a fraction of the span).
+fn legend_place(
+    p: &Panel,
+    x: (f64, f64),
+    y: (f64, f64),
+    log_x: bool,
+) -> (SeriesLabelPosition, f64) {
     let fx = |v: f64| {
         if log_x {
             (v.max(f64::MIN_POSITIVE).ln() - x.0.ln()) / (x.1.ln() - x.0.ln())
@@ -108,27 +143,53 @@ fn emptiest_corner(p: &Panel, x: (f64, f64), y: (f64, f64), log_x: bool) -> Seri
         }
     };
     let fy = |v: f64| (v - y.0) / (y.1 - y.0);
+    // Every point, and 16 samples along each segment of a drawn line.
+    let mut at: Vec<(f64, f64)> = Vec::new();
+    for s in &p.series {
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|q| q.0.is_finite() && q.1.is_finite())
+            .map(|q| (fx(q.0), fy(q.1)))
+            .collect();
+        at.extend(&pts);
+        if matches!(s.mark, Mark::Line | Mark::LinePoints | Mark::Dashed) {
+            for w in pts.windows(2) {
+                at.extend((1..16).map(|k| {
+                    let t = k as f64 / 16.0;
+                    (
+                        w[0].0 + t * (w[1].0 - w[0].0),
+                        w[0].1 + t * (w[1].1 - w[0].1),
+                    )
+                }));
+            }
+        }
+        if s.mark == Mark::Bars {
+            // A bar covers everything from 0 up to its top.
+            for q in s.points.iter().filter(|q| q.1 > 0.0) {
+                at.extend((0..8).map(|k| (fx(q.0), fy(q.1 * k as f64 / 7.0))));
+            }
+        }
+    }
+    let (w, h) = legend_extent(p);
+    // A margin of 3 % around the box.
+    let (w, h) = (w + 0.03, h + 0.03);
     let corners = [
         (SeriesLabelPosition::UpperRight, true, true),
         (SeriesLabelPosition::UpperLeft, false, true),
         (SeriesLabelPosition::LowerRight, true, false),
         (SeriesLabelPosition::LowerLeft, false, false),
     ];
-    let near = |right: bool, upper: bool| {
-        p.series
-            .iter()
-            .flat_map(|s| s.points.iter())
-            .filter(|q| q.0.is_finite() && q.1.is_finite())
-            .filter(|q| {
-                let (a, b) = (fx(q.0), fy(q.1));
-                (if right { a > 0.6 } else { a < 0.4 }) && (if upper { b > 0.6 } else { b < 0.4 })
-            })
-            .count()
+    let inside = |right: bool, upper: bool, a: f64, b: f64| {
+        (if right { a > 1.0 - w } else { a < w }) && (if upper { b > 1.0 - h } else { b < h })
     };
-    corners
-        .into_iter()
-        .min_by_key(|&(_, right, upper)| near(right, upper))
-        .map_or(SeriesLabelPosition::UpperRight, |c| c.0)
+    for (pos, right, upper) in corners {
+        if !at.iter().any(|&(a, b)| inside(right, upper, a, b)) {
+            return (pos, 0.0);
+        }
+    }
+    // Raise the top so the band of the legend's height above the data is empty.
+    (SeriesLabelPosition::UpperLeft, h / (1.0 - h).max(0.2))
 }
 
 fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
@@ -192,7 +253,16 @@ where
     };
     let categories = &p.x_categories;
     let integer = categories.is_empty() && !p.log_x && integer_x(p);
-    let x_format = axis_format(x0, x1);
+    let x_labels = if p.log_x {
+        4
+    } else if integer {
+        ((x1 - x0).floor() as usize + 1).clamp(2, 10)
+    } else if categories.is_empty() {
+        10
+    } else {
+        categories.len() * 2 + 1
+    };
+    let x_format = axis_format(x0, x1, x_labels);
     let x_tick = |v: &f64| -> String {
         if integer {
             // Whole numbers only: no `1.5` epochs.
@@ -220,8 +290,10 @@ where
     } else {
         (y0, y1)
     };
-    let y_format = axis_format(y0, y1);
-    let legend_at = emptiest_corner(p, (x0, x1), (y0, y1), p.log_x);
+    let (legend_at, raise) = legend_place(p, (x0, x1), (y0, y1), p.log_x);
+    let y1 = y1 + raise * (y1 - y0);
+    // plotters' default number of y labels.
+    let y_format = axis_format(y0, y1, 10);
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(&p.title, ("sans-serif", 18))
@@ -234,15 +306,7 @@ where
             let mut chart = $chart;
             chart
                 .configure_mesh()
-                .x_labels(if p.log_x {
-                    4
-                } else if integer {
-                    ((x1 - x0).floor() as usize + 1).clamp(2, 10)
-                } else if categories.is_empty() {
-                    10
-                } else {
-                    categories.len() * 2 + 1
-                })
+                .x_labels(x_labels)
                 .x_label_formatter(&|v| x_tick(v))
                 .y_label_formatter(&|v| y_format(*v))
                 .light_line_style(RGBColor(238, 238, 238))
@@ -357,14 +421,18 @@ mod tests {
 
     #[test]
     fn one_axis_has_one_number_format_and_zero_is_zero() {
-        let f = axis_format(-0.5, 1.0);
+        // A span of 1.5 in at most 10 ticks: steps of 0.2, one decimal for every tick.
+        let f = axis_format(-0.5, 1.0, 10);
         assert_eq!(f(-5.6e-17), "0");
-        assert_eq!(f(0.25), "0.25");
-        assert_eq!(f(1.0), "1.00");
-        let f = axis_format(0.0, 0.0005);
+        assert_eq!(f(0.4), "0.4");
+        assert_eq!(f(1.0), "1.0");
+        // 0.87-0.99: steps of 0.02, two decimals (not `0.9` beside `0.88`).
+        let f = axis_format(0.87, 0.99, 10);
+        assert_eq!((f(0.88), f(0.9)), ("0.88".into(), "0.90".into()));
+        let f = axis_format(0.0, 0.0005, 10);
         assert_eq!(f(0.0001), "1.0e-4");
         assert_eq!(f(0.0), "0");
-        let f = axis_format(0.0, 50.0);
+        let f = axis_format(0.0, 50.0, 10);
         assert_eq!(f(10.0), "10");
     }
 
@@ -385,9 +453,22 @@ mod tests {
             log_x: false,
             x_categories: Vec::new(),
         };
-        let at = emptiest_corner(&panel, (0.0, 19.0), (0.0, 1.0), false);
+        let (at, raise) = legend_place(&panel, (0.0, 19.0), (0.0, 1.0), false);
         assert!(matches!(at, SeriesLabelPosition::UpperRight));
+        assert_eq!(raise, 0.0);
         assert!(integer_x(&panel));
+        // A line that crosses every corner between its points: the legend goes above the data.
+        let zigzag = Panel {
+            series: vec![Series {
+                label: "a long label for the fitted curve, as learning curves have".into(),
+                points: vec![(0.0, 0.0), (1.0, 1.0), (2.0, 0.0), (3.0, 1.0)],
+                mark: Mark::Line,
+            }],
+            ..panel
+        };
+        let (at, raise) = legend_place(&zigzag, (0.0, 3.0), (0.0, 1.0), false);
+        assert!(matches!(at, SeriesLabelPosition::UpperLeft));
+        assert!(raise > 0.05, "{raise}");
     }
 
     #[test]
