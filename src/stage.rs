@@ -370,6 +370,14 @@ pub struct Input {
 pub const RESULTS_GROUP: &str = "quakeline_results";
 
 impl RunCtx<'_> {
+    /// Tells the user something about the data that does not stop the stage (an unreadable
+    /// tail dropped), above the progress bars: `warning: stage `ID`: …`.
+    pub fn warn(&self, message: &str) {
+        let id = self.stage_id;
+        self.progress
+            .suspend(|| eprintln!("warning: stage `{id}`: {message}"));
+    }
+
     /// Writes a human-facing file `results/<pipeline>/<stage>/<name>` (atomically) and keeps a
     /// copy in the entry, from which a cached rerun restores it.
     pub fn write_result(&self, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {

@@ -309,6 +309,95 @@ fn pick_files_are_known_by_their_header_and_other_files_are_refused_by_name() {
     );
 }
 
+/// ObsPy's `brokenlastrecord.mseed` (one record, then 2,206 bytes that are no record, as a live
+/// archive's day file ends) reads as ObsPy reads it: the complete record's 5,980 samples, the
+/// tail dropped with a warning naming the file and bytes, and listed in the entry. `damaged =
+/// "error"` refuses it; a damaged record between readable ones is an error unless `skip`.
+#[test]
+fn an_unreadable_tail_is_dropped_as_obspy_drops_it_and_a_damaged_middle_is_not() {
+    let obspy = &reference()["broken_last_record"];
+    let name = "brokenlastrecord.mseed";
+    let env = Env::new();
+    let p = env.write("wf.toml", &pipeline(&[&file(name)], ""));
+    let r = env.run(&["run", p.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let size = obspy["size"].as_u64().unwrap();
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: stage `w`: {}: bytes 4096 to {size} (2206 bytes) are no readable miniSEED record and were not read",
+            file(name).display()
+        )),
+        "{r:?}"
+    );
+    // ObsPy skipped the same bytes: 17 blocks of 128 from 4096, then the last 30.
+    let warned = obspy["warnings"].as_array().unwrap();
+    assert!(
+        warned[0]
+            .as_str()
+            .unwrap()
+            .contains("skip bytes 4096 to 4223")
+    );
+    assert!(
+        warned
+            .last()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .contains("Last record only has 30 byte(s)")
+    );
+    assert_eq!(4096 + 17 * 128 + 30, size);
+    let f = env.entry(&p, "w");
+    let set = waveform_set::read(&f, "test").unwrap();
+    assert_eq!(set.samples, obspy["npts"].as_u64().unwrap() as usize);
+    assert_eq!(set.sampling_rate_hz, obspy["rate"].as_f64().unwrap());
+    let z: Vec<i64> = set.trace(0)[..set.samples]
+        .iter()
+        .map(|v| *v as i64)
+        .collect();
+    assert_eq!(z.iter().sum::<i64>(), obspy["sum"].as_i64().unwrap());
+    assert_eq!(&z[..10], ints(&obspy["first"]).as_slice());
+    assert_eq!(&z[z.len() - 10..], ints(&obspy["last"]).as_slice());
+    let noted: Value =
+        serde_json::from_str(&quakeline::h5::read_str_attr(&f, "damaged_bytes").unwrap()).unwrap();
+    assert_eq!(noted[0]["file"], name);
+    assert_eq!(
+        (noted[0]["from"].as_u64(), noted[0]["to"].as_u64()),
+        (Some(4096), Some(size))
+    );
+    assert_eq!(noted[0]["blake3"].as_str().unwrap().len(), 64);
+
+    // Strict: refused, in words (not libmseed's `code=GenericError (-1)`).
+    bad(
+        &Env::new(),
+        &pipeline(&[&file(name)], "damaged = \"error\"\n"),
+        &[
+            "brokenlastrecord.mseed: byte 4096: not a miniSEED record (neither a SEED 2.4 fixed header nor a miniSEED 3 header starts here)",
+        ],
+    );
+    // A damaged record inside a file: the good record, 128 bytes of garbage, then another
+    // station's records (BK.BKS at 100 Hz, resampled to the set's 40 Hz).
+    let env = Env::new();
+    let mut middle = std::fs::read(file(name)).unwrap()[..4096].to_vec();
+    middle.extend_from_slice(&[0x5a; 128]);
+    middle.extend(std::fs::read(file("three_component.mseed")).unwrap());
+    let m = env.path().join("middle.mseed");
+    std::fs::write(&m, &middle).unwrap();
+    bad(
+        &env,
+        &pipeline(&[&m], "sampling_rate_hz = 40.0\n"),
+        &[
+            "middle.mseed: byte 4096: not a miniSEED record",
+            "a readable record follows at byte 4224",
+            "damaged = \"skip\"",
+        ],
+    );
+    let set = run_set(
+        &env,
+        &pipeline(&[&m], "damaged = \"skip\"\nsampling_rate_hz = 40.0\n"),
+    );
+    assert_eq!(set.len(), 2, "the two stations either side of the damage");
+}
+
 /// steim2.mseed is 40 Hz; with `sampling_rate_hz = 100` it is resampled by 5/2 as
 /// `scipy.signal.resample_poly(x, 5, 2)` resamples it (every 100th sample committed).
 #[test]
@@ -384,7 +473,7 @@ fn damaged_miniseed_and_bad_pick_files_are_located_errors() {
     std::fs::write(d.join("tail.mseed"), &tail).unwrap();
     bad(
         &env,
-        &pipeline(&[&d.join("tail.mseed")], ""),
+        &pipeline(&[&d.join("tail.mseed")], "damaged = \"error\"\n"),
         &["tail.mseed", "byte 4096", "not a miniSEED record"],
     );
     // Mixed rates with resampling off.
@@ -498,7 +587,12 @@ fn records_an_hour_apart_are_two_traces_and_picks_find_theirs() {
 #[test]
 fn a_data_offset_outside_the_record_is_refused_before_libmseed_reads_it() {
     let name = "fuzz_data_offset.mseed";
-    let err = mseed::records(name, &std::fs::read(file(name)).unwrap()).unwrap_err();
+    let err = mseed::records(
+        name,
+        &std::fs::read(file(name)).unwrap(),
+        mseed::Damaged::Error,
+    )
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "fuzz_data_offset.mseed: record at byte 512: the data offset in its header (35904) is outside the record (512 bytes): a damaged header"

@@ -21,7 +21,10 @@
 //! e.g. `paths = ["sb/*"]`) | `mseed` (miniSEED files, one station trace per network, station,
 //! location and band/instrument code and stretch of time — records more than `max_gap_s`
 //! (default 60; the miniSEED format's own parameter, accepted and keyed only with `mseed`) apart
-//! start a new trace — gaps NaN; picks from the pick files among the files, recognised by their
+//! start a new trace; `damaged` (miniSEED's too): `tail` (default) drops an unreadable end of a
+//! file after its last complete record, as ObsPy reads a live archive's day file, with a warning
+//! and the bytes listed in attribute `damaged_bytes`, `error` refuses it, `skip` also skips a
+//! damaged record between readable ones — gaps NaN; picks from the pick files among the files, recognised by their
 //! content ([`crate::io::picks`]), each placed in the trace of its station that contains its
 //! time; traces shorter than the longest are NaN at their end).
 //! `sampling_rate_hz`: the set's rate; a trace at another rate is resampled as
@@ -83,9 +86,10 @@ impl StageKind for FetchWaveforms {
     type Params = FetchWaveformsParams;
     const INFO: StageInfo = StageInfo {
         kind: "fetch.waveforms",
-        version: 1,
+        version: 2,
         changelog: &[
             "first version: PhaseNet npz and SeisBench; miniSEED with pick files, resampling",
+            "formats from the io::waveforms registry, pick files recognised by their header; max_gap_s and damaged are miniSEED's own (npz and SeisBench keys no longer hold max_gap_s); damaged = tail (the default) reads a file whose end is no readable record as ObsPy does, warned and recorded in attribute damaged_bytes",
         ],
         summary: "read 3-C traces with P/S picks (PhaseNet npz, SeisBench, miniSEED) into a labelled waveform set",
         inputs: &[],
@@ -143,13 +147,7 @@ impl StageKind for FetchWaveforms {
             Format::Mseed => {
                 let own =
                     mseed::MseedParams::from_params(ctx.params).map_err(|e| ctx.params.error(e))?;
-                read_mseed(
-                    ctx,
-                    &p.sources(),
-                    p.sampling_rate_hz,
-                    own.max_gap_s,
-                    &mut out,
-                )?;
+                read_mseed(ctx, &p.sources(), p.sampling_rate_hz, &own, &mut out)?;
                 anyhow::ensure!(!out.is_empty(), "no traces in the files given");
                 out.finish()?
             }
@@ -197,9 +195,11 @@ fn read_mseed(
     ctx: &RunCtx<'_>,
     sources: &Sources<'_>,
     target: Option<f64>,
-    max_gap_s: f64,
+    own: &mseed::MseedParams,
     out: &mut waveform_set::SetWriter<'_>,
 ) -> anyhow::Result<()> {
+    let max_gap_s = own.max_gap_s;
+    let mut dropped = Vec::new();
     // Local files are read twice, each time checked against the digest they were planned with:
     // for the record headers, then a station's own files when it is decoded, so one station's
     // files are in memory at a time. Downloads are kept from their one read.
@@ -224,7 +224,15 @@ fn read_mseed(
                     ctx.params.locate("format")
                 );
             }
-            records.extend(mseed::records_of(label, &bytes)?);
+            let (r, d) = mseed::records_of(label, &bytes, own.damaged)?;
+            records.extend(r);
+            for d in d {
+                ctx.warn(&d.to_string());
+                // The entry says which bytes of which file (by name and content) were not read.
+                dropped.push(serde_json::json!({
+                    "file": base(label), "blake3": c.blake3, "from": d.from, "to": d.to, "why": d.why,
+                }));
+            }
             if keep {
                 kept.push((label.clone(), bytes));
             }
@@ -341,6 +349,13 @@ fn read_mseed(
             st.rows(&files, ratio, longest)?
         };
         out.push(&rows, trace, rate)?;
+    }
+    if !dropped.is_empty() {
+        h5::write_str_attr(
+            ctx.output,
+            "damaged_bytes",
+            &serde_json::to_string(&dropped)?,
+        )?;
     }
     Ok(())
 }

@@ -33,6 +33,51 @@ crate::stage_params! {
     pub struct MseedParams {
         /// mseed: records of a station further apart than this start a new trace (seconds)
         max_gap_s: f64 = Float { positive: true }, Default("60.0");
+        /// mseed: bytes that are no readable record: tail (drop an unreadable end of a file, warned and recorded, as ObsPy reads it), error, or skip (also a damaged record between good ones)
+        damaged: Damaged = Choice(Damaged::NAMES), Default("\"tail\"");
+    }
+}
+
+crate::choice! {
+    /// What to do with bytes of a file that are no readable record. A live archive's day file
+    /// ends in a record still being written; ObsPy (libmseed) reads the complete records before
+    /// it and warns. A damaged record between readable ones is another matter: data is missing
+    /// inside the file.
+    pub enum Damaged {
+        /// An unreadable end of a file is dropped, with a warning and a note in the entry; a
+        /// damaged record followed by a readable one is an error.
+        Tail = "tail",
+        /// Every unreadable byte is an error (how quakeline read miniSEED before this setting).
+        Error = "error",
+        /// Unreadable bytes anywhere are skipped to the next readable record, each warned and
+        /// noted.
+        Skip = "skip",
+    }
+}
+
+/// Bytes of a file that were not read, and why: what [`records`] dropped under
+/// [`Damaged::Tail`] or [`Damaged::Skip`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dropped {
+    pub label: String,
+    /// Byte range `[from, to)` of the file.
+    pub from: usize,
+    pub to: usize,
+    /// The reader's reason, in words.
+    pub why: String,
+}
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: bytes {} to {} ({} bytes) are no readable miniSEED record and were not read: {}",
+            self.label,
+            self.from,
+            self.to,
+            self.to - self.from,
+            self.why
+        )
     }
 }
 
@@ -136,32 +181,83 @@ mod log {
 /// The data records of one file's bytes, headers only (CRC-checked where the format has one;
 /// the samples are decoded where they are placed, [`Station::component`]). Text (log) records
 /// carry no waveform and are skipped; zero bytes after the last record (block padding) are
-/// allowed; anything else that is not a record is an error naming its byte offset.
-pub fn records(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Record>> {
+/// allowed; anything else that is not a record is dropped or an error naming its byte offset,
+/// as `damaged` says ([`Damaged`]; libmseed's reasons are said in words).
+pub fn records(
+    label: &str,
+    bytes: &[u8],
+    damaged: Damaged,
+) -> anyhow::Result<(Vec<Record>, Vec<Dropped>)> {
     let mut out = Vec::new();
+    let mut dropped = Vec::new();
     let mut at = 0usize;
     while at < bytes.len() {
         let rest = &bytes[at..];
         if rest.iter().all(|b| *b == 0) {
             break;
         }
-        let len = match mseed::detect(rest) {
-            Ok(d) => d.rec_len.map(|n| n as usize),
-            Err(e) => anyhow::bail!("{label}: byte {at}: not a miniSEED record ({e})"),
-        };
-        let Some(len) = len.filter(|n| *n > 0 && *n <= rest.len()) else {
-            anyhow::bail!(
-                "{label}: byte {at}: not a miniSEED record, or one whose length is unknown or runs past the end of the file ({} bytes left)",
-                rest.len()
-            );
-        };
-        if let Some((record, _)) = decode(label, bytes, at, len, false)? {
-            out.push(record);
+        match record_at(label, bytes, at) {
+            Ok((record, len)) => {
+                out.extend(record);
+                at += len;
+            }
+            Err(e) if damaged == Damaged::Error => return Err(e),
+            Err(e) => {
+                // The next offset where a readable record starts, if any.
+                let next = (at + 1..bytes.len())
+                    .find(|&o| is_mseed(&bytes[o..]) && record_at(label, bytes, o).is_ok());
+                let why = format!("{e:#}");
+                let why = why
+                    .strip_prefix(&format!("{label}: "))
+                    .unwrap_or(&why)
+                    .to_string();
+                match next {
+                    Some(o) if damaged == Damaged::Tail => anyhow::bail!(
+                        "{e:#}; a readable record follows at byte {o}, so data inside the file is missing (damaged = \"skip\" skips it, with a warning)"
+                    ),
+                    Some(o) => {
+                        dropped.push(Dropped {
+                            label: label.to_string(),
+                            from: at,
+                            to: o,
+                            why,
+                        });
+                        at = o;
+                    }
+                    None => {
+                        dropped.push(Dropped {
+                            label: label.to_string(),
+                            from: at,
+                            to: bytes.len(),
+                            why,
+                        });
+                        break;
+                    }
+                }
+            }
         }
-        at += len;
     }
     anyhow::ensure!(!out.is_empty(), "{label}: no miniSEED data records");
-    Ok(out)
+    Ok((out, dropped))
+}
+
+/// The record starting at byte `at` of file `label` (`None` for one without samples) and its
+/// length, or why there is none, in words.
+fn record_at(label: &str, bytes: &[u8], at: usize) -> anyhow::Result<(Option<Record>, usize)> {
+    let rest = &bytes[at..];
+    let len = match mseed::detect(rest) {
+        Ok(d) => d.rec_len.map(|n| n as usize),
+        Err(_) => anyhow::bail!(
+            "{label}: byte {at}: not a miniSEED record (neither a SEED 2.4 fixed header nor a miniSEED 3 header starts here)"
+        ),
+    };
+    let Some(len) = len.filter(|n| *n > 0 && *n <= rest.len()) else {
+        anyhow::bail!(
+            "{label}: byte {at}: a miniSEED record header whose record length is unknown or runs past the end of the file ({} bytes left): a truncated record",
+            rest.len()
+        );
+    };
+    Ok((decode(label, bytes, at, len, false)?.map(|(r, _)| r), len))
 }
 
 /// Parses the record `bytes[at..at + len]` of file `label`: its header and, with `unpack`, its
@@ -564,31 +660,51 @@ impl Station {
 }
 
 /// The station traces of `files` (`(label, bytes)`), laid out from their records' headers
-/// ([`records`], [`assemble`]) and not yet decoded.
-pub fn stations(files: &[(String, Vec<u8>)], max_gap_ns: i64) -> anyhow::Result<Vec<Station>> {
+/// ([`records`], [`assemble`]) and not yet decoded, with what `damaged` dropped.
+pub fn stations(
+    files: &[(String, Vec<u8>)],
+    max_gap_ns: i64,
+    damaged: Damaged,
+) -> anyhow::Result<(Vec<Station>, Vec<Dropped>)> {
     let mut records = Vec::new();
+    let mut dropped = Vec::new();
     for (label, bytes) in files {
-        records.extend(records_of(label, bytes)?);
+        let (r, d) = records_of(label, bytes, damaged)?;
+        records.extend(r);
+        dropped.extend(d);
     }
-    assemble(&records, max_gap_ns)
+    Ok((assemble(&records, max_gap_ns)?, dropped))
 }
 
-/// Every station trace of `files`, decoded ([`stations`], [`Station::read`]): for callers that
-/// hold all traces at once (tests, benches).
+/// Every station trace of `files`, decoded ([`stations`], [`Station::read`]), every byte a
+/// readable record ([`Damaged::Error`]): for callers that hold all traces at once (tests,
+/// benches).
 pub fn read_stations(
     files: &[(String, Vec<u8>)],
     max_gap_ns: i64,
 ) -> anyhow::Result<Vec<StationTrace>> {
-    stations(files, max_gap_ns)?
+    stations(files, max_gap_ns, Damaged::Error)?
+        .0
         .iter()
         .map(|s| s.read(files))
         .collect()
 }
 
+/// Records, each with the label of its file.
+pub type Labelled = Vec<(String, Record)>;
+
 /// [`records`] of one file, each paired with the file's label.
-pub fn records_of(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<(String, Record)>> {
-    Ok(records(label, bytes)?
-        .into_iter()
-        .map(|r| (label.to_string(), r))
-        .collect())
+pub fn records_of(
+    label: &str,
+    bytes: &[u8],
+    damaged: Damaged,
+) -> anyhow::Result<(Labelled, Vec<Dropped>)> {
+    let (records, dropped) = records(label, bytes, damaged)?;
+    Ok((
+        records
+            .into_iter()
+            .map(|r| (label.to_string(), r))
+            .collect(),
+        dropped,
+    ))
 }

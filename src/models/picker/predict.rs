@@ -56,7 +56,12 @@ fn read_inputs(
     }
     if !mseed_files.is_empty() {
         let one = crate::signal::resample::Ratio::new(1, 1);
-        for st in mseed::stations(&mseed_files, 60_000_000_000)? {
+        let (stations, dropped) =
+            mseed::stations(&mseed_files, 60_000_000_000, mseed::Damaged::Tail)?;
+        for d in dropped {
+            eprintln!("warning: {d}");
+        }
+        for st in stations {
             each(InputTrace {
                 name: st.name.clone(),
                 data: st.rows(&mseed_files, one, st.samples)?,

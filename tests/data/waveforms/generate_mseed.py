@@ -7,6 +7,8 @@ Run from this directory with ObsPy and SciPy: python generate_mseed.py. Writes
                                2 s late;
   mseed/picks.csv              its analyst picks as a SeisBench-style pick file (trace, phase, time);
   mseed/corrupt_steim.mseed    steim2.mseed with one data frame overwritten (decoding must fail);
+  (mseed/brokenlastrecord.mseed is ObsPy's test file, copied: one record, then an unreadable tail;
+   its decoding and ObsPy's warnings are mseed_reference.json's broken_last_record)
   mseed_reference.json         ObsPy's decoding of every mseed/ file (per trace: id, start, rate,
                                sample count, sums, first and last samples; the full samples of the
                                small files), and scipy.signal.resample_poly of real samples.
@@ -42,7 +44,7 @@ open("mseed/corrupt_steim.mseed", "wb").write(raw)
 out = {"obspy": obspy.__version__, "scipy": scipy.__version__, "numpy": np.__version__,
        "mseed": {}, "resample_poly": []}
 for f in sorted(glob.glob("mseed/*")):
-    if f.endswith(".csv") or "corrupt" in f or "fuzz" in f:
+    if f.endswith(".csv") or "corrupt" in f or "fuzz" in f or "broken" in f:
         continue
     traces = []
     for tr in obspy.read(f):
@@ -69,6 +71,17 @@ out["resample_inputs"] = {"bks_z": [float(v) for v in zx], "steim2": [float(v) f
 # steim2.mseed (40 Hz) to 100 Hz as fetch.waveforms does it: up 5, down 2, every 100th sample.
 y = scipy.signal.resample_poly(obspy.read("mseed/steim2.mseed")[0].data.astype(np.float64), 5, 2)
 out["steim2_to_100hz"] = dict(n=len(y), every_100th=[float(v) for v in y[::100]])
+# ObsPy's test file with an unreadable tail (a live archive's day file is cut like it): ObsPy reads
+# the complete record and warns about the bytes it skips.
+import warnings
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    tr = obspy.read("mseed/brokenlastrecord.mseed")[0]
+x = tr.data.astype(np.int64)
+out["broken_last_record"] = dict(id=tr.id, start_ns=tr.stats.starttime.ns, rate=tr.stats.sampling_rate,
+                                 npts=int(tr.stats.npts), sum=int(x.sum()), first=[int(v) for v in x[:10]],
+                                 last=[int(v) for v in x[-10:]], size=os.path.getsize("mseed/brokenlastrecord.mseed"),
+                                 warnings=[str(m.message) for m in w])
 json.dump(out, open("mseed_reference.json", "w"))
 
 # filter on a waveform set: Butterworth band-pass 1-45 Hz, order 4, zero phase, on the float32
