@@ -296,6 +296,18 @@ fn readers(runs: usize) {
             let _ = quakeline::io::picks::csv::read("picks.csv", b);
         },
     );
+    fuzz(
+        "quakeml-picks",
+        &[
+            d.join("waveforms/mseed/picks.quakeml.xml"),
+            d.join("waveforms/mseed/quakeml_1.2_pick.xml"),
+        ],
+        runs,
+        |b| {
+            use quakeline::io::picks::quakeml;
+            let _ = quakeml::read("picks.xml", b, quakeml::Mode::Any);
+        },
+    );
     let sb = d.join("waveforms/seisbench");
     fuzz(
         "seisbench-metadata",

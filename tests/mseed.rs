@@ -398,6 +398,117 @@ fn an_unreadable_tail_is_dropped_as_obspy_drops_it_and_a_damaged_middle_is_not()
     assert_eq!(set.len(), 2, "the two stations either side of the damage");
 }
 
+/// QuakeML 1.2 picks as ObsPy's `read_events` reads them (`generate_quakeml.py`): ObsPy's own
+/// test file and one ObsPy wrote for BK.BKS. P and S phase hints (Pg, Pn, Sg, …) are kept with
+/// their times to the nanosecond and their event's preferred magnitude, other phases and picks
+/// without a hint are left out, `evaluationMode` filters.
+#[test]
+fn quakeml_picks_are_read_as_obspy_reads_them() {
+    use quakeline::io::picks::quakeml::{self, Mode};
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(data_dir().join("waveforms/quakeml_reference.json")).unwrap(),
+    )
+    .unwrap();
+    for (name, obspy) in reference.as_object().unwrap() {
+        let bytes = std::fs::read(file(name)).unwrap();
+        assert!(
+            quakeline::io::picks::sniff(&bytes[..1024.min(bytes.len())]).is_some(),
+            "{name}"
+        );
+        for mode in [Mode::Any, Mode::Manual, Mode::Automatic] {
+            let ours = quakeml::read(name, &bytes, mode).unwrap();
+            let want: Vec<&Value> = obspy
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| {
+                    let hint = p["phase_hint"].as_str().unwrap_or("");
+                    ["P", "Pg", "Pn", "Pb", "S", "Sg", "Sn", "Sb"].contains(&hint)
+                        && (mode == Mode::Any || p["mode"] == mode.name())
+                })
+                .collect();
+            assert_eq!(ours.len(), want.len(), "{name} {mode:?}: {ours:?}");
+            for (o, w) in ours.iter().zip(&want) {
+                let cha = w["channel"].as_str().unwrap();
+                let trace = format!(
+                    "{}.{}.{}.{}",
+                    w["network"].as_str().unwrap(),
+                    w["station"].as_str().unwrap(),
+                    w["location"].as_str().unwrap(),
+                    &cha[..cha.len().saturating_sub(1)]
+                );
+                assert_eq!(o.trace, trace, "{name}");
+                assert_eq!(o.time_ns, w["time_ns"].as_i64().unwrap(), "{name}");
+                assert_eq!(
+                    o.phase,
+                    w["phase_hint"].as_str().unwrap().chars().next().unwrap()
+                );
+                match w["magnitude"].as_f64() {
+                    Some(m) => assert_eq!(o.magnitude, m, "{name}"),
+                    None => assert!(o.magnitude.is_nan(), "{name}"),
+                }
+            }
+        }
+    }
+    // Not QuakeML 1.2, and a pick without a time: refused with the file and line.
+    let v11 = std::fs::read_to_string(file("quakeml_1.2_pick.xml"))
+        .unwrap()
+        .replace("xmlns/bed/1.2", "xmlns/bed/1.1");
+    let e = quakeml::read("old.xml", v11.as_bytes(), Mode::Any)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("old.xml: line 4: `eventParameters` is in namespace http://quakeml.org/xmlns/bed/1.1; QuakeML 1.2 is"), "{e}");
+    let timeless = std::fs::read_to_string(file("quakeml_1.2_pick.xml"))
+        .unwrap()
+        .replace("<value>2005-09-18T22:04:35.000000Z</value>", "");
+    let e = quakeml::read("p.xml", timeless.as_bytes(), Mode::Any)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("p.xml: line 6, pick smi:ch.ethz.sed/pick/117634: no `time/value`"),
+        "{e}"
+    );
+}
+
+/// A QuakeML pick file among the miniSEED files labels the traces as the CSV pick file does
+/// (the same analyst picks), and the trace takes its event's magnitude; `pick_mode` chooses the
+/// analyst's picks or the automatic one, and keeping both is the located error of a second P.
+#[test]
+fn quakeml_picks_label_a_miniseed_set_as_the_csv_picks_do() {
+    let csv = run_set(
+        &Env::new(),
+        &pipeline(&[&file("three_component.mseed"), &file("picks.csv")], ""),
+    );
+    let qml = file("picks.quakeml.xml");
+    let set = run_set(
+        &Env::new(),
+        &pipeline(
+            &[&file("three_component.mseed"), &qml],
+            "pick_mode = \"manual\"\n",
+        ),
+    );
+    assert_eq!(set.traces[0].p_sample, csv.traces[0].p_sample);
+    assert_eq!(set.traces[0].s_sample, csv.traces[0].s_sample);
+    assert_eq!(set.traces[0].magnitude, 2.7);
+    let auto = run_set(
+        &Env::new(),
+        &pipeline(
+            &[&file("three_component.mseed"), &qml],
+            "pick_mode = \"automatic\"\n",
+        ),
+    );
+    assert!((auto.traces[0].p_sample - csv.traces[0].p_sample - 12.0).abs() < 1e-6);
+    assert!(auto.traces[0].s_sample.is_nan());
+    bad(
+        &Env::new(),
+        &pipeline(&[&file("three_component.mseed"), &qml], ""),
+        &[
+            "picks.quakeml.xml: line",
+            "a second P pick for `BK.BKS..HH`",
+        ],
+    );
+}
+
 /// steim2.mseed is 40 Hz; with `sampling_rate_hz = 100` it is resampled by 5/2 as
 /// `scipy.signal.resample_poly(x, 5, 2)` resamples it (every 100th sample committed).
 #[test]

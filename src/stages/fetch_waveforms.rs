@@ -210,9 +210,14 @@ fn read_mseed(
     ctx.progress.set_length(ctx.content.len() as u64);
     for c in ctx.content {
         let (label, bytes) = (&c.label, sources.read_one(ctx, c)?);
-        // A pick file is recognised by its content (its header), whatever its name.
+        // A pick file is recognised by its content (its header, or QuakeML's root), whatever
+        // its name.
         if let Some(format) = picks::sniff(&bytes[..bytes.len().min(waveforms::HEAD_BYTES)]) {
-            picks.extend(format.read(label, &bytes)?.into_iter().map(|p| (label, p)));
+            let options = picks::ReadOptions {
+                mode: own.pick_mode,
+            };
+            let read = format.read(label, &bytes, &options)?;
+            picks.extend(read.into_iter().map(|p| (label, p)));
         } else {
             if !Format::Mseed.is(&bytes[..bytes.len().min(waveforms::HEAD_BYTES)]) {
                 let found = waveforms::sniff(label, &bytes).map_or_else(
@@ -272,8 +277,15 @@ fn read_mseed(
     // at most one P and one S.
     let mut first_pick: std::collections::HashMap<(usize, char), (&str, u64)> = Default::default();
     for (label, p) in &picks {
+        // `NET.STA.LOC.` (a QuakeML pick without a channel code) matches any band of its station.
+        let matches = |id: &str| {
+            id == p.trace
+                || (p.trace.ends_with('.')
+                    && id.starts_with(&p.trace)
+                    && !id[p.trace.len()..].contains('.'))
+        };
         let of_station: Vec<usize> = (0..stations.len())
-            .filter(|&i| stations[i].id == p.trace)
+            .filter(|&i| matches(&stations[i].id))
             .collect();
         anyhow::ensure!(
             !of_station.is_empty(),
@@ -326,6 +338,9 @@ fn read_mseed(
             );
         }
         let t = &mut traces[i].2;
+        if t.magnitude.is_nan() {
+            t.magnitude = p.magnitude;
+        }
         if p.phase == 'P' {
             t.p_sample = sample(i);
         } else {

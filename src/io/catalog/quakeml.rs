@@ -8,13 +8,14 @@ use roxmltree::{Document, Node};
 use super::{CatalogError, Event};
 use crate::time::parse_iso8601;
 
-fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+/// The first child element of `n` called `name` (local name: any namespace prefix).
+pub(crate) fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
     n.children()
         .find(|c| c.is_element() && c.tag_name().name() == name)
 }
 
 /// Text of `<name><value>…</value></name>` under `n`.
-fn value<'a>(n: Node<'a, '_>, name: &str) -> Option<&'a str> {
+pub(crate) fn value<'a>(n: Node<'a, '_>, name: &str) -> Option<&'a str> {
     child(n, name)
         .and_then(|q| child(q, "value"))
         .and_then(|v| v.text())

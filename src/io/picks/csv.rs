@@ -66,6 +66,7 @@ pub fn read(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Pick>> {
             phase,
             time_ns,
             line,
+            magnitude: f64::NAN,
         });
     }
     Ok(out)

@@ -5,14 +5,23 @@
 //! | format | module  | what it holds |
 //! |--------|---------|---------------|
 //! | `csv`  | [`csv`] | a table with the columns `trace`, `phase`, `time` (SeisBench-style) |
+//! | `quakeml` | [`quakeml`] | QuakeML 1.2 `<pick>`s (SeisComP, ObsPy, FDSN event services), with their event's magnitude |
 
 pub mod csv;
+pub mod quakeml;
 
 crate::choice! {
     /// A pick file format (see the module docs).
     pub enum Format {
         Csv = "csv",
+        Quakeml = "quakeml",
     }
+}
+
+/// How pick files are read: which QuakeML picks are kept by their evaluation mode.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReadOptions {
+    pub mode: quakeml::Mode,
 }
 
 /// One pick of a pick file.
@@ -25,6 +34,8 @@ pub struct Pick {
     pub time_ns: i64,
     /// 1-based line in the file.
     pub line: u64,
+    /// The magnitude of the pick's event, NaN where the file gives none.
+    pub magnitude: f64,
 }
 
 impl Format {
@@ -32,20 +43,24 @@ impl Format {
     pub fn is(self, head: &[u8]) -> bool {
         match self {
             Format::Csv => self::csv::is_csv(head),
+            Format::Quakeml => quakeml::is_quakeml(head),
         }
     }
 
     /// Reads the picks of a whole file (`label` names it in errors, with line and field).
-    pub fn read(self, label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Pick>> {
+    pub fn read(self, label: &str, bytes: &[u8], o: &ReadOptions) -> anyhow::Result<Vec<Pick>> {
         match self {
             Format::Csv => self::csv::read(label, bytes),
+            Format::Quakeml => quakeml::read(label, bytes, o.mode),
         }
     }
 }
 
 /// The pick format of a file from its first bytes, if any.
 pub fn sniff(head: &[u8]) -> Option<Format> {
-    [Format::Csv].into_iter().find(|f| f.is(head))
+    [Format::Csv, Format::Quakeml]
+        .into_iter()
+        .find(|f| f.is(head))
 }
 
 #[cfg(test)]
@@ -61,6 +76,10 @@ mod tests {
         assert_eq!(sniff(b"Time, Phase ,TRACE,extra\n"), Some(Format::Csv));
         assert_eq!(sniff(b"trace,time\n"), None);
         assert_eq!(sniff(b"000001D \x00\x01"), None);
-        assert_eq!(Format::NAMES.len(), 1, "add the new format to sniff()");
+        assert!(
+            sniff(b"<?xml version='1.0'?>\n<q:quakeml xmlns=\"http://quakeml.org/xmlns/bed/1.2\"")
+                .is_some()
+        );
+        assert_eq!(Format::NAMES.len(), 2, "add the new format to sniff()");
     }
 }

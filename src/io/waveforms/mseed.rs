@@ -35,6 +35,8 @@ crate::stage_params! {
         max_gap_s: f64 = Float { positive: true }, Default("60.0");
         /// mseed: bytes that are no readable record: tail (drop an unreadable end of a file, warned and recorded, as ObsPy reads it), error, or skip (also a damaged record between good ones)
         damaged: Damaged = Choice(Damaged::NAMES), Default("\"tail\"");
+        /// mseed: QuakeML picks kept by their evaluationMode: any, manual or automatic
+        pick_mode: crate::io::picks::quakeml::Mode = Choice(crate::io::picks::quakeml::Mode::NAMES), Default("\"any\"");
     }
 }
 
