@@ -58,7 +58,7 @@
 //! 8. synthesis: `synth`
 //! 9. networks: `nn`
 //! 10. data between stages: `data`
-//! 11. format registries that read into data: `io::waveforms`, `io::picks`
+//! 11. format registries that read into data: `io::waveforms`, `io::picks`, `io::inventory`
 //! 12. labelling: `labeling`
 //! 13. models: `models`
 //! 14. stage kinds: `stages`

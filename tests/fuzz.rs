@@ -297,6 +297,14 @@ fn readers(runs: usize) {
         },
     );
     fuzz(
+        "stationxml",
+        &files(&d.join("inventory"), |n| n.ends_with(".xml")),
+        runs,
+        |b| {
+            let _ = quakeline::io::inventory::stationxml::read("st.xml", b);
+        },
+    );
+    fuzz(
         "quakeml-picks",
         &[
             d.join("waveforms/mseed/picks.quakeml.xml"),

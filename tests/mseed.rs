@@ -278,7 +278,7 @@ fn pick_files_are_known_by_their_header_and_other_files_are_refused_by_name() {
         &pipeline(&[&file("three_component.mseed"), &npz], ""),
         &[
             "BK_BKS_2017071510492061.npz: a PhaseNet .npz trace",
-            "format \"mseed\" reads miniSEED files and pick files",
+            "format \"mseed\" reads miniSEED files, pick files and station metadata",
         ],
     );
     // A text file that is no format at all: every format tried is named.
@@ -409,7 +409,12 @@ fn quakeml_picks_are_read_as_obspy_reads_them() {
         &std::fs::read_to_string(data_dir().join("waveforms/quakeml_reference.json")).unwrap(),
     )
     .unwrap();
-    for (name, obspy) in reference.as_object().unwrap() {
+    let files = reference
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.ends_with(".xml"));
+    for (name, obspy) in files {
         let bytes = std::fs::read(file(name)).unwrap();
         assert!(
             quakeline::io::picks::sniff(&bytes[..1024.min(bytes.len())]).is_some(),
@@ -505,6 +510,44 @@ fn quakeml_picks_label_a_miniseed_set_as_the_csv_picks_do() {
         &[
             "picks.quakeml.xml: line",
             "a second P pick for `BK.BKS..HH`",
+        ],
+    );
+}
+
+/// With station metadata among the files (StationXML, recognised by content), a trace labelled
+/// by QuakeML picks gets its epicentral distance: the event's preferred origin to the station,
+/// as ObsPy's `gps2dist_azimuth` (geographiclib) gives it; metadata without the station is a
+/// located error naming what it holds.
+#[test]
+fn station_metadata_gives_a_quakeml_labelled_trace_its_distance() {
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(data_dir().join("waveforms/quakeml_reference.json")).unwrap(),
+    )
+    .unwrap();
+    let want = reference["bks_distance_km"].as_f64().unwrap();
+    let (ms, qml) = (file("three_component.mseed"), file("picks.quakeml.xml"));
+    let set = run_set(
+        &Env::new(),
+        &pipeline(
+            &[&ms, &qml, &file("bks.stationxml.xml")],
+            "pick_mode = \"manual\"\n",
+        ),
+    );
+    let d = set.traces[0].distance_km;
+    assert!((d - want).abs() < 1e-6, "{d} vs ObsPy's {want}");
+    // Without metadata the distance stays unknown (NaN), as before.
+    let set = run_set(
+        &Env::new(),
+        &pipeline(&[&ms, &qml], "pick_mode = \"manual\"\n"),
+    );
+    assert!(set.traces[0].distance_km.is_nan());
+    let anmo = data_dir().join("inventory/IRIS_single_channel_with_response.xml");
+    bad(
+        &Env::new(),
+        &pipeline(&[&ms, &qml, &anmo], "pick_mode = \"manual\"\n"),
+        &[
+            "picks.quakeml.xml: line",
+            "the station metadata among the files has no channel of `BK.BKS..HH` in force at 2017-07-15T10:49:20.610Z (it has IU.ANMO.10.BHZ)",
         ],
     );
 }

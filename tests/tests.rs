@@ -9,6 +9,8 @@ mod bad_input;
 mod cache;
 // Catalog readers (FDSN text, QuakeML 1.2, ISC IMS1.0) on real files.
 mod catalog;
+// Station metadata: ObsPy's StationXML test files read as read_inventory reads them.
+mod inventory;
 // Kp index readers (CelesTrak SW, GFZ) on real data.
 mod kp;
 // The module layering of src/lib.rs ("# Layers"): no use against it, no import circles.

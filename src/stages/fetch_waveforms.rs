@@ -57,9 +57,9 @@
 
 use crate::data::{self, waveform_set, waveform_set::Trace};
 use crate::h5;
-use crate::io::picks;
 use crate::io::sources::Sources;
 use crate::io::waveforms::{self, Format, mseed, npz, seisbench};
+use crate::io::{inventory, picks};
 use crate::params::ParamError;
 use crate::params::typed::StageParams;
 use crate::signal::resample::{Ratio, resample_with_gaps};
@@ -207,6 +207,7 @@ fn read_mseed(
     let mut kept: Vec<(String, Vec<u8>)> = Vec::new();
     let mut records = Vec::new();
     let mut picks = Vec::new();
+    let mut stations_of = inventory::Inventory::default();
     ctx.progress.set_length(ctx.content.len() as u64);
     for c in ctx.content {
         let (label, bytes) = (&c.label, sources.read_one(ctx, c)?);
@@ -218,6 +219,12 @@ fn read_mseed(
             };
             let read = format.read(label, &bytes, &options)?;
             picks.extend(read.into_iter().map(|p| (label, p)));
+        } else if let Some(format) =
+            inventory::sniff(&bytes[..bytes.len().min(waveforms::HEAD_BYTES)])
+        {
+            // Station metadata: the coordinates that make a pick's epicentre a distance.
+            let read = format.read(label, &bytes)?;
+            stations_of.merge(label, read)?;
         } else {
             if !Format::Mseed.is(&bytes[..bytes.len().min(waveforms::HEAD_BYTES)]) {
                 let found = waveforms::sniff(label, &bytes).map_or_else(
@@ -225,7 +232,7 @@ fn read_mseed(
                     |f| format!("{label}: a {} file", f.summary()),
                 );
                 anyhow::bail!(
-                    "{found}; format \"mseed\" reads miniSEED files and pick files ({})",
+                    "{found}; format \"mseed\" reads miniSEED files, pick files and station metadata ({})",
                     ctx.params.locate("format")
                 );
             }
@@ -340,6 +347,28 @@ fn read_mseed(
         let t = &mut traces[i].2;
         if t.magnitude.is_nan() {
             t.magnitude = p.magnitude;
+        }
+        // The epicentral distance: the pick's event and the station's coordinates then.
+        if let (Some((lat, lon)), false) = (p.epicentre, stations_of.channels.is_empty()) {
+            let at = stations[i].start_ns;
+            let station = stations_of.components_at(&stations[i].id, at);
+            let Some(c) = station.first() else {
+                anyhow::bail!(
+                    "{label}: line {}: the station metadata among the files has no channel of `{}` in force at {} (it has {})",
+                    p.line,
+                    stations[i].id,
+                    crate::time::format_rfc3339(at),
+                    stations_of
+                        .channels
+                        .iter()
+                        .map(|c| c.id())
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            };
+            t.distance_km = crate::geo::distance_km(lat, lon, c.latitude, c.longitude);
         }
         if p.phase == 'P' {
             t.p_sample = sample(i);

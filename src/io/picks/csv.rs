@@ -67,6 +67,7 @@ pub fn read(label: &str, bytes: &[u8]) -> anyhow::Result<Vec<Pick>> {
             time_ns,
             line,
             magnitude: f64::NAN,
+            epicentre: None,
         });
     }
     Ok(out)

@@ -36,6 +36,9 @@ pub struct Pick {
     pub line: u64,
     /// The magnitude of the pick's event, NaN where the file gives none.
     pub magnitude: f64,
+    /// The epicentre of the pick's event (latitude, longitude, degrees), where the file gives
+    /// one: with the station's coordinates (an inventory) it is the trace's distance.
+    pub epicentre: Option<(f64, f64)>,
 }
 
 impl Format {

@@ -9,7 +9,9 @@
 //!   any other phase (`PKP`, `Lg`, an amplitude pick) and a pick without one are left out, as a
 //!   labelled set holds one P and one S,
 //! - `evaluationMode` (`manual`, `automatic`), which [`Mode`] filters on,
-//! - the magnitude of its event: the preferred magnitude (`preferredMagnitudeID`, else the first).
+//! - the magnitude of its event: the preferred magnitude (`preferredMagnitudeID`, else the first),
+//!   and its epicentre: the preferred origin's (`preferredOriginID`, else the first) latitude and
+//!   longitude.
 //!
 //! Elements are matched by local name (any prefix). A document whose namespace is not QuakeML
 //! 1.2's BED (`http://quakeml.org/xmlns/bed/1.2`) is refused by name, as is a pick without a
@@ -101,6 +103,7 @@ pub fn read(label: &str, bytes: &[u8], mode: Mode) -> anyhow::Result<Vec<Pick>> 
             time_ns,
             line,
             magnitude: event_magnitude(pick),
+            epicentre: event_epicentre(pick),
         });
     }
     Ok(out)
@@ -111,26 +114,36 @@ fn id<'a>(n: Node<'a, '_>) -> &'a str {
     n.attribute("publicID").unwrap_or("(no publicID)")
 }
 
-/// The preferred (else first) magnitude of the event a pick belongs to; NaN without one.
-fn event_magnitude(pick: Node) -> f64 {
-    let Some(event) = pick.ancestors().find(|a| a.tag_name().name() == "event") else {
-        return f64::NAN;
-    };
+/// The preferred (else first) `kind` element (`magnitude`, `origin`) of the event a pick
+/// belongs to, named by the event's `preferred` element (`preferredMagnitudeID`).
+fn preferred<'a, 'i>(pick: Node<'a, 'i>, kind: &str, preferred: &str) -> Option<Node<'a, 'i>> {
+    let event = pick.ancestors().find(|a| a.tag_name().name() == "event")?;
     let all: Vec<Node> = event
         .children()
-        .filter(|c| c.is_element() && c.tag_name().name() == "magnitude")
+        .filter(|c| c.is_element() && c.tag_name().name() == kind)
         .collect();
-    let preferred = child(event, "preferredMagnitudeID")
+    let want = child(event, preferred)
         .and_then(|p| p.text())
         .map(str::trim);
-    preferred
-        .and_then(|p| {
-            all.iter()
-                .copied()
-                .find(|m| m.attribute("publicID") == Some(p))
-        })
-        .or_else(|| all.first().copied())
+    want.and_then(|p| {
+        all.iter()
+            .copied()
+            .find(|m| m.attribute("publicID") == Some(p))
+    })
+    .or_else(|| all.first().copied())
+}
+
+/// The preferred magnitude of a pick's event; NaN without one.
+fn event_magnitude(pick: Node) -> f64 {
+    preferred(pick, "magnitude", "preferredMagnitudeID")
         .and_then(|m| value(m, "mag"))
         .and_then(|v| v.parse().ok())
         .unwrap_or(f64::NAN)
+}
+
+/// The preferred origin's latitude and longitude of a pick's event.
+fn event_epicentre(pick: Node) -> Option<(f64, f64)> {
+    let o = preferred(pick, "origin", "preferredOriginID")?;
+    let number = |name: &str| value(o, name).and_then(|v| v.parse::<f64>().ok());
+    Some((number("latitude")?, number("longitude")?))
 }

@@ -5,8 +5,12 @@ Run from this directory with ObsPy: python generate_quakeml.py. Writes
                                  two magnitudes (the preferred ML 2.7), the analyst picks of
                                  picks.csv as manual Pg (HHZ) and Sg (HHE), an automatic P 0.12 s
                                  later, a PKP and a pick without a phase hint (both left out);
+  mseed/bks.stationxml.xml       StationXML of BK.BKS..HH[ZNE] (BKS's published coordinates,
+                                 one epoch from 2000), by ObsPy's StationXML writer;
   quakeml_reference.json         ObsPy's read_events of it and of ObsPy's quakeml_1.2_pick.xml:
-                                 per pick the trace id, phase hint, evaluation mode and time (ns).
+                                 per pick the trace id, phase hint, evaluation mode and time (ns);
+                                 and the event's epicentral distance to BKS (gps2dist_azimuth,
+                                 geographiclib).
 """
 import json
 from obspy import UTCDateTime, read_events
@@ -45,4 +49,16 @@ for f in ("mseed/picks.quakeml.xml", "mseed/quakeml_1.2_pick.xml"):
                               phase_hint=p.phase_hint, mode=p.evaluation_mode, time_ns=p.time.ns,
                               magnitude=pm.mag if pm else None))
     out[f.split("/")[1]] = picks
+from obspy.core.inventory import Inventory, Network, Station, Channel
+from obspy.geodetics import gps2dist_azimuth
+lat, lon, elev = 37.87622, -122.23558, 243.9
+chans = [Channel(code="HH" + c, location_code="", latitude=lat, longitude=lon, elevation=elev,
+                 depth=0.0, azimuth=az, dip=dip, sample_rate=100.0,
+                 start_date=UTCDateTime("2000-01-01"))
+         for c, az, dip in (("Z", 0.0, -90.0), ("N", 0.0, 0.0), ("E", 90.0, 0.0))]
+inv = Inventory(networks=[Network("BK", stations=[Station("BKS", lat, lon, elev, channels=chans)])],
+                source="quakeline tests")
+inv.write("mseed/bks.stationxml.xml", format="STATIONXML")
+o = ev.origins[0]
+out["bks_distance_km"] = gps2dist_azimuth(o.latitude, o.longitude, lat, lon)[0] / 1000.0
 json.dump(out, open("quakeml_reference.json", "w"), indent=1)
