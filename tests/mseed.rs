@@ -552,6 +552,71 @@ fn station_metadata_gives_a_quakeml_labelled_trace_its_distance() {
     );
 }
 
+/// `response = "sensitivity"`: each component divided by its channel's overall sensitivity from
+/// the StationXML among the files, as ObsPy divides by `instrument_sensitivity.value`
+/// (`generate_quakeml.py`: every 100th sample of each component and segment), the unit recorded;
+/// without metadata, or without the station in it, a clear error.
+#[test]
+fn response_sensitivity_gives_ground_velocity_as_obspy_computes_it() {
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(data_dir().join("waveforms/quakeml_reference.json")).unwrap(),
+    )
+    .unwrap();
+    let ms = file("three_component.mseed");
+    let env = Env::new();
+    let p = env.write(
+        "wf.toml",
+        &pipeline(
+            &[&ms, &file("bks.stationxml.xml")],
+            "response = \"sensitivity\"\n",
+        ),
+    );
+    let r = env.run(&["run", p.to_str().unwrap(), "--quiet"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let f = env.entry(&p, "w");
+    assert_eq!(quakeline::h5::read_str_attr(&f, "units").unwrap(), "M/S");
+    let set = waveform_set::read(&f, "test").unwrap();
+    let (x, n) = (set.trace(0), set.samples);
+    let t0 = 1_500_115_760_610_000_000i64;
+    let mut compared = 0;
+    let mut worst = 0f64;
+    for (row, cha) in ["HHZ", "HHN", "HHE"].iter().enumerate() {
+        for seg in reference["bks_m_per_s"][cha].as_array().unwrap() {
+            let first = ((seg["start_ns"].as_i64().unwrap() - t0) / 10_000_000) as usize;
+            for (k, want) in seg["every_100th"].as_array().unwrap().iter().enumerate() {
+                let (want, got) = (
+                    want.as_f64().unwrap(),
+                    f64::from(x[row * n + first + 100 * k]),
+                );
+                let rel = (got - want).abs() / want.abs().max(1e-12);
+                worst = worst.max(if want == 0.0 { got.abs() } else { rel });
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 250, "{compared}");
+    assert!(
+        worst < 1e-6,
+        "largest relative difference to ObsPy {worst:e}"
+    );
+    bad(
+        &Env::new(),
+        &pipeline(&[&ms], "response = \"sensitivity\"\n"),
+        &[
+            "response = \"sensitivity\"",
+            "add the StationXML of the stations to `paths`",
+        ],
+    );
+    let anmo = data_dir().join("inventory/IRIS_single_channel_with_response.xml");
+    bad(
+        &Env::new(),
+        &pipeline(&[&ms, &anmo], "response = \"sensitivity\"\n"),
+        &[
+            "the station metadata among the files has no epoch of channel BK.BKS..HHZ at 2017-07-15T10:49:20.610Z",
+        ],
+    );
+}
+
 /// steim2.mseed is 40 Hz; with `sampling_rate_hz = 100` it is resampled by 5/2 as
 /// `scipy.signal.resample_poly(x, 5, 2)` resamples it (every 100th sample committed).
 #[test]

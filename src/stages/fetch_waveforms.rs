@@ -24,7 +24,10 @@
 //! start a new trace; `damaged` (miniSEED's too): `tail` (default) drops an unreadable end of a
 //! file after its last complete record, as ObsPy reads a live archive's day file, with a warning
 //! and the bytes listed in attribute `damaged_bytes`, `error` refuses it, `skip` also skips a
-//! damaged record between readable ones — gaps NaN; picks from the pick files among the files, recognised by their
+//! damaged record between readable ones; `response` (miniSEED's too): `none` keeps counts,
+//! `sensitivity` divides each component by its channel epoch's overall sensitivity from the
+//! StationXML among the files (counts to m/s, as ObsPy's `remove_sensitivity`; the epoch must
+//! cover the whole trace), attribute `units` saying the unit — gaps NaN; picks from the pick files among the files, recognised by their
 //! content ([`crate::io::picks`]), each placed in the trace of its station that contains its
 //! time; traces shorter than the longest are NaN at their end).
 //! `sampling_rate_hz`: the set's rate; a trace at another rate is resampled as
@@ -376,8 +379,14 @@ fn read_mseed(
             t.s_sample = sample(i);
         }
     }
+    anyhow::ensure!(
+        own.response == mseed::Response::None || !stations_of.channels.is_empty(),
+        "response = \"sensitivity\" ({}) divides by each channel's sensitivity from station metadata: add the StationXML of the stations to `paths`",
+        ctx.params.locate("response")
+    );
+    let mut units: Option<String> = None;
     let longest = traces.iter().map(|t| t.1).max().unwrap_or(0);
-    for (st, (ratio, _, trace)) in stations.iter().zip(traces) {
+    for (st, (ratio, n, trace)) in stations.iter().zip(traces) {
         let rows = if keep {
             st.rows(&kept, ratio, longest)?
         } else {
@@ -392,6 +401,18 @@ fn read_mseed(
             }
             st.rows(&files, ratio, longest)?
         };
+        let mut rows = rows;
+        if own.response == mseed::Response::Sensitivity {
+            let end_ns = st.start_ns + (n as f64 * 1e9 / rate) as i64;
+            let unit = divide_by_sensitivity(&mut rows, longest, st, end_ns, &stations_of)?;
+            match &units {
+                Some(u) if !u.eq_ignore_ascii_case(&unit) => anyhow::bail!(
+                    "`{}` is in {unit} after its sensitivity, other traces in {u}: a set has one unit",
+                    st.name
+                ),
+                _ => units = Some(unit),
+            }
+        }
         out.push(&rows, trace, rate)?;
     }
     if !dropped.is_empty() {
@@ -401,7 +422,61 @@ fn read_mseed(
             &serde_json::to_string(&dropped)?,
         )?;
     }
+    if let Some(u) = units {
+        h5::write_str_attr(ctx.output, "units", &u)?;
+    }
     Ok(())
+}
+
+/// Divides each present component of a station trace's rows (`[3, len]`) by the overall
+/// sensitivity of its channel epoch, which must cover the whole trace (`start_ns` to `end_ns`);
+/// the unit the samples are then in (`M/S`).
+fn divide_by_sensitivity(
+    rows: &mut [f32],
+    len: usize,
+    st: &mseed::Station,
+    end_ns: i64,
+    inventory: &inventory::Inventory,
+) -> anyhow::Result<String> {
+    let prefix = &st.id[..st.id.len() - st.channel.len()];
+    let mut unit: Option<String> = None;
+    for (c, code) in st.channel_codes().iter().enumerate() {
+        let Some(code) = code else { continue };
+        let id = format!("{prefix}{code}");
+        let at = crate::time::format_rfc3339(st.start_ns);
+        let ch = inventory.channel_at(&id, st.start_ns).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the station metadata among the files has no epoch of channel {id} at {at}"
+            )
+        })?;
+        anyhow::ensure!(
+            ch.end_ns.is_none_or(|e| e >= end_ns),
+            "channel {id}: its epoch from {at} ends at {}, inside trace `{}`: the response changes within it (read the data on either side separately)",
+            crate::time::format_rfc3339(ch.end_ns.unwrap_or_default()),
+            st.name
+        );
+        let s = ch
+            .sensitivity
+            .as_ref()
+            .filter(|s| s.value.is_finite() && s.value != 0.0)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "channel {id} (station metadata, line {}): no overall sensitivity (InstrumentSensitivity) to divide by",
+                    ch.line
+                )
+            })?;
+        match &unit {
+            Some(u) if !u.eq_ignore_ascii_case(&s.input_units) => anyhow::bail!(
+                "channel {id} is in {} per count, the trace's other components in {u}",
+                s.input_units
+            ),
+            _ => unit = Some(s.input_units.clone()),
+        }
+        for v in &mut rows[c * len..(c + 1) * len] {
+            *v = (f64::from(*v) / s.value) as f32;
+        }
+    }
+    unit.ok_or_else(|| anyhow::anyhow!("trace `{}` has no component to convert", st.name))
 }
 
 /// Pairs each `metadata<chunk>.csv` with `waveforms<chunk>.hdf5` and reads them in file order.

@@ -37,6 +37,17 @@ crate::stage_params! {
         damaged: Damaged = Choice(Damaged::NAMES), Default("\"tail\"");
         /// mseed: QuakeML picks kept by their evaluationMode: any, manual or automatic
         pick_mode: crate::io::picks::quakeml::Mode = Choice(crate::io::picks::quakeml::Mode::NAMES), Default("\"any\"");
+        /// mseed: none (counts), or sensitivity: each component divided by its channel's overall sensitivity from the station metadata among the files (counts to m/s, as ObsPy's remove_sensitivity)
+        response: Response = Choice(Response::NAMES), Default("\"none\"");
+    }
+}
+
+crate::choice! {
+    /// What a set's samples are: the recorded counts, or ground motion in the unit of the
+    /// channels' response (their overall sensitivity, StationXML `InstrumentSensitivity`).
+    pub enum Response {
+        None = "none",
+        Sensitivity = "sensitivity",
     }
 }
 
@@ -598,6 +609,16 @@ impl Station {
     /// decoded, resampled by `ratio` unless it is 1 (`scipy.signal.resample_poly`, each gap-free
     /// run alone), padded with NaN to `len` (at least [`Ratio::output_len`] of
     /// [`samples`](Self::samples)). One component is held in float64 at a time.
+    /// The channel code of each component row (Z, N, E), `None` for a missing one: what
+    /// station metadata names them by.
+    pub fn channel_codes(&self) -> [Option<&str>; 3] {
+        let mut out = [None; 3];
+        for p in &self.parts {
+            out[p.comp].get_or_insert(p.channel.as_str());
+        }
+        out
+    }
+
     pub fn rows(
         &self,
         files: &[(String, Vec<u8>)],

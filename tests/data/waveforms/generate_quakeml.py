@@ -6,11 +6,13 @@ Run from this directory with ObsPy: python generate_quakeml.py. Writes
                                  picks.csv as manual Pg (HHZ) and Sg (HHE), an automatic P 0.12 s
                                  later, a PKP and a pick without a phase hint (both left out);
   mseed/bks.stationxml.xml       StationXML of BK.BKS..HH[ZNE] (BKS's published coordinates,
-                                 one epoch from 2000), by ObsPy's StationXML writer;
+                                 one epoch from 2000, an overall sensitivity per channel), by
+                                 ObsPy's StationXML writer;
   quakeml_reference.json         ObsPy's read_events of it and of ObsPy's quakeml_1.2_pick.xml:
                                  per pick the trace id, phase hint, evaluation mode and time (ns);
-                                 and the event's epicentral distance to BKS (gps2dist_azimuth,
-                                 geographiclib).
+                                 the event's epicentral distance to BKS (gps2dist_azimuth,
+                                 geographiclib); three_component.mseed in m/s after ObsPy's
+                                 remove_sensitivity (every 100th sample).
 """
 import json
 from obspy import UTCDateTime, read_events
@@ -49,16 +51,33 @@ for f in ("mseed/picks.quakeml.xml", "mseed/quakeml_1.2_pick.xml"):
                               phase_hint=p.phase_hint, mode=p.evaluation_mode, time_ns=p.time.ns,
                               magnitude=pm.mag if pm else None))
     out[f.split("/")[1]] = picks
-from obspy.core.inventory import Inventory, Network, Station, Channel
+from obspy.core.inventory import Inventory, Network, Station, Channel, Response
+from obspy.core.inventory.response import InstrumentSensitivity
 from obspy.geodetics import gps2dist_azimuth
 lat, lon, elev = 37.87622, -122.23558, 243.9
 chans = [Channel(code="HH" + c, location_code="", latitude=lat, longitude=lon, elevation=elev,
                  depth=0.0, azimuth=az, dip=dip, sample_rate=100.0,
-                 start_date=UTCDateTime("2000-01-01"))
-         for c, az, dip in (("Z", 0.0, -90.0), ("N", 0.0, 0.0), ("E", 90.0, 0.0))]
+                 start_date=UTCDateTime("2000-01-01"),
+                 response=Response(instrument_sensitivity=InstrumentSensitivity(
+                     value=sens, frequency=1.0, input_units="M/S", output_units="COUNTS")))
+         for c, az, dip, sens in (("Z", 0.0, -90.0, 6.27192e8), ("N", 0.0, 0.0, 6.30448e8),
+                                  ("E", 90.0, 0.0, 6.28913e8))]
 inv = Inventory(networks=[Network("BK", stations=[Station("BKS", lat, lon, elev, channels=chans)])],
                 source="quakeline tests")
 inv.write("mseed/bks.stationxml.xml", format="STATIONXML")
 o = ev.origins[0]
 out["bks_distance_km"] = gps2dist_azimuth(o.latitude, o.longitude, lat, lon)[0] / 1000.0
+# Counts to m/s by each channel's overall sensitivity: the data divided by the channel's
+# instrument_sensitivity.value, what Trace.remove_sensitivity does (which needs response stages
+# this file does not have), on ObsPy's decoding and inventory reading; every 100th sample.
+from obspy import read, read_inventory
+st = read("mseed/three_component.mseed")
+inv = read_inventory("mseed/bks.stationxml.xml")
+ms = {}
+for tr in st:
+    tr.data = tr.data / inv.get_response(tr.id, tr.stats.starttime).instrument_sensitivity.value
+    ms.setdefault(tr.stats.channel, []).append(dict(start_ns=tr.stats.starttime.ns,
+                                                     every_100th=[float(v) for v in tr.data[::100]]))
+out["bks_m_per_s"] = ms
+out["bks_sensitivity"] = {"HHZ": 6.27192e8, "HHN": 6.30448e8, "HHE": 6.28913e8}
 json.dump(out, open("quakeml_reference.json", "w"), indent=1)
