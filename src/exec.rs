@@ -182,13 +182,11 @@ fn run_members(members: &[Member], cache: &Cache, opts: &RunOptions) -> Vec<Repo
     } else {
         MultiProgress::with_draw_target(ProgressDrawTarget::stderr())
     };
-    let width = units.iter().map(|u| u.label.len()).max().unwrap_or(0);
-    let kind_of = |u: &Unit| members[u.member].pipeline.stages[u.stage].kind.info().kind;
-    let kind_width = units.iter().map(|u| kind_of(u).len()).max().unwrap_or(0);
+    let kind_of = |u: &Unit| u.kind(members);
     let key_of = |u: &Unit| u.key(members);
     let results_dir = |u: &Unit, m: usize| u.results_dir(members, opts, m);
     let restore_all = |u: &Unit| u.restore_results(members, opts, cache);
-    let lines = StatusLines { width, kind_width };
+    let lines = StatusLines::new(&units, members);
     let say = |u: &Unit, outcome: &Outcome| {
         let (kind, key) = (kind_of(u), key_of(u));
         let Some(line) = lines.line(&u.label, kind, key, outcome, None) else {
@@ -403,6 +401,18 @@ pub struct StatusLines {
 }
 
 impl StatusLines {
+    /// Columns as wide as the longest label and kind of `units`.
+    pub fn new(units: &[Unit], members: &[Member]) -> StatusLines {
+        StatusLines {
+            width: units.iter().map(|u| u.label.len()).max().unwrap_or(0),
+            kind_width: units
+                .iter()
+                .map(|u| u.kind(members).len())
+                .max()
+                .unwrap_or(0),
+        }
+    }
+
     /// The line for `outcome` of unit `label` (`None` for a unit the run did not ask for);
     /// `job` names the scheduler's job where there is one.
     pub fn line(

@@ -104,8 +104,17 @@ fn integer_x(p: &Panel) -> bool {
     any
 }
 
+/// Pixels of one panel, its margin, the areas of the axis labels and the caption's height
+/// (an 18-px title): what [`png`] draws and [`legend_extent`] measures against.
+const PANEL_WIDTH: u32 = 620;
+const PANEL_HEIGHT: u32 = 440;
+const MARGIN: u32 = 12;
+const X_LABEL_AREA: u32 = 42;
+const Y_LABEL_AREA: u32 = 62;
+const CAPTION: u32 = 28;
+
 /// The legend's size as a fraction of the plot area (width, height): 7 px per character of the
-/// longest label plus the sample line, 18 px per row, at the panel sizes [`png`] draws.
+/// longest label plus the sample line, 18 px per row.
 fn legend_extent(p: &Panel) -> (f64, f64) {
     let longest = p
         .series
@@ -118,7 +127,9 @@ fn legend_extent(p: &Panel) -> (f64, f64) {
         .iter()
         .filter(|s| s.mark != Mark::ErrorBars)
         .count();
-    let (w, h) = (500.0, 330.0);
+    // The plot area of one panel: the panel less its margins, label areas and caption.
+    let w = f64::from(PANEL_WIDTH - 2 * MARGIN - Y_LABEL_AREA);
+    let h = f64::from(PANEL_HEIGHT - 2 * MARGIN - X_LABEL_AREA - CAPTION);
     (
         ((longest as f64 * 7.0 + 44.0) / w).min(1.0),
         ((rows as f64 * 18.0 + 12.0) / h).min(1.0),
@@ -215,7 +226,7 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
 /// Draws panels side by side and returns the PNG file's bytes.
 pub fn png(panels: &[Panel]) -> anyhow::Result<Vec<u8>> {
     register_font();
-    let (w, h) = (620 * panels.len().max(1) as u32, 440u32);
+    let (w, h) = (PANEL_WIDTH * panels.len().max(1) as u32, PANEL_HEIGHT);
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
@@ -297,9 +308,9 @@ where
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(&p.title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(62);
+        .margin(MARGIN)
+        .x_label_area_size(X_LABEL_AREA)
+        .y_label_area_size(Y_LABEL_AREA);
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
     macro_rules! body {
         ($chart:expr) => {{

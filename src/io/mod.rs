@@ -17,3 +17,17 @@ pub mod picks;
 pub mod sources;
 pub mod tf_checkpoint;
 pub mod waveforms;
+
+/// The columns of a CSV file's header line in its first bytes `head` (byte-order mark, spaces
+/// and quotes removed; case kept), or `None` when the line is not text: what the registries'
+/// `is_…` tests look for (a pick table's `trace,phase,time`, SeisBench's `trace_name`).
+pub fn header_columns(head: &[u8]) -> Option<Vec<String>> {
+    let line = head.split(|b| *b == b'\n').next().unwrap_or(head);
+    let line = std::str::from_utf8(line).ok()?;
+    Some(
+        line.trim_start_matches('\u{feff}')
+            .split(',')
+            .map(|c| c.trim().trim_matches('"').to_string())
+            .collect(),
+    )
+}

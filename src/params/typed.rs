@@ -349,6 +349,10 @@ macro_rules! choice {
         impl $name {
             /// The accepted spellings, in declaration order.
             pub const NAMES: &'static [&'static str] = &[$($text),+];
+            /// Every choice, in declaration order (what registries iterate, so no list of
+            /// variants is kept by hand beside the enum; most choices are never iterated).
+            #[allow(dead_code)]
+            pub const ALL: &'static [Self] = &[$($name::$variant),+];
             /// The spelling of this choice in a pipeline file.
             pub fn name(self) -> &'static str {
                 match self {

@@ -102,12 +102,7 @@ impl Executor for Slurm<'_> {
             downstream: vec![Vec::new(); units.len()],
             started: Instant::now(),
             units: &units,
-            width: units.iter().map(|u| u.label.len()).max().unwrap_or(0),
-            kind_width: units
-                .iter()
-                .map(|u| u.kind(members).len())
-                .max()
-                .unwrap_or(0),
+            lines: crate::exec::StatusLines::new(&units, members),
             squeue_failures: 0,
             unreachable_since: None,
             pending_cancel: Vec::new(),
@@ -142,8 +137,7 @@ struct Run<'r> {
     state: Vec<UnitState>,
     downstream: Vec<Vec<usize>>,
     started: Instant,
-    width: usize,
-    kind_width: usize,
+    lines: crate::exec::StatusLines,
     squeue_failures: u32,
     /// Since when `squeue` has failed without a success in between.
     unreachable_since: Option<Instant>,
@@ -870,12 +864,8 @@ impl Run<'_> {
     fn report(&self, k: usize, o: &Outcome, job: &str) {
         let u = &self.units[k];
         let kind = u.kind(self.members);
-        let lines = crate::exec::StatusLines {
-            width: self.width,
-            kind_width: self.kind_width,
-        };
         let job = (!job.is_empty()).then_some(job);
-        let Some(line) = lines.line(&u.label, kind, u.key(self.members), o, job) else {
+        let Some(line) = self.lines.line(&u.label, kind, u.key(self.members), o, job) else {
             return;
         };
         if !self.opts.quiet {

@@ -211,25 +211,24 @@ fn read_mseed(
     let mut records = Vec::new();
     let mut picks = Vec::new();
     let mut stations_of = inventory::Inventory::default();
+    let options = picks::ReadOptions {
+        mode: own.pick_mode,
+    };
     ctx.progress.set_length(ctx.content.len() as u64);
     for c in ctx.content {
         let (label, bytes) = (&c.label, sources.read_one(ctx, c)?);
+        let head = &bytes[..bytes.len().min(waveforms::HEAD_BYTES)];
         // A pick file is recognised by its content (its header, or QuakeML's root), whatever
         // its name.
-        if let Some(format) = picks::sniff(&bytes[..bytes.len().min(waveforms::HEAD_BYTES)]) {
-            let options = picks::ReadOptions {
-                mode: own.pick_mode,
-            };
+        if let Some(format) = picks::sniff(head) {
             let read = format.read(label, &bytes, &options)?;
             picks.extend(read.into_iter().map(|p| (label, p)));
-        } else if let Some(format) =
-            inventory::sniff(&bytes[..bytes.len().min(waveforms::HEAD_BYTES)])
-        {
+        } else if let Some(format) = inventory::sniff(head) {
             // Station metadata: the coordinates that make a pick's epicentre a distance.
             let read = format.read(label, &bytes)?;
             stations_of.merge(label, read)?;
         } else {
-            if !Format::Mseed.is(&bytes[..bytes.len().min(waveforms::HEAD_BYTES)]) {
+            if !Format::Mseed.is(head) {
                 let found = waveforms::sniff(label, &bytes).map_or_else(
                     |e| format!("{e}"),
                     |f| format!("{label}: a {} file", f.summary()),
@@ -262,6 +261,8 @@ fn read_mseed(
     let stations = mseed::assemble(&records, max_gap_ns)?;
     drop(records);
     let rate = target.unwrap_or(stations[0].rate_hz);
+    // The end of a station trace of `n` samples at the set's rate.
+    let end_of = |st: &mseed::Station, n: usize| st.start_ns + (n as f64 * 1e9 / rate) as i64;
     let mut traces = Vec::with_capacity(stations.len());
     for st in &stations {
         if (st.rate_hz - rate).abs() > 1e-9 * rate && target.is_none() {
@@ -323,9 +324,7 @@ fn read_mseed(
                     format!(
                         "{} to {}",
                         crate::time::format_rfc3339(st.start_ns),
-                        crate::time::format_rfc3339(
-                            st.start_ns + (traces[i].1 as f64 * 1e9 / rate) as i64
-                        )
+                        crate::time::format_rfc3339(end_of(st, traces[i].1))
                     )
                 })
                 .collect();
@@ -387,7 +386,7 @@ fn read_mseed(
     let mut units: Option<String> = None;
     let longest = traces.iter().map(|t| t.1).max().unwrap_or(0);
     for (st, (ratio, n, trace)) in stations.iter().zip(traces) {
-        let rows = if keep {
+        let mut rows = if keep {
             st.rows(&kept, ratio, longest)?
         } else {
             let mut files = Vec::new();
@@ -401,10 +400,8 @@ fn read_mseed(
             }
             st.rows(&files, ratio, longest)?
         };
-        let mut rows = rows;
         if own.response == mseed::Response::Sensitivity {
-            let end_ns = st.start_ns + (n as f64 * 1e9 / rate) as i64;
-            let unit = divide_by_sensitivity(&mut rows, longest, st, end_ns, &stations_of)?;
+            let unit = divide_by_sensitivity(&mut rows, longest, st, end_of(st, n), &stations_of)?;
             match &units {
                 Some(u) if !u.eq_ignore_ascii_case(&unit) => anyhow::bail!(
                     "`{}` is in {unit} after its sensitivity, other traces in {u}: a set has one unit",

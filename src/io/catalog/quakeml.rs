@@ -22,6 +22,28 @@ pub(crate) fn value<'a>(n: Node<'a, '_>, name: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
+/// The `kind` element (`origin`, `magnitude`) of `event` that its `preferred_id` element
+/// (`preferredOriginID`) names, else the first `kind` element.
+pub(crate) fn preferred<'a, 'i>(
+    event: Node<'a, 'i>,
+    kind: &str,
+    preferred_id: &str,
+) -> Option<Node<'a, 'i>> {
+    let all: Vec<Node> = event
+        .children()
+        .filter(|c| c.is_element() && c.tag_name().name() == kind)
+        .collect();
+    let want = child(event, preferred_id)
+        .and_then(|p| p.text())
+        .map(str::trim);
+    want.and_then(|w| {
+        all.iter()
+            .copied()
+            .find(|c| c.attribute("publicID") == Some(w))
+    })
+    .or_else(|| all.first().copied())
+}
+
 pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
     let doc = Document::parse(text).map_err(|e| CatalogError {
         file: name.into(),
@@ -41,20 +63,7 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
             message,
         };
         let id = ev.attribute("publicID").unwrap_or_default().to_string();
-        let pick = |kind: &str, preferred: &str| -> Option<Node> {
-            let all: Vec<Node> = ev
-                .children()
-                .filter(|c| c.is_element() && c.tag_name().name() == kind)
-                .collect();
-            let want = child(ev, preferred).and_then(|p| p.text()).map(str::trim);
-            want.and_then(|w| {
-                all.iter()
-                    .copied()
-                    .find(|c| c.attribute("publicID") == Some(w))
-            })
-            .or_else(|| all.first().copied())
-        };
-        let Some(origin) = pick("origin", "preferredOriginID") else {
+        let Some(origin) = preferred(ev, "origin", "preferredOriginID") else {
             return Err(err(format!("event `{id}` has no origin")));
         };
         let number = |n: Node, what: &str| -> Result<Option<f64>, CatalogError> {
@@ -76,7 +85,7 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Event>, CatalogError> {
         let longitude_deg = number(origin, "longitude")?
             .ok_or_else(|| err(format!("event `{id}`: origin has no longitude")))?;
         let depth_km = number(origin, "depth")?.map(|m| m / 1000.0);
-        let (magnitude, magnitude_type) = match pick("magnitude", "preferredMagnitudeID") {
+        let (magnitude, magnitude_type) = match preferred(ev, "magnitude", "preferredMagnitudeID") {
             Some(m) => (
                 number(m, "mag")?,
                 child(m, "type")

@@ -34,7 +34,7 @@ impl Format {
 
 /// The station-metadata format of a file from its first bytes, if any.
 pub fn sniff(head: &[u8]) -> Option<Format> {
-    [Format::Stationxml].into_iter().find(|f| f.is(head))
+    Format::ALL.iter().copied().find(|f| f.is(head))
 }
 
 /// The overall sensitivity of a channel's response (StationXML `InstrumentSensitivity`): counts
@@ -84,14 +84,6 @@ impl Channel {
         )
     }
 
-    /// Whether `other` is an epoch of the same channel (the same four codes).
-    pub fn same_channel(&self, other: &Channel) -> bool {
-        self.code == other.code
-            && self.station == other.station
-            && self.location == other.location
-            && self.network == other.network
-    }
-
     /// Whether the epoch covers `time_ns`.
     pub fn covers(&self, time_ns: i64) -> bool {
         self.start_ns <= time_ns && self.end_ns.is_none_or(|e| time_ns < e)
@@ -126,12 +118,27 @@ impl Inventory {
     }
 
     /// Adds the epochs of `other`; two epochs of one channel that overlap in time are an error
-    /// naming both (which sensor recorded the overlap cannot be told).
+    /// naming both (which sensor recorded the overlap cannot be told). Each new epoch is checked
+    /// against the epochs of its own channel only, so a network's thousands of epochs merge in
+    /// linear time.
     pub fn merge(&mut self, label: &str, other: Inventory) -> anyhow::Result<()> {
+        type Codes = (String, String, String, String);
+        let codes = |c: &Channel| -> Codes {
+            (
+                c.network.clone(),
+                c.station.clone(),
+                c.location.clone(),
+                c.code.clone(),
+            )
+        };
+        let mut of_channel: std::collections::HashMap<Codes, Vec<usize>> = Default::default();
+        for (i, c) in self.channels.iter().enumerate() {
+            of_channel.entry(codes(c)).or_default().push(i);
+        }
         for c in other.channels {
-            if let Some(o) = self.channels.iter().find(|o| {
-                o.same_channel(&c)
-                    && o.start_ns < c.end_ns.unwrap_or(i64::MAX)
+            let epochs = of_channel.entry(codes(&c)).or_default();
+            if let Some(o) = epochs.iter().map(|&i| &self.channels[i]).find(|o| {
+                o.start_ns < c.end_ns.unwrap_or(i64::MAX)
                     && c.start_ns < o.end_ns.unwrap_or(i64::MAX)
             }) {
                 anyhow::bail!(
@@ -143,6 +150,7 @@ impl Inventory {
                     o.line
                 );
             }
+            epochs.push(self.channels.len());
             self.channels.push(c);
         }
         Ok(())

@@ -45,7 +45,7 @@ pub fn read(label: &str, bytes: &[u8]) -> anyhow::Result<Inventory> {
     );
     let line_of = |n: Node| doc.text_pos_at(n.range().start).row as u64;
 
-    let mut out = Inventory::default();
+    let mut channels = Vec::new();
     for net in elements(root, "Network") {
         for sta in elements(net, "Station") {
             for cha in elements(sta, "Channel") {
@@ -138,14 +138,11 @@ pub fn read(label: &str, bytes: &[u8]) -> anyhow::Result<Inventory> {
                     sensitivity,
                     line,
                 };
-                out.merge(
-                    label,
-                    Inventory {
-                        channels: vec![channel],
-                    },
-                )?;
+                channels.push(channel);
             }
         }
     }
+    let mut out = Inventory::default();
+    out.merge(label, Inventory { channels })?;
     Ok(out)
 }

@@ -9,18 +9,11 @@ use crate::time;
 /// Whether `head` (the first bytes of a file) starts with a pick table's header line: the
 /// columns `trace`, `phase` and `time`, comma-separated.
 pub fn is_csv(head: &[u8]) -> bool {
-    let line = head.split(|b| *b == b'\n').next().unwrap_or(head);
-    let Ok(line) = std::str::from_utf8(line) else {
-        return false;
-    };
-    let cols: Vec<String> = line
-        .trim_start_matches('\u{feff}')
-        .split(',')
-        .map(|c| c.trim().trim_matches('"').to_ascii_lowercase())
-        .collect();
-    ["trace", "phase", "time"]
-        .iter()
-        .all(|want| cols.iter().any(|c| c == want))
+    crate::io::header_columns(head).is_some_and(|cols| {
+        ["trace", "phase", "time"]
+            .iter()
+            .all(|want| cols.iter().any(|c| c.eq_ignore_ascii_case(want)))
+    })
 }
 
 /// Reads a pick file (`trace,phase,time` with a header; see the module docs).

@@ -20,7 +20,7 @@
 use roxmltree::{Document, Node};
 
 use super::Pick;
-use crate::io::catalog::quakeml::{child, value};
+use crate::io::catalog::quakeml::{child, preferred, value};
 use crate::time::parse_iso8601;
 
 /// The namespace of QuakeML 1.2's Basic Event Description.
@@ -74,14 +74,10 @@ pub fn read(label: &str, bytes: &[u8], mode: Mode) -> anyhow::Result<Vec<Pick>> 
             Some("S" | "Sg" | "Sn" | "Sb" | "s") => 'S',
             _ => continue,
         };
-        let kept = match child(pick, "evaluationMode")
+        let evaluation = child(pick, "evaluationMode")
             .and_then(|m| m.text())
-            .map(str::trim)
-        {
-            _ if mode == Mode::Any => true,
-            Some(m) => m == mode.name(),
-            None => false,
-        };
+            .map(str::trim);
+        let kept = mode == Mode::Any || evaluation == Some(mode.name());
         if !kept {
             continue;
         }
@@ -114,28 +110,16 @@ fn id<'a>(n: Node<'a, '_>) -> &'a str {
     n.attribute("publicID").unwrap_or("(no publicID)")
 }
 
-/// The preferred (else first) `kind` element (`magnitude`, `origin`) of the event a pick
-/// belongs to, named by the event's `preferred` element (`preferredMagnitudeID`).
-fn preferred<'a, 'i>(pick: Node<'a, 'i>, kind: &str, preferred: &str) -> Option<Node<'a, 'i>> {
+/// The preferred `kind` element of the event a pick belongs to (a pick directly under
+/// `eventParameters` has none).
+fn of_event<'a, 'i>(pick: Node<'a, 'i>, kind: &str, preferred_id: &str) -> Option<Node<'a, 'i>> {
     let event = pick.ancestors().find(|a| a.tag_name().name() == "event")?;
-    let all: Vec<Node> = event
-        .children()
-        .filter(|c| c.is_element() && c.tag_name().name() == kind)
-        .collect();
-    let want = child(event, preferred)
-        .and_then(|p| p.text())
-        .map(str::trim);
-    want.and_then(|p| {
-        all.iter()
-            .copied()
-            .find(|m| m.attribute("publicID") == Some(p))
-    })
-    .or_else(|| all.first().copied())
+    preferred(event, kind, preferred_id)
 }
 
 /// The preferred magnitude of a pick's event; NaN without one.
 fn event_magnitude(pick: Node) -> f64 {
-    preferred(pick, "magnitude", "preferredMagnitudeID")
+    of_event(pick, "magnitude", "preferredMagnitudeID")
         .and_then(|m| value(m, "mag"))
         .and_then(|v| v.parse().ok())
         .unwrap_or(f64::NAN)
@@ -143,7 +127,7 @@ fn event_magnitude(pick: Node) -> f64 {
 
 /// The preferred origin's latitude and longitude of a pick's event.
 fn event_epicentre(pick: Node) -> Option<(f64, f64)> {
-    let o = preferred(pick, "origin", "preferredOriginID")?;
+    let o = of_event(pick, "origin", "preferredOriginID")?;
     let number = |name: &str| value(o, name).and_then(|v| v.parse::<f64>().ok());
     Some((number("latitude")?, number("longitude")?))
 }

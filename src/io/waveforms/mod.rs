@@ -57,15 +57,12 @@ impl Format {
 
     /// Every format, in registry order.
     pub fn all() -> impl Iterator<Item = Format> {
-        Format::NAMES
-            .iter()
-            .map(|n| Format::named(n).expect("a registered name"))
+        Format::ALL.iter().copied()
     }
 
     /// The format called `name`.
     pub fn named(name: &str) -> Option<Format> {
-        use crate::params::typed::ParamValue;
-        Format::decode(Some(&crate::params::Value::Str(name.to_string())))
+        Format::all().find(|f| f.name() == name)
     }
 }
 
@@ -82,17 +79,6 @@ pub fn sniff(label: &str, head: &[u8]) -> anyhow::Result<Format> {
                 .join(", ")
         )
     })
-}
-
-/// [`sniff`] on a file's first [`HEAD_BYTES`].
-pub fn sniff_file(path: &std::path::Path) -> anyhow::Result<Format> {
-    use std::io::Read;
-    let label = path.display().to_string();
-    let mut head = Vec::with_capacity(HEAD_BYTES);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(HEAD_BYTES as u64).read_to_end(&mut head))
-        .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
-    sniff(&label, &head)
 }
 
 #[cfg(test)]

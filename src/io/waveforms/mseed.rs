@@ -216,37 +216,28 @@ pub fn records(
             }
             Err(e) if damaged == Damaged::Error => return Err(e),
             Err(e) => {
-                // The next offset where a readable record starts, if any.
+                // The next readable record, if any: kept, not parsed a second time.
                 let next = (at + 1..bytes.len())
-                    .find(|&o| is_mseed(&bytes[o..]) && record_at(label, bytes, o).is_ok());
-                let why = format!("{e:#}");
-                let why = why
-                    .strip_prefix(&format!("{label}: "))
-                    .unwrap_or(&why)
-                    .to_string();
-                match next {
-                    Some(o) if damaged == Damaged::Tail => anyhow::bail!(
+                    .filter(|&o| is_mseed(&bytes[o..]))
+                    .find_map(|o| record_at(label, bytes, o).ok().map(|r| (o, r)));
+                if let (Some((o, _)), Damaged::Tail) = (&next, damaged) {
+                    anyhow::bail!(
                         "{e:#}; a readable record follows at byte {o}, so data inside the file is missing (damaged = \"skip\" skips it, with a warning)"
-                    ),
-                    Some(o) => {
-                        dropped.push(Dropped {
-                            label: label.to_string(),
-                            from: at,
-                            to: o,
-                            why,
-                        });
-                        at = o;
-                    }
-                    None => {
-                        dropped.push(Dropped {
-                            label: label.to_string(),
-                            from: at,
-                            to: bytes.len(),
-                            why,
-                        });
-                        break;
-                    }
+                    );
                 }
+                let why = format!("{e:#}");
+                let why = why.strip_prefix(&format!("{label}: ")).unwrap_or(&why);
+                dropped.push(Dropped {
+                    label: label.to_string(),
+                    from: at,
+                    to: next.as_ref().map_or(bytes.len(), |(o, _)| *o),
+                    why: why.to_string(),
+                });
+                let Some((o, (record, len))) = next else {
+                    break;
+                };
+                out.extend(record);
+                at = o + len;
             }
         }
     }

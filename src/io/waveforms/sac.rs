@@ -45,7 +45,12 @@ pub struct SacTrace {
 pub fn read(path: &Path) -> anyhow::Result<SacTrace> {
     let bytes = std::fs::read(path)
         .map_err(|e| anyhow::anyhow!("cannot read SAC file {}: {e}", path.display()))?;
-    parse(&bytes).map_err(|e| anyhow::anyhow!("{}: not a usable SAC file: {e}", path.display()))
+    from_bytes(&path.display().to_string(), &bytes)
+}
+
+/// [`parse`] of the bytes of file `label`, the error naming it.
+pub fn from_bytes(label: &str, bytes: &[u8]) -> anyhow::Result<SacTrace> {
+    parse(bytes).map_err(|e| anyhow::anyhow!("{label}: not a usable SAC file: {e}"))
 }
 
 pub fn parse(bytes: &[u8]) -> Result<SacTrace, String> {

@@ -33,11 +33,7 @@ pub fn is_seisbench(head: &[u8]) -> bool {
     if head.starts_with(b"\x89HDF\r\n\x1a\n") {
         return true;
     }
-    let line = head.split(|b| *b == b'\n').next().unwrap_or(head);
-    std::str::from_utf8(line).is_ok_and(|l| {
-        l.split(',')
-            .any(|c| c.trim().trim_matches('"') == "trace_name")
-    })
+    crate::io::header_columns(head).is_some_and(|cols| cols.iter().any(|c| c == "trace_name"))
 }
 
 /// What `data_format` says.

@@ -32,9 +32,9 @@ fn read_inputs(
         let label = p.display().to_string();
         // By content, through the format registry: an unrecognised file is an error naming the
         // formats tried, never read as miniSEED on the off chance.
-        match waveforms::sniff_file(p)? {
+        let bytes = std::fs::read(p).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+        match waveforms::sniff(&label, &bytes)? {
             Format::Npz => {
-                let bytes = std::fs::read(p).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
                 let t = npz::parse(&label, &bytes)?;
                 each(InputTrace {
                     name: t.trace.name.clone(),
@@ -44,11 +44,8 @@ fn read_inputs(
                     start_ns: None,
                 })?;
             }
-            Format::Sac => sacs.push((label.clone(), sac::read(p)?)),
-            Format::Mseed => {
-                let bytes = std::fs::read(p).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
-                mseed_files.push((label, bytes));
-            }
+            Format::Sac => sacs.push((label.clone(), sac::from_bytes(&label, &bytes)?)),
+            Format::Mseed => mseed_files.push((label, bytes)),
             Format::Seisbench => anyhow::bail!(
                 "{label}: part of a SeisBench set; predict reads continuous data (miniSEED, SAC) and npz traces: read a SeisBench set with fetch.waveforms and evaluate it with evaluate.picks"
             ),
